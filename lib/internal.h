@@ -1,0 +1,121 @@
+/*
+ * Internal declarations shared by the files of lib/ (never installed).
+ * Portable: no platform #ifdef here; the OS is reached through platform.h.
+ */
+#ifndef MPROC_INTERNAL_H
+#define MPROC_INTERNAL_H
+
+#include <msgpack.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mproc.h"
+
+#if defined(__GNUC__)
+#define MPROC__PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define MPROC__NORETURN __attribute__((noreturn))
+#else
+#define MPROC__PRINTF(a, b)
+#define MPROC__NORETURN
+#endif
+
+/* ---- errors (error.c) ---- */
+
+/* Record @code with a formatted detail message for this thread; returns
+ * @code so that callers can write `return mproc__err(...)`. */
+int mproc__err(int code, const char *fmt, ...) MPROC__PRINTF(2, 3);
+
+/* Record an OS failure: @call names the failing call, @oserr is the OS's
+ * error number (errno / GetLastError), translated by the platform. */
+int mproc__err_os(const char *call, long oserr);
+
+/* ---- value codec (value.c) ---- */
+
+/* Arguments as decoded in a child: a msgpack array and an optional map,
+ * unpacked into one zone. mproc_value_t is a msgpack_object. */
+struct mproc_args {
+  msgpack_zone zone;
+  msgpack_object pos; /* always an array */
+  msgpack_object kw;  /* a map, or nil when there are no kwargs */
+};
+
+/* Pack the units of @fmt (Py_BuildValue style, see mproc.h) as one
+ * msgpack array into @out. A NULL or empty @fmt packs an empty array. */
+int mproc__encode_args(msgpack_sbuffer *out, const char *fmt, va_list *ap);
+
+/* Pack @fmt, which must be exactly one map unit with string keys, into
+ * @out. */
+int mproc__encode_kwargs(msgpack_sbuffer *out, const char *fmt, va_list *ap);
+
+/* Decode encoded positional arguments (@pos, must be an array) and
+ * keyword arguments (@kw, a map with string keys; @kwlen 0 for none) into
+ * a new args object. The buffers are copied. MPROC_ECODEC when malformed. */
+int mproc__args_new(mproc_args_t **out, const void *pos, size_t poslen,
+                    const void *kw, size_t kwlen);
+void mproc__args_free(mproc_args_t *args);
+
+/* ---- bootstrap message (bootstrap.c) ---- */
+
+#define MPROC__BOOT_MAGIC "MPB1"
+#define MPROC__BOOT_HDR 12 /* magic (4) + big-endian u64 payload length */
+#define MPROC__BOOT_MAX ((uint64_t)1 << 34) /* refuse absurd lengths */
+
+/* Everything a child needs to become the process object the parent
+ * created. Decoded strings are NUL-terminated and owned by the struct. */
+typedef struct mproc__boot {
+  char *target;          /* registered name of the target */
+  char *name;            /* the process's name */
+  unsigned char *authkey;
+  size_t authkey_len;
+  int64_t *identity; /* e.g. {1, 3} for "Process-1:3" */
+  size_t identity_len;
+  long parent_pid;
+  char *parent_name;
+  int daemon;
+  int method; /* mproc_start_method_t the child was started with */
+  void *args; /* encoded positional args (msgpack array) */
+  size_t args_len;
+  void *kwargs; /* encoded kwargs (msgpack map), may be empty */
+  size_t kwargs_len;
+  /* Not encoded: under fork the child calls the function itself, which
+   * need not be registered. NULL after a decode. */
+  mproc_target_fn fn;
+} mproc__boot_t;
+
+/* Encode @b with its header into @out. */
+int mproc__boot_encode(const mproc__boot_t *b, msgpack_sbuffer *out);
+
+/* Read a header: checks the magic, gives the payload length. */
+int mproc__boot_header(const unsigned char hdr[MPROC__BOOT_HDR],
+                       uint64_t *len);
+
+/* Decode a payload (without header) into @out (zeroed first). On error
+ * @out is left cleared and the message says what is wrong. */
+int mproc__boot_decode(const void *payload, size_t len, mproc__boot_t *out);
+
+/* Free what a decode allocated; leaves @b zeroed. */
+void mproc__boot_clear(mproc__boot_t *b);
+
+/* ---- the entry table (registry.c) ---- */
+
+mproc_target_fn mproc__target_lookup(const char *name);
+
+/* ---- process core (process.c, main.c) ---- */
+
+/* Set once mproc_main() has run in this process. */
+extern int mproc__main_called;
+
+/* Run in a freshly started child, on every start method, after the
+ * bootstrap data is known: becomes the process described by @b (takes
+ * ownership of its fields), runs the target, exits. */
+MPROC__NORETURN void mproc__child_run(mproc__boot_t *b);
+
+/* Terminate daemonic children, join the others (CPython's _exit_function). */
+void mproc__exit_cleanup(void);
+
+/* Lazily initialised library state (APR, main-process identity). */
+int mproc__init(void);
+
+
+#endif /* MPROC_INTERNAL_H */

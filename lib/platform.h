@@ -1,0 +1,95 @@
+/*
+ * The contract between the portable core (lib/) and one backend
+ * (platform/posix/ or platform/win32/). The build compiles exactly one
+ * backend; each implements every function here. Validation, allocation of
+ * core objects and user-facing messages stay in lib/, so that both
+ * platforms fail the same way on the same input; a backend reports OS
+ * failures with mproc__err_os().
+ */
+#ifndef MPROC_PLATFORM_H
+#define MPROC_PLATFORM_H
+
+#include <stddef.h>
+
+#include "internal.h"
+
+/* A started child as the backend tracks it (private to the backend). */
+typedef struct mproc__child mproc__child_t;
+
+/* What the core asks a backend to start. */
+typedef struct mproc__launch {
+  mproc_start_method_t method;
+  int daemon; /* die with the parent, even when it is killed */
+  /* spawn / forkserver: the whole bootstrap message, header included */
+  const void *boot;
+  size_t boot_len;
+  /* fork: called in the child right after fork(); never returns */
+  void (*fork_child)(void *arg);
+  void *fork_arg;
+} mproc__launch_t;
+
+/* Start a child. On success *out is a tracked child (release it with
+ * mproc__plat_child_free once it has ended). */
+int mproc__plat_start(const mproc__launch_t *l, mproc__child_t **out);
+
+/* Wait at most @timeout seconds (>= 1e9: forever; <= 0: poll) for the
+ * child to end, without reaping it. 0 once it has ended; MPROC_ETIMEDOUT
+ * when it still runs. Safe to call from several threads at once. */
+int mproc__plat_wait(mproc__child_t *c, double timeout);
+
+/* Reap the child if it has ended, without blocking: 0 and *exitcode set
+ * (CPython's convention: -N for signal N); MPROC_ETIMEDOUT when it still
+ * runs. The core calls it under its lock, at most once successfully. */
+int mproc__plat_reap(mproc__child_t *c, int *exitcode);
+
+/* Ask the child to stop: @hard 0 = terminate (-SIGTERM), 1 = kill
+ * (-SIGKILL). A child that has already ended is not an error. */
+int mproc__plat_signal(mproc__child_t *c, int hard);
+
+long mproc__plat_child_pid(const mproc__child_t *c);
+mproc_sentinel_t mproc__plat_sentinel(const mproc__child_t *c);
+
+/* Release the backend's record of a reaped child (descriptors, memory). */
+void mproc__plat_child_free(mproc__child_t *c);
+
+/* Called by mproc_main(): when the command line marks this process as a
+ * spawned child or as the forkserver, the backend takes over and never
+ * returns (it ends in mproc__child_run or the server loop). Returns 0 when
+ * this is an ordinary program start. */
+int mproc__plat_main(int argc, char **argv);
+
+/* Whether the command line marks this process as a spawned child. Works
+ * before mproc_main() has run (the fork-bomb check). */
+int mproc__plat_is_spawned_child(void);
+
+/* Set up a just-started child (any method): reset what must not be
+ * inherited, arrange for a daemonic child to die with its parent
+ * (@parent_pid) even when the parent is killed. */
+void mproc__plat_child_setup(mproc_start_method_t method, int daemon,
+                             long parent_pid);
+
+/* In a child made by fork: forget the parent's backend state (its
+ * forkserver connection, descriptors that must not stay open here). */
+void mproc__plat_after_fork_child(void);
+
+/* Monotonic clock, seconds. */
+double mproc__plat_now(void);
+
+/* Is process @pid alive (for mproc_parent_process()). */
+int mproc__plat_pid_alive(long pid);
+
+long mproc__plat_getpid(void);
+int mproc__plat_cpu_count(void);
+int mproc__plat_has_method(mproc_start_method_t m);
+
+/* Flush C stdio and end the process with @code without running the
+ * parent's atexit handlers (a forked child must not run them). */
+MPROC__NORETURN void mproc__plat_exit_now(int code);
+
+/* Text of OS error @oserr (strerror / FormatMessage) into @buf. */
+void mproc__plat_strerror(long oserr, char *buf, size_t len);
+
+/* Translate OS error @oserr into an MPROC_E* code. */
+int mproc__plat_errcode(long oserr);
+
+#endif /* MPROC_PLATFORM_H */

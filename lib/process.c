@@ -1,0 +1,775 @@
+/*
+ * Process objects: creation, start, join, signals, close, and the table
+ * of children that guarantees every started child is reaped.
+ *
+ * Ownership: a process object has one reference held by the caller (until
+ * mproc_process_free) and one held by the children table from start until
+ * the child is reaped. Whoever drops the last reference destroys it, so a
+ * caller may free a running process and the child is still reaped later.
+ */
+#include <apr_general.h>
+#include <apr_thread_mutex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "platform.h"
+#include "process.h"
+
+#define AUTHKEY_LEN 32
+
+static apr_pool_t *global_pool;
+static apr_thread_mutex_t *lock;
+
+/* The children table: started, not yet reaped, in start order. */
+static mproc_process_t *children;
+
+/* Next number for a default name ("Process-N"); restarts in each child. */
+static int64_t process_counter;
+
+/* This process and its parent as process objects. */
+static mproc_process_t current = {.kind = MPROC__KIND_CURRENT};
+static mproc_process_t parent = {.kind = MPROC__KIND_PARENT};
+static int have_parent;
+
+/* Runs before main(), single-threaded: APR and the lock must exist before
+ * any thread can race to create them. */
+MPROC__CTOR(mproc__library_init)
+{
+  if (apr_initialize() != APR_SUCCESS ||
+      apr_pool_create(&global_pool, NULL) != APR_SUCCESS ||
+      apr_thread_mutex_create(&lock, APR_THREAD_MUTEX_DEFAULT,
+                              global_pool) != APR_SUCCESS)
+    lock = NULL;
+  current.name = strdup("MainProcess");
+}
+
+static void table_lock(void)
+{
+  if (lock != NULL)
+    apr_thread_mutex_lock(lock);
+}
+
+static void table_unlock(void)
+{
+  if (lock != NULL)
+    apr_thread_mutex_unlock(lock);
+}
+
+int mproc__init(void)
+{
+  if (lock == NULL || current.name == NULL)
+    return mproc__err(MPROC_ENOMEM, "mproc could not initialise APR");
+  return 0;
+}
+
+/* The main process's authkey is made on first use: most programs never
+ * need one, and the random source is not free. */
+static int ensure_authkey(mproc_process_t *p)
+{
+  unsigned char key[AUTHKEY_LEN];
+
+  if (p->authkey != NULL)
+    return 0;
+  if (apr_generate_random_bytes(key, sizeof key) != APR_SUCCESS)
+    return mproc__err(MPROC_EOS, "no random bytes for the authkey");
+  p->authkey = malloc(sizeof key);
+  if (p->authkey == NULL)
+    return mproc__err(MPROC_ENOMEM, "out of memory");
+  memcpy(p->authkey, key, sizeof key);
+  p->authkey_len = sizeof key;
+  return 0;
+}
+
+static int set_bytes(unsigned char **dst, size_t *dst_len, const void *src,
+                     size_t len)
+{
+  unsigned char *copy = malloc(len ? len : 1);
+
+  if (copy == NULL)
+    return mproc__err(MPROC_ENOMEM, "out of memory");
+  if (len)
+    memcpy(copy, src, len);
+  free(*dst);
+  *dst = copy;
+  *dst_len = len;
+  return 0;
+}
+
+/* "Process-1:3" from the identity {1, 3}. */
+static char *identity_name(const int64_t *ident, size_t n)
+{
+  size_t cap = 16 + n * 21;
+  char *name = malloc(cap);
+  size_t used;
+
+  if (name == NULL)
+    return NULL;
+  used = (size_t)snprintf(name, cap, "Process");
+  for (size_t i = 0; i < n; i++)
+    used += (size_t)snprintf(name + used, cap - used, "%c%lld",
+                             i ? ':' : '-', (long long)ident[i]);
+  return name;
+}
+
+static int init_identity(mproc_process_t *p)
+{
+  size_t n = current.identity_len + 1;
+
+  p->identity = malloc(n * sizeof *p->identity);
+  if (p->identity == NULL)
+    return mproc__err(MPROC_ENOMEM, "out of memory");
+  if (current.identity_len)
+    memcpy(p->identity, current.identity,
+           current.identity_len * sizeof *p->identity);
+  table_lock();
+  p->identity[n - 1] = ++process_counter;
+  table_unlock();
+  p->identity_len = n;
+  p->name = identity_name(p->identity, n);
+  return p->name ? 0 : mproc__err(MPROC_ENOMEM, "out of memory");
+}
+
+static void destroy(mproc_process_t *p)
+{
+  if (p->child != NULL)
+    mproc__plat_child_free(p->child);
+  msgpack_sbuffer_destroy(&p->args);
+  msgpack_sbuffer_destroy(&p->kwargs);
+  free(p->identity);
+  free(p->authkey);
+  free(p->name);
+  free(p);
+}
+
+/* Drop one reference; the caller must not hold the table lock. */
+static void unref(mproc_process_t *p)
+{
+  int last;
+
+  table_lock();
+  last = --p->refs == 0;
+  table_unlock();
+  if (last)
+    destroy(p);
+}
+
+int mproc_context_processv(const mproc_context_t *ctx, mproc_process_t **out,
+                           mproc_target_fn target, const char *argfmt,
+                           va_list ap)
+{
+  mproc_process_t *p = NULL;
+  va_list copy;
+  int rc;
+
+  if (out == NULL || target == NULL)
+    return mproc__err(MPROC_EINVAL, "a process needs a target function");
+  *out = NULL;
+  rc = mproc__init();
+  if (rc != 0)
+    return rc;
+  p = calloc(1, sizeof *p);
+  if (p == NULL)
+    return mproc__err(MPROC_ENOMEM, "out of memory");
+  p->kind = MPROC__KIND_CHILD;
+  p->refs = 1;
+  p->target = target;
+  p->method = mproc_context_method(ctx);
+  p->daemon = current.daemon;
+  p->creator_pid = mproc__plat_getpid();
+  p->exitcode = MPROC_EXITCODE_NONE;
+  msgpack_sbuffer_init(&p->args);
+  msgpack_sbuffer_init(&p->kwargs);
+  rc = init_identity(p);
+  if (rc == 0)
+    rc = ensure_authkey(&current);
+  if (rc == 0)
+    rc = set_bytes(&p->authkey, &p->authkey_len, current.authkey,
+                   current.authkey_len);
+  if (rc == 0) {
+    va_copy(copy, ap);
+    rc = mproc__encode_args(&p->args, argfmt, &copy);
+    va_end(copy);
+  }
+  if (rc != 0) {
+    destroy(p);
+    return rc;
+  }
+  *out = p;
+  return 0;
+}
+
+int mproc_context_process(const mproc_context_t *ctx, mproc_process_t **out,
+                          mproc_target_fn target, const char *argfmt, ...)
+{
+  va_list ap;
+  int rc;
+
+  va_start(ap, argfmt);
+  rc = mproc_context_processv(ctx, out, target, argfmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+int mproc_process_create(mproc_process_t **out, mproc_target_fn target,
+                         const char *argfmt, ...)
+{
+  va_list ap;
+  int rc;
+
+  va_start(ap, argfmt);
+  rc = mproc_context_processv(NULL, out, target, argfmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+/* Common checks of operations on a child process object. */
+static int check_usable(const mproc_process_t *p, const char *what)
+{
+  if (p == NULL)
+    return mproc__err(MPROC_EINVAL, "%s: process is NULL", what);
+  if (p->closed)
+    return mproc__err(MPROC_ECLOSED, "%s: process object is closed", what);
+  return 0;
+}
+
+int mproc_process_set_kwargs(mproc_process_t *p, const char *mapfmt, ...)
+{
+  msgpack_sbuffer buf;
+  va_list ap;
+  int rc = check_usable(p, "set_kwargs");
+
+  if (rc != 0)
+    return rc;
+  if (p->kind != MPROC__KIND_CHILD || p->child != NULL)
+    return mproc__err(MPROC_ESTATE, "set_kwargs: process has already "
+                                    "started");
+  msgpack_sbuffer_init(&buf);
+  va_start(ap, mapfmt);
+  rc = mproc__encode_kwargs(&buf, mapfmt, &ap);
+  va_end(ap);
+  if (rc != 0) {
+    msgpack_sbuffer_destroy(&buf);
+    return rc;
+  }
+  msgpack_sbuffer_destroy(&p->kwargs);
+  p->kwargs = buf;
+  return 0;
+}
+
+/* In a forked child, right after fork(): become the process described by
+ * the parent's object, without encoding anything. */
+static void fork_child(void *arg)
+{
+  mproc_process_t *p = arg;
+  mproc__boot_t b = {0};
+
+  mproc__plat_after_fork_child();
+  b.name = p->name;
+  b.target = (char *)mproc_target_name(p->target);
+  b.fn = p->target;
+  b.authkey = p->authkey;
+  b.authkey_len = p->authkey_len;
+  b.identity = p->identity;
+  b.identity_len = p->identity_len;
+  b.parent_pid = p->creator_pid;
+  b.parent_name = current.name;
+  b.daemon = p->daemon;
+  b.method = MPROC_FORK;
+  b.args = p->args.data;
+  b.args_len = p->args.size;
+  b.kwargs = p->kwargs.data;
+  b.kwargs_len = p->kwargs.size;
+  mproc__child_run(&b);
+}
+
+static int encode_boot(mproc_process_t *p, const char *target,
+                       msgpack_sbuffer *out)
+{
+  mproc__boot_t b = {0};
+
+  b.target = (char *)target;
+  b.name = p->name;
+  b.authkey = p->authkey;
+  b.authkey_len = p->authkey_len;
+  b.identity = p->identity;
+  b.identity_len = p->identity_len;
+  b.parent_pid = p->creator_pid;
+  b.parent_name = current.name;
+  b.daemon = p->daemon;
+  b.method = (int)p->method;
+  b.args = p->args.data;
+  b.args_len = p->args.size;
+  b.kwargs = p->kwargs.data;
+  b.kwargs_len = p->kwargs.size;
+  return mproc__boot_encode(&b, out);
+}
+
+static int check_startable(mproc_process_t *p)
+{
+  int rc = check_usable(p, "start");
+
+  if (rc != 0)
+    return rc;
+  if (p->kind != MPROC__KIND_CHILD || p->child != NULL || p->started)
+    return mproc__err(MPROC_ESTATE, "cannot start a process twice");
+  if (p->creator_pid != mproc__plat_getpid())
+    return mproc__err(MPROC_ESTATE, "can only start a process object "
+                                    "created by current process");
+  if (current.daemon)
+    return mproc__err(MPROC_EDAEMON,
+                      "daemonic processes are not allowed to have children");
+  /* The fork-bomb guard: code before mproc_main() runs again in every
+   * spawned child, exactly like module-level code under Python's spawn. */
+  if (mproc__plat_is_spawned_child() && !mproc__main_called)
+    return mproc__err(MPROC_EBOOTSTRAP,
+                      "an attempt has been made to start a new process "
+                      "before the current process has finished its "
+                      "bootstrapping phase: call mproc_main(argc, argv) "
+                      "first in main(), and start processes after it");
+  if (p->method != MPROC_FORK && !mproc__main_called)
+    return mproc__err(MPROC_EBOOTSTRAP,
+                      "start method '%s' re-executes the program: main() "
+                      "must call mproc_main(argc, argv) first",
+                      mproc_start_method_name(p->method));
+  return 0;
+}
+
+static void at_exit(void)
+{
+  mproc__exit_cleanup();
+}
+
+static int launch(mproc_process_t *p)
+{
+  mproc__launch_t l = {0};
+  msgpack_sbuffer boot;
+  const char *target = mproc_target_name(p->target);
+  int rc;
+
+  msgpack_sbuffer_init(&boot);
+  l.method = p->method;
+  l.daemon = p->daemon;
+  if (p->method == MPROC_FORK) {
+    l.fork_child = fork_child;
+    l.fork_arg = p;
+  } else {
+    if (target == NULL) {
+      rc = mproc__err(MPROC_ENOTREG,
+                      "target function %p is not registered, and start "
+                      "method '%s' needs its name: define it with "
+                      "MPROC_TARGET(name) or call mproc_register(\"name\", "
+                      "fn) before starting it",
+                      (void *)(uintptr_t)p->target,
+                      mproc_start_method_name(p->method));
+      goto out;
+    }
+    rc = encode_boot(p, target, &boot);
+    if (rc != 0)
+      goto out;
+    l.boot = boot.data;
+    l.boot_len = boot.size;
+  }
+  rc = mproc__plat_start(&l, &p->child);
+out:
+  msgpack_sbuffer_destroy(&boot);
+  return rc;
+}
+
+/* Reap ended children of the table (CPython's _cleanup()). Called with
+ * the lock held; returns the objects whose last reference was the table's,
+ * chained through next, for the caller to destroy after unlocking. */
+static mproc_process_t *reap_ended_locked(void)
+{
+  mproc_process_t **link = &children, *dead = NULL;
+
+  while (*link != NULL) {
+    mproc_process_t *p = *link;
+    if (mproc__plat_reap(p->child, &p->exitcode) != 0) {
+      link = &p->next;
+      continue;
+    }
+    *link = p->next;
+    p->in_table = 0;
+    if (--p->refs == 0) {
+      p->next = dead;
+      dead = p;
+    }
+  }
+  return dead;
+}
+
+static void destroy_chain(mproc_process_t *dead)
+{
+  while (dead != NULL) {
+    mproc_process_t *next = dead->next;
+    destroy(dead);
+    dead = next;
+  }
+}
+
+int mproc_process_start(mproc_process_t *p)
+{
+  static int exit_hook;
+  int rc = check_startable(p);
+
+  if (rc != 0)
+    return rc;
+  table_lock();
+  destroy_chain(reap_ended_locked());
+  table_unlock();
+  rc = launch(p);
+  if (rc != 0)
+    return rc;
+  table_lock();
+  p->started = 1;
+  p->refs++;
+  p->in_table = 1;
+  p->next = NULL;
+  {
+    mproc_process_t **link = &children;
+    while (*link != NULL)
+      link = &(*link)->next;
+    *link = p;
+  }
+  if (!exit_hook && current.kind == MPROC__KIND_CURRENT && !current.is_child) {
+    exit_hook = 1;
+    atexit(at_exit);
+  }
+  table_unlock();
+  return 0;
+}
+
+/* Reap @p if it has ended; removes it from the table. Returns 1 when it
+ * has ended. */
+static int try_reap(mproc_process_t *p)
+{
+  int ended, last = 0;
+
+  table_lock();
+  if (p->in_table && mproc__plat_reap(p->child, &p->exitcode) == 0) {
+    p->in_table = 0;
+    mproc_process_t **link = &children;
+    while (*link != p)
+      link = &(*link)->next;
+    *link = p->next;
+    last = --p->refs == 0;
+  }
+  ended = !p->in_table;
+  table_unlock();
+  /* The caller still holds its reference, so the table's was not last. */
+  (void)last;
+  return ended;
+}
+
+static int check_child_op(const mproc_process_t *p, const char *what)
+{
+  int rc = check_usable(p, what);
+
+  if (rc != 0)
+    return rc;
+  if (p->kind != MPROC__KIND_CHILD || p->creator_pid != mproc__plat_getpid())
+    return mproc__err(MPROC_ENOTCHILD, "%s: can only %s a child process",
+                      what, what);
+  if (!p->started)
+    return mproc__err(MPROC_ESTATE, "%s: can only %s a started process",
+                      what, what);
+  return 0;
+}
+
+int mproc_process_join(mproc_process_t *p, double timeout)
+{
+  int rc = check_child_op(p, "join");
+
+  if (rc != 0)
+    return rc;
+  if (try_reap(p))
+    return 0;
+  rc = mproc__plat_wait(p->child, timeout);
+  if (rc != 0)
+    return rc == MPROC_ETIMEDOUT
+               ? mproc__err(rc, "join: process %s still runs", p->name)
+               : rc;
+  (void)try_reap(p);
+  return 0;
+}
+
+int mproc_process_is_alive(mproc_process_t *p)
+{
+  int rc = check_usable(p, "is_alive");
+
+  if (rc != 0)
+    return rc;
+  if (p->kind == MPROC__KIND_CURRENT)
+    return 1;
+  if (p->kind == MPROC__KIND_PARENT)
+    return mproc__plat_pid_alive(p->pid);
+  if (p->creator_pid != mproc__plat_getpid())
+    return mproc__err(MPROC_ENOTCHILD, "can only test a child process");
+  if (!p->started)
+    return 0;
+  return !try_reap(p);
+}
+
+static int send_signal(mproc_process_t *p, int hard)
+{
+  const char *what = hard ? "kill" : "terminate";
+  int rc = check_usable(p, what);
+
+  if (rc != 0)
+    return rc;
+  if (p->kind != MPROC__KIND_CHILD || !p->started)
+    return mproc__err(MPROC_ESTATE, "%s: process has not been started",
+                      what);
+  if (p->creator_pid != mproc__plat_getpid())
+    return mproc__err(MPROC_ENOTCHILD, "%s: not a child of this process",
+                      what);
+  if (try_reap(p))
+    return 0;
+  return mproc__plat_signal(p->child, hard);
+}
+
+int mproc_process_terminate(mproc_process_t *p)
+{
+  return send_signal(p, 0);
+}
+
+int mproc_process_kill(mproc_process_t *p)
+{
+  return send_signal(p, 1);
+}
+
+int mproc_process_close(mproc_process_t *p)
+{
+  if (p == NULL)
+    return mproc__err(MPROC_EINVAL, "close: process is NULL");
+  if (p->closed)
+    return 0;
+  if (p->kind != MPROC__KIND_CHILD)
+    return mproc__err(MPROC_ESTATE, "close: only a child process object "
+                                    "can be closed");
+  if (p->started && !try_reap(p))
+    return mproc__err(MPROC_ESTATE,
+                      "Cannot close a process while it is still running. "
+                      "You should first call join() or terminate().");
+  if (p->child != NULL) {
+    mproc__plat_child_free(p->child);
+    p->child = NULL;
+  }
+  p->closed = 1;
+  return 0;
+}
+
+void mproc_process_free(mproc_process_t *p)
+{
+  if (p == NULL || p->kind != MPROC__KIND_CHILD)
+    return;
+  /* A running child keeps the table's reference: it is reaped later. */
+  if (p->started && !p->closed)
+    (void)try_reap(p);
+  unref(p);
+}
+
+const char *mproc_process_name(const mproc_process_t *p)
+{
+  return p && p->name ? p->name : "";
+}
+
+int mproc_process_set_name(mproc_process_t *p, const char *name)
+{
+  char *copy;
+
+  if (p == NULL || name == NULL)
+    return mproc__err(MPROC_EINVAL, "set_name: name must be a string");
+  copy = strdup(name);
+  if (copy == NULL)
+    return mproc__err(MPROC_ENOMEM, "out of memory");
+  free(p->name);
+  p->name = copy;
+  return 0;
+}
+
+int mproc_process_daemon(const mproc_process_t *p)
+{
+  return p ? p->daemon : 0;
+}
+
+int mproc_process_set_daemon(mproc_process_t *p, int daemonic)
+{
+  if (p == NULL)
+    return mproc__err(MPROC_EINVAL, "set_daemon: process is NULL");
+  if (p->kind == MPROC__KIND_PARENT || (p->kind == MPROC__KIND_CHILD &&
+                                        (p->started || p->closed)))
+    return mproc__err(MPROC_ESTATE, "process has already started");
+  p->daemon = daemonic != 0;
+  return 0;
+}
+
+long mproc_process_pid(const mproc_process_t *p)
+{
+  if (p == NULL)
+    return mproc__err(MPROC_EINVAL, "pid: process is NULL");
+  if (p->closed)
+    return mproc__err(MPROC_ECLOSED, "pid: process object is closed");
+  if (p->kind == MPROC__KIND_CURRENT)
+    return mproc__plat_getpid();
+  if (p->kind == MPROC__KIND_PARENT)
+    return p->pid;
+  return p->child ? mproc__plat_child_pid(p->child) : 0;
+}
+
+int mproc_process_exitcode(mproc_process_t *p, int *code)
+{
+  int rc = check_usable(p, "exitcode");
+
+  if (rc != 0)
+    return rc;
+  if (code == NULL)
+    return mproc__err(MPROC_EINVAL, "exitcode: code pointer is NULL");
+  if (p->kind == MPROC__KIND_CHILD && p->started &&
+      p->creator_pid == mproc__plat_getpid())
+    (void)try_reap(p);
+  *code = p->exitcode;
+  return 0;
+}
+
+int mproc_process_authkey(const mproc_process_t *p, const unsigned char **key,
+                          size_t *len)
+{
+  if (p == NULL || key == NULL || len == NULL)
+    return mproc__err(MPROC_EINVAL, "authkey: NULL argument");
+  if (p->kind == MPROC__KIND_CURRENT) {
+    int rc = ensure_authkey((mproc_process_t *)p);
+    if (rc != 0)
+      return rc;
+  }
+  if (p->authkey == NULL)
+    return mproc__err(MPROC_ESTATE, "authkey: the parent's authkey is not "
+                                    "known");
+  *key = p->authkey;
+  *len = p->authkey_len;
+  return 0;
+}
+
+int mproc_process_set_authkey(mproc_process_t *p, const void *key, size_t len)
+{
+  if (p == NULL || key == NULL)
+    return mproc__err(MPROC_EINVAL, "set_authkey: NULL argument");
+  if (p->kind == MPROC__KIND_PARENT)
+    return mproc__err(MPROC_ESTATE, "set_authkey: not on the parent");
+  return set_bytes(&p->authkey, &p->authkey_len, key, len);
+}
+
+int mproc_process_sentinel(const mproc_process_t *p, mproc_sentinel_t *out)
+{
+  int rc = check_usable(p, "sentinel");
+
+  if (rc != 0)
+    return rc;
+  if (out == NULL)
+    return mproc__err(MPROC_EINVAL, "sentinel: out pointer is NULL");
+  if (p->child == NULL)
+    return mproc__err(MPROC_ESTATE, "sentinel: process not started");
+  *out = mproc__plat_sentinel(p->child);
+  return 0;
+}
+
+mproc_start_method_t mproc_process_start_method(const mproc_process_t *p)
+{
+  return p && p->method ? p->method : mproc_get_start_method();
+}
+
+mproc_process_t *mproc_current_process(void)
+{
+  if (current.authkey == NULL)
+    (void)ensure_authkey(&current);
+  return &current;
+}
+
+mproc_process_t *mproc_parent_process(void)
+{
+  return have_parent ? &parent : NULL;
+}
+
+int mproc_active_children(mproc_process_t **out, size_t cap)
+{
+  mproc_process_t *dead;
+  size_t listed = 0;
+  int live = 0;
+
+  table_lock();
+  dead = reap_ended_locked();
+  for (mproc_process_t *p = children; p != NULL; p = p->next) {
+    live++;
+    /* refs == 1 means only the table holds it: the caller freed it. */
+    if (out != NULL && listed < cap && p->refs > 1)
+      out[listed++] = p;
+  }
+  table_unlock();
+  destroy_chain(dead);
+  return live;
+}
+
+int mproc_cpu_count(void)
+{
+  int n = mproc__plat_cpu_count();
+  return n > 0 ? n : 1;
+}
+
+void mproc__exit_cleanup(void)
+{
+  mproc_process_t *p;
+
+  /* CPython's _exit_function: terminate daemonic children, then join
+   * every child. The table keeps each object alive while we use it. */
+  table_lock();
+  destroy_chain(reap_ended_locked());
+  for (p = children; p != NULL; p = p->next)
+    if (p->daemon)
+      (void)mproc__plat_signal(p->child, 0);
+  table_unlock();
+  for (;;) {
+    table_lock();
+    p = children;
+    if (p != NULL)
+      p->refs++;
+    table_unlock();
+    if (p == NULL)
+      break;
+    (void)mproc__plat_wait(p->child, MPROC_FOREVER);
+    (void)try_reap(p);
+    unref(p);
+  }
+}
+
+/* Become the process the bootstrap data describes (child side). */
+int mproc__become(mproc__boot_t *b)
+{
+  /* A forked child inherits the parent's table and, possibly, a lock
+   * another thread held at fork(): start over with fresh ones. The old
+   * objects belong to the parent; their memory is simply abandoned. */
+  if (apr_thread_mutex_create(&lock, APR_THREAD_MUTEX_DEFAULT, global_pool) !=
+      APR_SUCCESS)
+    lock = NULL;
+  children = NULL;
+  process_counter = 0;
+  current.is_child = 1;
+  current.daemon = b->daemon;
+  current.name = strdup(b->name);
+  current.authkey = NULL;
+  if (set_bytes(&current.authkey, &current.authkey_len, b->authkey,
+                b->authkey_len) != 0)
+    return MPROC_ENOMEM;
+  current.identity = malloc((b->identity_len + 1) * sizeof(int64_t));
+  if (current.name == NULL || current.identity == NULL)
+    return mproc__err(MPROC_ENOMEM, "out of memory");
+  if (b->identity_len)
+    memcpy(current.identity, b->identity, b->identity_len * sizeof(int64_t));
+  current.identity_len = b->identity_len;
+  parent.pid = b->parent_pid;
+  parent.name = strdup(b->parent_name ? b->parent_name : "");
+  parent.daemon = 0;
+  have_parent = 1;
+  return 0;
+}

@@ -1,0 +1,143 @@
+/*
+ * POSIX backend, child side of re-execution: the command-line markers,
+ * reading the bootstrap message, and mproc__plat_main.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "posix.h"
+
+static MPROC__NORETURN void boot_fail(const char *why)
+{
+  fprintf(stderr,
+          "mproc: child process cannot start: bootstrap message %s: %s\n",
+          why, mproc_last_error());
+  mproc__plat_exit_now(MPROC_EXIT_BOOTSTRAP);
+}
+
+static void run_payload(const void *payload, size_t len)
+{
+  mproc__boot_t b;
+
+  if (mproc__boot_decode(payload, len, &b) != 0)
+    boot_fail("is corrupted");
+  mproc__child_run(&b);
+}
+
+void mproc__posix_boot_from_fd(int fd)
+{
+  unsigned char hdr[MPROC__BOOT_HDR];
+  uint64_t len;
+  void *payload;
+  int err;
+
+  err = mproc__read_full(fd, hdr, sizeof hdr);
+  if (err != 0) {
+    mproc__err(MPROC_ECODEC, "header: %s", strerror(-err));
+    boot_fail("is truncated");
+  }
+  if (mproc__boot_header(hdr, &len) != 0)
+    boot_fail("is corrupted");
+  payload = malloc(len ? (size_t)len : 1);
+  if (payload == NULL) {
+    mproc__err(MPROC_ENOMEM, "%llu bytes", (unsigned long long)len);
+    boot_fail("does not fit in memory");
+  }
+  err = mproc__read_full(fd, payload, (size_t)len);
+  if (err != 0) {
+    mproc__err(MPROC_ECODEC, "payload of %llu bytes: %s",
+               (unsigned long long)len, strerror(-err));
+    boot_fail("is truncated");
+  }
+  close(fd);
+  run_payload(payload, (size_t)len);
+  /* not reached: the child exits */
+  mproc__plat_exit_now(MPROC_EXIT_BOOTSTRAP);
+}
+
+void mproc__posix_boot_from_mem(const void *buf, size_t len)
+{
+  uint64_t plen;
+
+  if (len < MPROC__BOOT_HDR) {
+    mproc__err(MPROC_ECODEC, "%zu bytes, shorter than its header", len);
+    boot_fail("is truncated");
+  }
+  if (mproc__boot_header(buf, &plen) != 0)
+    boot_fail("is corrupted");
+  if (plen != len - MPROC__BOOT_HDR) {
+    mproc__err(MPROC_ECODEC, "header says %llu bytes, got %zu",
+               (unsigned long long)plen, len - MPROC__BOOT_HDR);
+    boot_fail("is truncated");
+  }
+  run_payload((const char *)buf + MPROC__BOOT_HDR, (size_t)plen);
+  mproc__plat_exit_now(MPROC_EXIT_BOOTSTRAP);
+}
+
+static int parse_fd(const char *s, int *fd)
+{
+  char *end;
+  long v;
+
+  errno = 0;
+  v = strtol(s, &end, 10);
+  if (errno != 0 || end == s || *end != '\0' || v < 0 || v > 65535)
+    return -1;
+  *fd = (int)v;
+  return 0;
+}
+
+int mproc__plat_main(int argc, char **argv)
+{
+  size_t n = strlen(MPROC__SPAWN_ARG);
+  int fd;
+
+  if (argv[0] != NULL)
+    mproc__argv0 = argv[0];
+  if (argc < 2 || argv[1] == NULL)
+    return 0;
+  if (strncmp(argv[1], MPROC__SPAWN_ARG, n) == 0) {
+    if (parse_fd(argv[1] + n, &fd) != 0) {
+      mproc__err(MPROC_EINVAL, "bad marker '%s'", argv[1]);
+      boot_fail("cannot be found");
+    }
+    mproc__posix_boot_from_fd(fd);
+  }
+  n = strlen(MPROC__FORKSERVER_ARG);
+  if (strncmp(argv[1], MPROC__FORKSERVER_ARG, n) == 0)
+    mproc__fs_serve(argv[1] + n);
+  return 0;
+}
+
+/* Read before main() may have run: the command line from /proc. */
+int mproc__plat_is_spawned_child(void)
+{
+  static int known = -1;
+  char buf[4096];
+  ssize_t len = 0, r;
+  int fd;
+
+  if (known >= 0)
+    return known;
+  known = 0;
+  fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return known;
+  while (len < (ssize_t)sizeof buf - 1 &&
+         (r = read(fd, buf + len, sizeof buf - 1 - (size_t)len)) > 0)
+    len += r;
+  close(fd);
+  buf[len] = '\0';
+  /* argv[1] starts right after argv[0]'s NUL. */
+  size_t first = strlen(buf) + 1;
+  if ((ssize_t)first < len &&
+      (strncmp(buf + first, MPROC__SPAWN_ARG, strlen(MPROC__SPAWN_ARG)) == 0 ||
+       strncmp(buf + first, MPROC__FORKSERVER_ARG,
+               strlen(MPROC__FORKSERVER_ARG)) == 0))
+    known = 1;
+  return known;
+}

@@ -1,0 +1,57 @@
+/*
+ * Private declarations of the POSIX backend.
+ */
+#ifndef MPROC_POSIX_H
+#define MPROC_POSIX_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "platform.h"
+
+/* Marker arguments on a re-executed program's command line. */
+#define MPROC__SPAWN_ARG "--mproc-spawn="
+#define MPROC__FORKSERVER_ARG "--mproc-forkserver="
+
+/* The descriptor a spawned child reads its bootstrap message from. */
+#define MPROC__BOOT_FD 3
+
+struct mproc__child {
+  pid_t pid;
+  int pidfd; /* signals and waits without pid-reuse races */
+  int conn;  /* forkserver: the request connection, the sentinel; else -1 */
+  int reaped;
+  int exitcode;
+};
+
+/* argv[0] of this program, for the children's command lines. */
+extern const char *mproc__argv0;
+
+/* Convert a wait status to CPython's exit code convention. */
+int mproc__posix_exitcode(int status);
+
+/* Read or write exactly @len bytes (EINTR-safe). 0, or -errno; a read
+ * that meets EOF early gives -EPIPE. */
+int mproc__read_full(int fd, void *buf, size_t len);
+int mproc__write_full(int fd, const void *buf, size_t len);
+
+/* Read a framed bootstrap message from @fd, decode it and run the child;
+ * on any failure print why and exit with MPROC_EXIT_BOOTSTRAP. */
+MPROC__NORETURN void mproc__posix_boot_from_fd(int fd);
+
+/* Decode an in-memory framed message and run the child (or die). */
+MPROC__NORETURN void mproc__posix_boot_from_mem(const void *buf, size_t len);
+
+/* posix_spawn the running executable with @marker as its only argument
+ * and @fds[i] as descriptor 3 + i in the child; nothing else inherited
+ * but stdio. */
+int mproc__spawn_self(const char *marker, const int *fds, int nfds,
+                      pid_t *pid);
+
+/* The forkserver: client side start, server side main loop. */
+int mproc__fs_start(const mproc__launch_t *l, mproc__child_t *c);
+MPROC__NORETURN void mproc__fs_serve(const char *arg);
+void mproc__fs_after_fork(void);
+extern long mproc__fs_server_pid;
+
+#endif /* MPROC_POSIX_H */
