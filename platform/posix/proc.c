@@ -120,7 +120,12 @@ int mproc__spawn_self(const char *marker, const int *fds, int nfds,
 
 static int start_fork(const mproc__launch_t *l, mproc__child_t *c)
 {
-  pid_t pid = fork();
+  pid_t pid;
+
+  /* As CPython does: what the parent buffered must not print twice. */
+  fflush(stdout);
+  fflush(stderr);
+  pid = fork();
 
   if (pid < 0)
     return mproc__err_os("fork", errno);

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Builds mproc and runs the whole test suite: every suite under every start
+# method (the legs), then again under ASan+UBSan, then the fuzzers for a
+# bounded time. Prints one summary line per leg and a closing total.
+#
+#   scripts/test.sh            everything
+#   SKIP_ASAN=1 SKIP_FUZZ=1    skip those stages
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+scripts/deps.sh clang libclang-rt-14-dev
+
+jobs=2
+total_pass=0 total_fail=0 total_skip=0 failed_legs=()
+
+# Runs the ctest entries of one start method and sums CUnit's counts.
+run_leg() { # name build-dir method
+  local name=$1 dir=$2 method=$3 log
+  log=$(mktemp)
+  ctest --test-dir "$dir" -R "^${method}\\." -j"$jobs" --output-on-failure \
+    -V >"$log" 2>&1 || true
+  local pass fail skip bad
+  pass=$(awk '$1 ~ /^[0-9]+:$/ && $2=="tests" {p+=$5} END{print p+0}' "$log")
+  fail=$(awk '$1 ~ /^[0-9]+:$/ && $2=="tests" {f+=$6} END{print f+0}' "$log")
+  skip=$(grep -c 'SKIP(' "$log" || true)
+  bad=$(grep -cE 'tests failed out of|\*\*\*(Failed|Timeout|Exception)' "$log" || true)
+  if [ "$fail" -ne 0 ] || [ "$bad" -ne 0 ] || [ "$pass" -eq 0 ]; then
+    failed_legs+=("$name")
+    grep -E 'FAIL|Failed|Timeout|Error|error|Assert' "$log" | head -40 || true
+    [ "$fail" -eq 0 ] && fail=1
+  fi
+  grep -E 'SKIP\(' "$log" | sed 's/^[0-9]*: */  /' | sort -u || true
+  echo "$name: $pass passed, $fail failed, $skip skipped"
+  total_pass=$((total_pass + pass)) total_fail=$((total_fail + fail))
+  total_skip=$((total_skip + skip))
+  rm -f "$log"
+}
+
+build() { # dir extra-cmake-args...
+  local dir=$1; shift
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Debug -DMPROC_WERROR=ON "$@" >/dev/null
+  cmake --build "$dir" -j"$jobs" >"$dir.log" 2>&1 || { cat "$dir.log"; exit 1; }
+}
+
+build build/ci
+for m in fork spawn forkserver; do run_leg "linux-$m" build/ci "$m"; done
+
+if [ -z "${SKIP_ASAN:-}" ]; then
+  build build/asan -DMPROC_SANITIZE=ON -DMPROC_BUILD_EXAMPLES=OFF -DMPROC_BUILD_BENCH=OFF
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  for m in fork spawn forkserver; do run_leg "linux-asan-$m" build/asan "$m"; done
+  unset ASAN_OPTIONS UBSAN_OPTIONS
+fi
+
+if [ -z "${SKIP_FUZZ:-}" ] && [ -x fuzz/run.sh ]; then
+  if FUZZ_SECONDS=${FUZZ_SECONDS:-30} fuzz/run.sh build/fuzz; then
+    echo "fuzz: passed"
+  else
+    echo "fuzz: FAILED"; failed_legs+=(fuzz); total_fail=$((total_fail + 1))
+  fi
+fi
+
+echo
+[ ${#failed_legs[@]} -eq 0 ] || echo "failed legs: ${failed_legs[*]}"
+echo "total: $total_pass passed, $total_fail failed, $total_skip skipped"
+[ ${#failed_legs[@]} -eq 0 ]
