@@ -34,23 +34,23 @@ extern "C" {
  * The error table: name, value, message. It generates both the enum and
  * mproc_strerror(), so the two cannot drift apart.
  */
-#define MPROC_ERRNO_MAP(XX)                                                \
-  XX(EINVAL, -1, "invalid argument")                                       \
-  XX(ENOMEM, -2, "out of memory")                                          \
-  XX(ESTATE, -3, "operation not valid in the object's current state")      \
-  XX(ECLOSED, -4, "object is closed")                                      \
-  XX(ETIMEDOUT, -5, "timed out")                                           \
-  XX(ENOTREG, -6, "target is not registered")                              \
-  XX(ENOTCHILD, -7, "not a child of the calling process")                  \
-  XX(EDAEMON, -8, "daemonic processes are not allowed to have children")  \
-  XX(EBOOTSTRAP, -9, "process is still bootstrapping (call mproc_main)")   \
-  XX(ETYPE, -10, "value has the wrong type")                               \
-  XX(ECODEC, -11, "malformed or truncated message")                        \
-  XX(EOS, -12, "operating system call failed")                             \
-  XX(EPERM, -13, "permission denied")                                      \
-  XX(EAUTH, -14, "authentication failed")                                  \
-  XX(ENOSYS, -15, "not supported on this platform")                        \
-  XX(ERANGE, -16, "value out of range")                                    \
+#define MPROC_ERRNO_MAP(XX)                                                    \
+  XX(EINVAL, -1, "invalid argument")                                           \
+  XX(ENOMEM, -2, "out of memory")                                              \
+  XX(ESTATE, -3, "operation not valid in the object's current state")          \
+  XX(ECLOSED, -4, "object is closed")                                          \
+  XX(ETIMEDOUT, -5, "timed out")                                               \
+  XX(ENOTREG, -6, "target is not registered")                                  \
+  XX(ENOTCHILD, -7, "not a child of the calling process")                      \
+  XX(EDAEMON, -8, "daemonic processes are not allowed to have children")       \
+  XX(EBOOTSTRAP, -9, "process is still bootstrapping (call mproc_main)")       \
+  XX(ETYPE, -10, "value has the wrong type")                                   \
+  XX(ECODEC, -11, "malformed or truncated message")                            \
+  XX(EOS, -12, "operating system call failed")                                 \
+  XX(EPERM, -13, "permission denied")                                          \
+  XX(EAUTH, -14, "authentication failed")                                      \
+  XX(ENOSYS, -15, "not supported on this platform")                            \
+  XX(ERANGE, -16, "value out of range")                                        \
   XX(ENOTFOUND, -17, "not found")
 
 /** Status codes. 0 is success; every error is negative. */
@@ -111,13 +111,13 @@ const char *mproc_target_name(mproc_target_fn fn);
 
 #if defined(_MSC_VER)
 #pragma section(".CRT$XCU", read)
-#define MPROC__CTOR(f)                                                     \
-  static void f(void);                                                     \
-  __declspec(allocate(".CRT$XCU")) void (*f##_ptr)(void) = f;             \
+#define MPROC__CTOR(f)                                                         \
+  static void f(void);                                                         \
+  __declspec(allocate(".CRT$XCU")) void (*f##_ptr)(void) = f;                  \
   static void f(void)
 #else
-#define MPROC__CTOR(f)                                                     \
-  static void f(void) __attribute__((constructor));                        \
+#define MPROC__CTOR(f)                                                         \
+  static void f(void) __attribute__((constructor));                            \
   static void f(void)
 #endif
 
@@ -135,12 +135,12 @@ const char *mproc_target_name(mproc_target_fn fn);
  * @endcode
  * The body sees its arguments as `args` (an mproc_args_t *).
  */
-#define MPROC_TARGET(name)                                                 \
-  int name(mproc_args_t *args);                                            \
-  MPROC__CTOR(mproc__register_##name)                                      \
-  {                                                                        \
-    (void)mproc_register(#name, name);                                     \
-  }                                                                        \
+#define MPROC_TARGET(name)                                                     \
+  int name(mproc_args_t *args);                                                \
+  MPROC__CTOR(mproc__register_##name)                                          \
+  {                                                                            \
+    (void)mproc_register(#name, name);                                         \
+  }                                                                            \
   int name(mproc_args_t *args)
 
 /**
@@ -179,8 +179,7 @@ size_t mproc_args_count(const mproc_args_t *args);
 const mproc_value_t *mproc_args_at(const mproc_args_t *args, size_t i);
 
 /** Keyword argument @p key, or NULL. */
-const mproc_value_t *mproc_args_kw(const mproc_args_t *args,
-                                   const char *key);
+const mproc_value_t *mproc_args_kw(const mproc_args_t *args, const char *key);
 
 /** @name Reading a value. Each returns 0 or MPROC_ETYPE (MPROC_ERANGE). */
 /**@{*/
@@ -189,15 +188,13 @@ int mproc_value_bool(const mproc_value_t *v, int *out);
 int mproc_value_int(const mproc_value_t *v, int64_t *out);
 int mproc_value_double(const mproc_value_t *v, double *out);
 /** String or bytes; not NUL-terminated in general (use the length). */
-int mproc_value_bytes(const mproc_value_t *v, const void **data,
-                      size_t *len);
+int mproc_value_bytes(const mproc_value_t *v, const void **data, size_t *len);
 /** Length of a list or map. */
 int mproc_value_len(const mproc_value_t *v, size_t *len);
 /** Element @p i of a list; NULL when out of range or not a list. */
 const mproc_value_t *mproc_value_at(const mproc_value_t *v, size_t i);
 /** Value of string key @p key in a map; NULL when absent. */
-const mproc_value_t *mproc_value_get(const mproc_value_t *v,
-                                     const char *key);
+const mproc_value_t *mproc_value_get(const mproc_value_t *v, const char *key);
 /** Key and value of entry @p i of a map. */
 int mproc_value_entry(const mproc_value_t *v, size_t i,
                       const mproc_value_t **key, const mproc_value_t **val);
@@ -418,12 +415,11 @@ long mproc_process_pid(const mproc_process_t *p);
 int mproc_process_exitcode(mproc_process_t *p, int *code);
 
 /** The authkey (32 random bytes in the main process by default). */
-int mproc_process_authkey(const mproc_process_t *p,
-                          const unsigned char **key, size_t *len);
+int mproc_process_authkey(const mproc_process_t *p, const unsigned char **key,
+                          size_t *len);
 
 /** Set the authkey. @return 0; MPROC_EINVAL for NULL; MPROC_ENOMEM. */
-int mproc_process_set_authkey(mproc_process_t *p, const void *key,
-                              size_t len);
+int mproc_process_set_authkey(mproc_process_t *p, const void *key, size_t len);
 
 /** A handle the caller can wait on: an fd (POSIX) or HANDLE (Windows). */
 typedef intptr_t mproc_sentinel_t;

@@ -70,9 +70,8 @@ mproc_start_method_t mproc_get_start_method(void)
   if (env != NULL && env[0] != '\0' && lookup(env, &ctx) == 0)
     default_method = ctx->method;
   else
-    default_method =
-        mproc__plat_has_method(MPROC_FORKSERVER) ? MPROC_FORKSERVER
-                                                 : MPROC_SPAWN;
+    default_method = mproc__plat_has_method(MPROC_FORKSERVER) ? MPROC_FORKSERVER
+                                                              : MPROC_SPAWN;
   return default_method;
 }
 

@@ -64,8 +64,8 @@ void mproc__args_free(mproc_args_t *args);
 /* Everything a child needs to become the process object the parent
  * created. Decoded strings are NUL-terminated and owned by the struct. */
 typedef struct mproc__boot {
-  char *target;          /* registered name of the target */
-  char *name;            /* the process's name */
+  char *target; /* registered name of the target */
+  char *name;   /* the process's name */
   unsigned char *authkey;
   size_t authkey_len;
   int64_t *identity; /* e.g. {1, 3} for "Process-1:3" */
@@ -87,8 +87,7 @@ typedef struct mproc__boot {
 int mproc__boot_encode(const mproc__boot_t *b, msgpack_sbuffer *out);
 
 /* Read a header: checks the magic, gives the payload length. */
-int mproc__boot_header(const unsigned char hdr[MPROC__BOOT_HDR],
-                       uint64_t *len);
+int mproc__boot_header(const unsigned char hdr[MPROC__BOOT_HDR], uint64_t *len);
 
 /* Decode a payload (without header) into @out (zeroed first). On error
  * @out is left cleared and the message says what is wrong. */
@@ -116,6 +115,5 @@ void mproc__exit_cleanup(void);
 
 /* Lazily initialised library state (APR, main-process identity). */
 int mproc__init(void);
-
 
 #endif /* MPROC_INTERNAL_H */

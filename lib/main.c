@@ -48,8 +48,8 @@ void mproc__child_run(mproc__boot_t *b)
                b->target, b->target);
     die(MPROC_EXIT_NOTARGET, "unknown target");
   }
-  if (mproc__args_new(&args, b->args, b->args_len, b->kwargs,
-                      b->kwargs_len) != 0)
+  if (mproc__args_new(&args, b->args, b->args_len, b->kwargs, b->kwargs_len) !=
+      0)
     die(MPROC_EXIT_BOOTSTRAP, "bad arguments");
   rc = fn(args);
   mproc__args_free(args);

@@ -39,8 +39,8 @@ MPROC__CTOR(mproc__library_init)
 {
   if (apr_initialize() != APR_SUCCESS ||
       apr_pool_create(&global_pool, NULL) != APR_SUCCESS ||
-      apr_thread_mutex_create(&lock, APR_THREAD_MUTEX_DEFAULT,
-                              global_pool) != APR_SUCCESS)
+      apr_thread_mutex_create(&lock, APR_THREAD_MUTEX_DEFAULT, global_pool) !=
+          APR_SUCCESS)
     lock = NULL;
   current.name = strdup("MainProcess");
 }
@@ -108,8 +108,8 @@ static char *identity_name(const int64_t *ident, size_t n)
     return NULL;
   used = (size_t)snprintf(name, cap, "Process");
   for (size_t i = 0; i < n; i++)
-    used += (size_t)snprintf(name + used, cap - used, "%c%lld",
-                             i ? ':' : '-', (long long)ident[i]);
+    used += (size_t)snprintf(name + used, cap - used, "%c%lld", i ? ':' : '-',
+                             (long long)ident[i]);
   return name;
 }
 
@@ -470,11 +470,11 @@ static int check_child_op(const mproc_process_t *p, const char *what)
   if (rc != 0)
     return rc;
   if (p->kind != MPROC__KIND_CHILD || p->creator_pid != mproc__plat_getpid())
-    return mproc__err(MPROC_ENOTCHILD, "%s: can only %s a child process",
-                      what, what);
+    return mproc__err(MPROC_ENOTCHILD, "%s: can only %s a child process", what,
+                      what);
   if (!p->started)
-    return mproc__err(MPROC_ESTATE, "%s: can only %s a started process",
-                      what, what);
+    return mproc__err(MPROC_ESTATE, "%s: can only %s a started process", what,
+                      what);
   return 0;
 }
 
@@ -520,11 +520,9 @@ static int send_signal(mproc_process_t *p, int hard)
   if (rc != 0)
     return rc;
   if (p->kind != MPROC__KIND_CHILD || !p->started)
-    return mproc__err(MPROC_ESTATE, "%s: process has not been started",
-                      what);
+    return mproc__err(MPROC_ESTATE, "%s: process has not been started", what);
   if (p->creator_pid != mproc__plat_getpid())
-    return mproc__err(MPROC_ENOTCHILD, "%s: not a child of this process",
-                      what);
+    return mproc__err(MPROC_ENOTCHILD, "%s: not a child of this process", what);
   if (try_reap(p))
     return 0;
   return mproc__plat_signal(p->child, hard);
@@ -599,8 +597,8 @@ int mproc_process_set_daemon(mproc_process_t *p, int daemonic)
 {
   if (p == NULL)
     return mproc__err(MPROC_EINVAL, "set_daemon: process is NULL");
-  if (p->kind == MPROC__KIND_PARENT || (p->kind == MPROC__KIND_CHILD &&
-                                        (p->started || p->closed)))
+  if (p->kind == MPROC__KIND_PARENT ||
+      (p->kind == MPROC__KIND_CHILD && (p->started || p->closed)))
     return mproc__err(MPROC_ESTATE, "process has already started");
   p->daemon = daemonic != 0;
   return 0;

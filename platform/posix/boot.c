@@ -14,8 +14,8 @@
 static MPROC__NORETURN void boot_fail(const char *why)
 {
   fprintf(stderr,
-          "mproc: child process cannot start: bootstrap message %s: %s\n",
-          why, mproc_last_error());
+          "mproc: child process cannot start: bootstrap message %s: %s\n", why,
+          mproc_last_error());
   mproc__plat_exit_now(MPROC_EXIT_BOOTSTRAP);
 }
 

@@ -146,8 +146,8 @@ static int start_server_locked(void)
     randombytes_buf(fs_key, sizeof fs_key);
     fds[0] = lfd;
     fds[1] = alive[0];
-    snprintf(marker, sizeof marker, "%s%d,%d", MPROC__FORKSERVER_ARG,
-             LISTEN_FD, ALIVE_FD);
+    snprintf(marker, sizeof marker, "%s%d,%d", MPROC__FORKSERVER_ARG, LISTEN_FD,
+             ALIVE_FD);
     rc = mproc__spawn_self(marker, fds, 2, &fs_pid);
   }
   /* The key travels on the alive pipe, never on a command line. */

@@ -45,8 +45,7 @@ MPROC__NORETURN void mproc__posix_boot_from_mem(const void *buf, size_t len);
 /* posix_spawn the running executable with @marker as its only argument
  * and @fds[i] as descriptor 3 + i in the child; nothing else inherited
  * but stdio. */
-int mproc__spawn_self(const char *marker, const int *fds, int nfds,
-                      pid_t *pid);
+int mproc__spawn_self(const char *marker, const int *fds, int nfds, pid_t *pid);
 
 /* The forkserver: client side start, server side main loop. */
 int mproc__fs_start(const mproc__launch_t *l, mproc__child_t *c);

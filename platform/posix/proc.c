@@ -79,8 +79,7 @@ int mproc__write_full(int fd, const void *buf, size_t len)
   return 0;
 }
 
-int mproc__spawn_self(const char *marker, const int *fds, int nfds,
-                      pid_t *pid)
+int mproc__spawn_self(const char *marker, const int *fds, int nfds, pid_t *pid)
 {
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
@@ -108,8 +107,8 @@ int mproc__spawn_self(const char *marker, const int *fds, int nfds,
   sigdelset(&all, SIGSTOP);
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
-                                      POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   rc = posix_spawn(pid, "/proc/self/exe", &fa, &attr, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
@@ -303,8 +302,7 @@ void mproc__plat_child_setup(mproc_start_method_t method, int daemon,
 {
   /* A forkserver child's parent is the server, not the process that
    * asked for it; the server dies with that process. */
-  long expect = method == MPROC_FORKSERVER ? mproc__fs_server_pid
-                                           : parent_pid;
+  long expect = method == MPROC_FORKSERVER ? mproc__fs_server_pid : parent_pid;
 
   if (!daemon)
     return;
