@@ -279,6 +279,8 @@ int mproc_main(int argc, char **argv);
  */
 #if defined(__GNUC__)
 __attribute__((noreturn))
+#elif defined(_MSC_VER)
+__declspec(noreturn)
 #endif
 void mproc_exit(int code);
 

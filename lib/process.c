@@ -752,8 +752,14 @@ int mproc__become(mproc__boot_t *b)
     lock = NULL;
   children = NULL;
   process_counter = 0;
+  /* Under fork, b->parent_name is this process's inherited name: copy
+   * it before the name is replaced. */
+  parent.pid = b->parent_pid;
+  parent.name = strdup(b->parent_name ? b->parent_name : "");
+  parent.daemon = 0;
   current.is_child = 1;
   current.daemon = b->daemon;
+  free(current.name);
   current.name = strdup(b->name);
   current.authkey = NULL;
   if (set_bytes(&current.authkey, &current.authkey_len, b->authkey,
@@ -765,9 +771,8 @@ int mproc__become(mproc__boot_t *b)
   if (b->identity_len)
     memcpy(current.identity, b->identity, b->identity_len * sizeof(int64_t));
   current.identity_len = b->identity_len;
-  parent.pid = b->parent_pid;
-  parent.name = strdup(b->parent_name ? b->parent_name : "");
-  parent.daemon = 0;
+  if (parent.name == NULL)
+    return mproc__err(MPROC_ENOMEM, "out of memory");
   have_parent = 1;
   return 0;
 }

@@ -1,0 +1,122 @@
+/*
+ * The test harness: one binary, mproc_tests, that runs CUnit suites and
+ * re-executes itself (through mproc) to get helper children.
+ *
+ * A suite is a file tests/test_NAME.c that defines
+ * `void mproc_test_register_NAME(void)`; the build finds it by its file
+ * name, so adding a suite means adding a file. The register function adds
+ * CUnit suites and tests as usual (CU_add_suite/CU_add_test, or the
+ * mproc_test_add_suite() shortcut below). The harness wraps every test it
+ * finds in the registry with leak checks, so tests do not check leaks
+ * themselves: after each test no mproc child may be active, no child
+ * process may be left (zombie or alive, the forkserver excepted), and the
+ * number of open descriptors/handles may not have grown.
+ */
+#ifndef MPROC_TEST_HARNESS_H
+#define MPROC_TEST_HARNESS_H
+
+#include <CUnit/CUnit.h>
+#include <signal.h>
+#include <stddef.h>
+
+#include "mproc.h"
+
+/* Windows' C runtime knows SIGTERM but not SIGKILL; mproc reports
+ * -SIGKILL there too, with POSIX's number. */
+#ifndef SIGKILL
+#define SIGKILL 9
+#endif
+
+#ifdef _WIN32
+#define MPROC_TEST_POSIX 0
+#else
+#define MPROC_TEST_POSIX 1
+#endif
+
+/* ---- suites (the generated mproc_test_suites.c) ---- */
+
+typedef struct mproc_test_suite {
+  const char *name; /* NAME of tests/test_NAME.c */
+  void (*register_fn)(void);
+} mproc_test_suite_t;
+
+/* Every suite file of the build, ended by {NULL, NULL}. */
+extern const mproc_test_suite_t mproc_test_suites[];
+
+/* ---- registering tests ---- */
+
+typedef struct mproc_test_case {
+  const char *name;
+  CU_TestFunc fn;
+} mproc_test_case_t;
+
+#define MPROC_TEST_CASE(fn)                                                    \
+  {                                                                            \
+#fn, fn                                                                    \
+  }
+
+/* Add CUnit suite @name with the tests of @cases (ended by {NULL, NULL}).
+ * Returns 0, or -1 after printing CUnit's error. */
+int mproc_test_add_suite(const char *name, const mproc_test_case_t *cases);
+
+/* ---- time ---- */
+
+/* Monotonic clock in seconds. */
+double mproc_test_now(void);
+/* Sleep @ms milliseconds. For pacing a polling loop or making a helper
+ * child slow, never as synchronisation. */
+void mproc_test_sleep_ms(int ms);
+/* Block the calling process until it is killed (a helper child's body). */
+void mproc_test_block_forever(void);
+
+/* ---- temporary files ---- */
+
+/* A unique path in the temporary directory (nothing is created).
+ * Returns 0, or -1 when @cap is too small. */
+int mproc_test_tmp_path(char *buf, size_t cap);
+/* Write @text to @path atomically (a reader sees all of it or no file).
+ * Returns 0 or -1. */
+int mproc_test_write_file(const char *path, const char *text);
+/* Read @path into @buf (NUL-terminated). Returns 0, or -1 when the file
+ * does not exist or cannot be read. */
+int mproc_test_read_file(const char *path, char *buf, size_t cap);
+/* Poll until @path exists (at most @timeout seconds), then read it.
+ * Returns 0 or -1 on timeout. */
+int mproc_test_wait_file(const char *path, char *buf, size_t cap,
+                         double timeout);
+/* Remove @path if it exists. */
+void mproc_test_remove(const char *path);
+
+/* ---- operating system (leakcheck.c) ---- */
+
+/* The OS's id of the calling process. */
+long mproc_test_getpid(void);
+/* Number of online CPUs as the OS reports them. */
+int mproc_test_online_cpus(void);
+/* Whether process @pid has ended (gone, or a zombie waiting to be reaped
+ * by someone else): 1 or 0. */
+int mproc_test_pid_gone(long pid);
+/* Send signal @sig to @pid (POSIX). Returns 0, or -1 (always on Windows). */
+int mproc_test_kill_pid(long pid, int sig);
+/* Wait at most @timeout seconds for a sentinel to become ready:
+ * 1 ready, 0 not ready, -1 error. */
+int mproc_test_sentinel_wait(mproc_sentinel_t s, double timeout);
+/* Run program @path with @argv (NULL-terminated, argv[0] included), wait
+ * for it and give its exit code (-N when killed by signal N).
+ * Returns 0 or -1 when it could not be run. */
+int mproc_test_run_program(const char *path, const char *const *argv,
+                           int *exitcode);
+
+/* ---- leak checks (leakcheck.c, used by main.c) ---- */
+
+/* Open descriptors (POSIX) or handles (Windows) of this process, or -1
+ * when they cannot be counted. */
+long mproc_test_count_handles(void);
+/* Find child processes of this process that a test left behind: zombies
+ * and live children other than the mproc forkserver. Describes them in
+ * @msg; when @kill_them, SIGKILLs the live ones so that later tests are
+ * not disturbed. Returns how many were found (0 where the platform has
+ * no way to list children). */
+int mproc_test_stray_children(char *msg, size_t cap, int kill_them);
+
+#endif /* MPROC_TEST_HARNESS_H */
