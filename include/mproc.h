@@ -231,7 +231,9 @@ const char *mproc_start_method_name(mproc_start_method_t method);
 
 /**
  * Set the program's default start method (CPython's set_start_method).
- * Setting it a second time is MPROC_ESTATE unless @p force.
+ * Setting it a second time is MPROC_ESTATE unless @p force. A NULL
+ * @p method with @p force resets to the platform default (and lets the
+ * program set it again); without force it fixes the current default.
  * The environment variable MPROC_START_METHOD, read when the default is
  * first needed, overrides what the program sets, so that a program or
  * test suite can run under another method without a code change.
@@ -309,7 +311,9 @@ typedef struct mproc_process mproc_process_t;
  * The arguments are encoded at once; the caller's buffers may be freed
  * afterwards.
  *
- * The name defaults to "Process-N" ("Process-N:M" in a child), the
+ * The name defaults to "Process-N" ("Process-N:M" in a child: the numbers
+ * come from the creating process's identity, not from its name, as in
+ * CPython, so a renamed child still names its children "Process-N:M"), the
  * daemon flag to that of the current process, the authkey to the current
  * process's, the start method to the default.
  *
@@ -420,7 +424,11 @@ int mproc_process_exitcode(mproc_process_t *p, int *code);
 int mproc_process_authkey(const mproc_process_t *p, const unsigned char **key,
                           size_t *len);
 
-/** Set the authkey. @return 0; MPROC_EINVAL for NULL; MPROC_ENOMEM. */
+/**
+ * Set the authkey (allowed after start too, as in CPython; a started child
+ * keeps the key it was given). @return 0; MPROC_EINVAL for NULL;
+ * MPROC_ENOMEM.
+ */
 int mproc_process_set_authkey(mproc_process_t *p, const void *key, size_t len);
 
 /** A handle the caller can wait on: an fd (POSIX) or HANDLE (Windows). */

@@ -81,8 +81,14 @@ int mproc_set_start_method(const char *method, int force)
   const char *env;
   int rc;
 
+  if (method == NULL && force) {
+    /* CPython's set_start_method(None, force=True): back to the default. */
+    default_method = 0;
+    default_set_by_program = 0;
+    return 0;
+  }
   if (method == NULL)
-    return mproc__err(MPROC_EINVAL, "start method must be given");
+    method = mproc_start_method_name(mproc_get_start_method());
   rc = lookup(method, &ctx);
   if (rc != 0)
     return rc;

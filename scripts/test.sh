@@ -22,14 +22,15 @@ run_leg() { # name build-dir method
   local pass fail skip bad
   pass=$(awk '$1 ~ /^[0-9]+:$/ && $2=="tests" {p+=$5} END{print p+0}' "$log")
   fail=$(awk '$1 ~ /^[0-9]+:$/ && $2=="tests" {f+=$6} END{print f+0}' "$log")
-  skip=$(grep -c 'SKIP(' "$log" || true)
+  skip=$(grep -c 'skipped: ' "$log" || true)
+  pass=$((pass - skip))
   bad=$(grep -cE 'tests failed out of|\*\*\*(Failed|Timeout|Exception)' "$log" || true)
   if [ "$fail" -ne 0 ] || [ "$bad" -ne 0 ] || [ "$pass" -eq 0 ]; then
     failed_legs+=("$name")
     grep -E 'FAIL|Failed|Timeout|Error|error|Assert' "$log" | head -40 || true
     [ "$fail" -eq 0 ] && fail=1
   fi
-  grep -E 'SKIP\(' "$log" | sed 's/^[0-9]*: */  /' | sort -u || true
+  grep -oE '[A-Za-z_0-9]+ \.\.\.skipped: .*' "$log" | sed 's/^/  /' | sort -u || true
   echo "$name: $pass passed, $fail failed, $skip skipped"
   total_pass=$((total_pass + pass)) total_fail=$((total_fail + fail))
   total_skip=$((total_skip + skip))
