@@ -1,0 +1,297 @@
+/*
+ * The bootstrap message: what a re-executed (spawn) or forkserver child
+ * needs to become the process its parent created. A header ("MPB1" and a
+ * big-endian u64 payload length) and one MessagePack map. The decoder
+ * takes arbitrary bytes (it is fuzzed): every field is checked, and any
+ * failure leaves the output cleared with a message naming the field.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define BOOT_VERSION 1
+#define MAX_AUTHKEY 1024
+#define MAX_IDENTITY 64
+
+static void pack_cstr(msgpack_packer *pk, const char *key, const char *val)
+{
+  size_t n = val ? strlen(val) : 0;
+
+  msgpack_pack_str_with_body(pk, key, strlen(key));
+  msgpack_pack_str_with_body(pk, val ? val : "", n);
+}
+
+static void pack_bin(msgpack_packer *pk, const char *key, const void *data,
+                     size_t len)
+{
+  msgpack_pack_str_with_body(pk, key, strlen(key));
+  msgpack_pack_bin_with_body(pk, data, len);
+}
+
+static void pack_int(msgpack_packer *pk, const char *key, int64_t v)
+{
+  msgpack_pack_str_with_body(pk, key, strlen(key));
+  msgpack_pack_int64(pk, v);
+}
+
+int mproc__boot_encode(const mproc__boot_t *b, msgpack_sbuffer *out)
+{
+  unsigned char hdr[MPROC__BOOT_HDR];
+  msgpack_sbuffer body;
+  msgpack_packer pk;
+  uint64_t len;
+
+  msgpack_sbuffer_init(&body);
+  msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 11);
+  pack_int(&pk, "v", BOOT_VERSION);
+  pack_cstr(&pk, "target", b->target);
+  pack_cstr(&pk, "name", b->name);
+  pack_bin(&pk, "authkey", b->authkey, b->authkey_len);
+  msgpack_pack_str_with_body(&pk, "ident", 5);
+  msgpack_pack_array(&pk, b->identity_len);
+  for (size_t i = 0; i < b->identity_len; i++)
+    msgpack_pack_int64(&pk, b->identity[i]);
+  pack_int(&pk, "ppid", b->parent_pid);
+  pack_cstr(&pk, "pname", b->parent_name);
+  msgpack_pack_str_with_body(&pk, "daemon", 6);
+  if (b->daemon)
+    msgpack_pack_true(&pk);
+  else
+    msgpack_pack_false(&pk);
+  pack_int(&pk, "method", b->method);
+  pack_bin(&pk, "args", b->args, b->args_len);
+  pack_bin(&pk, "kwargs", b->kwargs, b->kwargs_len);
+
+  memcpy(hdr, MPROC__BOOT_MAGIC, 4);
+  len = body.size;
+  for (int i = 0; i < 8; i++)
+    hdr[4 + i] = (unsigned char)(len >> (56 - 8 * i));
+  if (msgpack_sbuffer_write(out, (const char *)hdr, sizeof hdr) != 0 ||
+      msgpack_sbuffer_write(out, body.data, body.size) != 0) {
+    msgpack_sbuffer_destroy(&body);
+    return mproc__err(MPROC_ENOMEM, "out of memory encoding the bootstrap "
+                                    "message");
+  }
+  msgpack_sbuffer_destroy(&body);
+  return 0;
+}
+
+int mproc__boot_header(const unsigned char hdr[MPROC__BOOT_HDR], uint64_t *len)
+{
+  uint64_t n = 0;
+
+  if (memcmp(hdr, MPROC__BOOT_MAGIC, 4) != 0)
+    return mproc__err(MPROC_ECODEC, "bootstrap message: bad magic (not an "
+                                    "mproc bootstrap message)");
+  for (int i = 0; i < 8; i++)
+    n = n << 8 | hdr[4 + i];
+  if (n > MPROC__BOOT_MAX)
+    return mproc__err(MPROC_ECODEC,
+                      "bootstrap message: length %llu is too large",
+                      (unsigned long long)n);
+  *len = n;
+  return 0;
+}
+
+/* ---- decoding ---- */
+
+static const msgpack_object *field(const msgpack_object *map, const char *key)
+{
+  size_t n = strlen(key);
+
+  for (uint32_t i = 0; i < map->via.map.size; i++) {
+    const msgpack_object *k = &map->via.map.ptr[i].key;
+    if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
+        memcmp(k->via.str.ptr, key, n) == 0)
+      return &map->via.map.ptr[i].val;
+  }
+  return NULL;
+}
+
+static int bad(const char *key, const char *what)
+{
+  return mproc__err(MPROC_ECODEC, "bootstrap message: field '%s' %s", key,
+                    what);
+}
+
+static int get_str(const msgpack_object *map, const char *key, int nonempty,
+                   char **out)
+{
+  const msgpack_object *o = field(map, key);
+  uint32_t n;
+
+  if (o == NULL)
+    return bad(key, "is missing");
+  if (o->type != MSGPACK_OBJECT_STR)
+    return bad(key, "must be a string");
+  n = o->via.str.size;
+  if (nonempty && n == 0)
+    return bad(key, "must not be empty");
+  if (n > 0 && memchr(o->via.str.ptr, '\0', n) != NULL)
+    return bad(key, "contains a NUL byte");
+  *out = malloc((size_t)n + 1);
+  if (*out == NULL)
+    return mproc__err(MPROC_ENOMEM, "out of memory");
+  if (n > 0)
+    memcpy(*out, o->via.str.ptr, n);
+  (*out)[n] = '\0';
+  return 0;
+}
+
+static int get_bin(const msgpack_object *map, const char *key, size_t max,
+                   void **out, size_t *len)
+{
+  const msgpack_object *o = field(map, key);
+  uint32_t n;
+
+  if (o == NULL)
+    return bad(key, "is missing");
+  if (o->type != MSGPACK_OBJECT_BIN)
+    return bad(key, "must be bytes");
+  n = o->via.bin.size;
+  if (n > max)
+    return bad(key, "is too long");
+  *out = malloc(n ? n : 1);
+  if (*out == NULL)
+    return mproc__err(MPROC_ENOMEM, "out of memory");
+  if (n > 0)
+    memcpy(*out, o->via.bin.ptr, n);
+  *len = n;
+  return 0;
+}
+
+static int get_int(const msgpack_object *map, const char *key, int64_t lo,
+                   int64_t hi, int64_t *out)
+{
+  const msgpack_object *o = field(map, key);
+  int64_t v;
+
+  if (o == NULL)
+    return bad(key, "is missing");
+  if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+    v = o->via.i64;
+  else if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+           o->via.u64 <= (uint64_t)INT64_MAX)
+    v = (int64_t)o->via.u64;
+  else
+    return bad(key, "must be an integer");
+  if (v < lo || v > hi)
+    return bad(key, "is out of range");
+  *out = v;
+  return 0;
+}
+
+static int get_identity(const msgpack_object *map, mproc__boot_t *b)
+{
+  const msgpack_object *o = field(map, "ident");
+  uint32_t n;
+
+  if (o == NULL)
+    return bad("ident", "is missing");
+  if (o->type != MSGPACK_OBJECT_ARRAY)
+    return bad("ident", "must be a list");
+  n = o->via.array.size;
+  if (n > MAX_IDENTITY)
+    return bad("ident", "is too long");
+  b->identity = malloc((n ? n : 1) * sizeof *b->identity);
+  if (b->identity == NULL)
+    return mproc__err(MPROC_ENOMEM, "out of memory");
+  for (uint32_t i = 0; i < n; i++) {
+    const msgpack_object *e = &o->via.array.ptr[i];
+    if (e->type != MSGPACK_OBJECT_POSITIVE_INTEGER || e->via.u64 < 1 ||
+        e->via.u64 > (uint64_t)INT64_MAX)
+      return bad("ident", "must hold positive integers");
+    b->identity[i] = (int64_t)e->via.u64;
+  }
+  b->identity_len = n;
+  return 0;
+}
+
+/* The embedded arguments must decode as the child will decode them. */
+static int check_args(const mproc__boot_t *b)
+{
+  mproc_args_t *a;
+  int rc = mproc__args_new(&a, b->args, b->args_len, b->kwargs, b->kwargs_len);
+
+  if (rc != 0)
+    return mproc__err(MPROC_ECODEC, "bootstrap message: %s",
+                      mproc_last_error());
+  mproc__args_free(a);
+  return 0;
+}
+
+static int decode_fields(const msgpack_object *map, mproc__boot_t *b)
+{
+  const msgpack_object *daemon;
+  int64_t v;
+  int rc;
+
+  if ((rc = get_int(map, "v", 0, INT64_MAX, &v)) != 0)
+    return rc;
+  if (v != BOOT_VERSION)
+    return bad("v", "names an unknown version");
+  if ((rc = get_str(map, "target", 1, &b->target)) != 0 ||
+      (rc = get_str(map, "name", 1, &b->name)) != 0 ||
+      (rc = get_str(map, "pname", 0, &b->parent_name)) != 0 ||
+      (rc = get_bin(map, "authkey", MAX_AUTHKEY, (void **)&b->authkey,
+                    &b->authkey_len)) != 0 ||
+      (rc = get_identity(map, b)) != 0 ||
+      (rc = get_bin(map, "args", SIZE_MAX, &b->args, &b->args_len)) != 0 ||
+      (rc = get_bin(map, "kwargs", SIZE_MAX, &b->kwargs, &b->kwargs_len)) != 0)
+    return rc;
+  if ((rc = get_int(map, "ppid", 0, INT64_MAX, &v)) != 0)
+    return rc;
+  b->parent_pid = (long)v;
+  if ((rc = get_int(map, "method", MPROC_FORK, MPROC_FORKSERVER, &v)) != 0)
+    return rc;
+  b->method = (int)v;
+  daemon = field(map, "daemon");
+  if (daemon == NULL || daemon->type != MSGPACK_OBJECT_BOOLEAN)
+    return bad("daemon", "must be a bool");
+  b->daemon = daemon->via.boolean;
+  return check_args(b);
+}
+
+int mproc__boot_decode(const void *payload, size_t len, mproc__boot_t *out)
+{
+  msgpack_zone zone;
+  msgpack_object obj;
+  size_t off = 0;
+  msgpack_unpack_return r;
+  int rc;
+
+  memset(out, 0, sizeof *out);
+  if (payload == NULL && len > 0)
+    return mproc__err(MPROC_EINVAL, "bootstrap message: NULL payload");
+  if (!msgpack_zone_init(&zone, 4096))
+    return mproc__err(MPROC_ENOMEM, "out of memory");
+  r = msgpack_unpack(payload, len, &off, &zone, &obj);
+  if (r == MSGPACK_UNPACK_CONTINUE)
+    rc = mproc__err(MPROC_ECODEC, "bootstrap message: truncated");
+  else if (r == MSGPACK_UNPACK_EXTRA_BYTES)
+    rc = mproc__err(MPROC_ECODEC, "bootstrap message: trailing bytes");
+  else if (r != MSGPACK_UNPACK_SUCCESS)
+    rc = mproc__err(MPROC_ECODEC, "bootstrap message: malformed");
+  else if (obj.type != MSGPACK_OBJECT_MAP)
+    rc = mproc__err(MPROC_ECODEC, "bootstrap message: not a map");
+  else
+    rc = decode_fields(&obj, out);
+  msgpack_zone_destroy(&zone);
+  if (rc != 0)
+    mproc__boot_clear(out);
+  return rc;
+}
+
+void mproc__boot_clear(mproc__boot_t *b)
+{
+  free(b->target);
+  free(b->name);
+  free(b->authkey);
+  free(b->identity);
+  free(b->parent_name);
+  free(b->args);
+  free(b->kwargs);
+  memset(b, 0, sizeof *b);
+}
