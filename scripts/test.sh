@@ -24,10 +24,10 @@ run_leg() { # name build-dir method
   fail=$(awk '$1 ~ /^[0-9]+:$/ && $2=="tests" {f+=$6} END{print f+0}' "$log")
   skip=$(grep -c 'skipped: ' "$log" || true)
   pass=$((pass - skip))
-  bad=$(grep -cE 'tests failed out of|\*\*\*(Failed|Timeout|Exception)' "$log" || true)
+  bad=$(grep -cE ' [1-9][0-9]* tests failed out of|\*\*\*(Failed|Timeout|Exception)' "$log" || true)
   if [ "$fail" -ne 0 ] || [ "$bad" -ne 0 ] || [ "$pass" -eq 0 ]; then
     failed_legs+=("$name")
-    grep -E 'FAIL|Failed|Timeout|Error|error|Assert' "$log" | head -40 || true
+    grep -E 'FAILED|\*\*\*|Sanitizer|runtime error| - ' "$log" | head -40 || true
     [ "$fail" -eq 0 ] && fail=1
   fi
   grep -oE '[A-Za-z_0-9]+ \.\.\.skipped: .*' "$log" | sed 's/^/  /' | sort -u || true
