@@ -169,10 +169,14 @@ static int start_server_locked(void)
 
 static int ensure_server(void)
 {
-  int rc = 0;
+  int rc = 0, status;
 
   pthread_mutex_lock(&fs_lock);
   if (fs_owner != getpid())
+    forget_server();
+  /* A server that died (killed, say) is reaped and replaced, not left a
+   * zombie that every later start fails to reach. */
+  if (fs_pid != 0 && waitpid(fs_pid, &status, WNOHANG) == fs_pid)
     forget_server();
   if (fs_pid == 0)
     rc = start_server_locked();
