@@ -371,6 +371,7 @@ static void test_boot_field_errors(void)
   CU_ASSERT_PTR_NOT_NULL(strstr(mproc_last_error(), "'target'"));
   CU_ASSERT_PTR_NULL(out.name);
   msgpack_sbuffer_destroy(&msg);
+  msgpack_sbuffer_destroy(&args);
 
   fill_boot(&in, &args);
   in.method = 7;
@@ -470,6 +471,7 @@ static void test_bad_boot_child_exits_cleanly(void)
   msg.data[MPROC__BOOT_HDR] = (char)0xc1;
   check_boot_child(msg.data, msg.size, MPROC_EXIT_BOOTSTRAP, "bootstrap");
   msgpack_sbuffer_destroy(&msg);
+  msgpack_sbuffer_destroy(&args);
 
   /* A valid message naming a target this program does not have. */
   fill_boot(&in, &args);
