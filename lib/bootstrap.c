@@ -265,6 +265,9 @@ int mproc__boot_decode(const void *payload, size_t len, mproc__boot_t *out)
   memset(out, 0, sizeof *out);
   if (payload == NULL && len > 0)
     return mproc__err(MPROC_EINVAL, "bootstrap message: NULL payload");
+  if (mproc__msgpack_bounded(payload, len) != 0)
+    return mproc__err(MPROC_ECODEC,
+                      "bootstrap message: truncated or malformed");
   if (!msgpack_zone_init(&zone, 4096))
     return mproc__err(MPROC_ENOMEM, "out of memory");
   r = msgpack_unpack(payload, len, &off, &zone, &obj);

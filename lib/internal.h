@@ -55,6 +55,11 @@ int mproc__args_new(mproc_args_t **out, const void *pos, size_t poslen,
                     const void *kw, size_t kwlen);
 void mproc__args_free(mproc_args_t *args);
 
+/* 0 when @data holds one complete MessagePack object whose containers
+ * claim no more elements than the bytes can hold (checked before handing
+ * untrusted bytes to msgpack-c, which allocates by the claimed counts). */
+int mproc__msgpack_bounded(const void *data, size_t len);
+
 /* ---- bootstrap message (bootstrap.c) ---- */
 
 #define MPROC__BOOT_MAGIC "MPB1"

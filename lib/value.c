@@ -208,6 +208,109 @@ int mproc__encode_kwargs(msgpack_sbuffer *out, const char *fmt, va_list *ap)
 /* Decoding arguments                                                  */
 /* ------------------------------------------------------------------ */
 
+/* Big-endian unsigned of @n bytes. */
+static uint64_t be(const unsigned char *p, int n)
+{
+  uint64_t v = 0;
+
+  for (int i = 0; i < n; i++)
+    v = v << 8 | p[i];
+  return v;
+}
+
+/* Header sizes of MessagePack's 0xc4..0xdf codes: bytes after the type
+ * byte, and what they give (payload length, element count, fixed size). */
+enum { FIXED, PAYLOAD, ITEMS, PAIRS };
+static const struct {
+  unsigned char kind, hdr, size;
+} codes[] = {
+    /* c4 bin8/16/32 */ {PAYLOAD, 1, 0},
+    {PAYLOAD, 2, 0},
+    {PAYLOAD, 4, 0},
+    /* c7 ext8/16/32 (+1 type byte) */ {PAYLOAD, 1, 1},
+    {PAYLOAD, 2, 1},
+    {PAYLOAD, 4, 1},
+    /* ca float32/64 */ {FIXED, 0, 4},
+    {FIXED, 0, 8},
+    /* cc uint8..64 */ {FIXED, 0, 1},
+    {FIXED, 0, 2},
+    {FIXED, 0, 4},
+    {FIXED, 0, 8},
+    /* d0 int8..64 */ {FIXED, 0, 1},
+    {FIXED, 0, 2},
+    {FIXED, 0, 4},
+    {FIXED, 0, 8},
+    /* d4 fixext 1..16 (+1 type byte) */ {FIXED, 0, 2},
+    {FIXED, 0, 3},
+    {FIXED, 0, 5},
+    {FIXED, 0, 9},
+    {FIXED, 0, 17},
+    /* d9 str8/16/32 */ {PAYLOAD, 1, 0},
+    {PAYLOAD, 2, 0},
+    {PAYLOAD, 4, 0},
+    /* dc array16/32 */ {ITEMS, 2, 0},
+    {ITEMS, 4, 0},
+    /* de map16/32 */ {PAIRS, 2, 0},
+    {PAIRS, 4, 0},
+};
+
+/* msgpack-c allocates a container's slots before reading its elements, so
+ * a 5-byte header claiming 2^32 entries would ask for ~100 GB. Before
+ * unpacking untrusted bytes, walk the headers once: every element still
+ * owed needs at least one byte of input, or the data is refused. This
+ * validates sizes only; msgpack-c still does the decoding. */
+int mproc__msgpack_bounded(const void *data, size_t len)
+{
+  const unsigned char *p = data, *end = p + len;
+  uint64_t owed = 1; /* elements still to read; one top-level object */
+
+  while (owed > 0) {
+    uint64_t skip = 0, add = 0;
+    unsigned char c;
+
+    if (p >= end || owed > (uint64_t)(end - p))
+      return -1;
+    c = *p++;
+    owed--;
+    if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3)
+      continue;
+    if (c >= 0x80 && c <= 0x8f)
+      add = 2u * (c & 0x0fu);
+    else if (c >= 0x90 && c <= 0x9f)
+      add = c & 0x0fu;
+    else if (c >= 0xa0 && c <= 0xbf)
+      skip = c & 0x1fu;
+    else if (c < 0xc4) /* 0xc1: never used */
+      return -1;
+    else {
+      int h = codes[c - 0xc4].hdr;
+      if ((size_t)(end - p) < (size_t)h)
+        return -1;
+      uint64_t n = be(p, h);
+      p += h;
+      switch (codes[c - 0xc4].kind) {
+      case FIXED:
+        skip = codes[c - 0xc4].size;
+        break;
+      case PAYLOAD:
+        skip = n + codes[c - 0xc4].size;
+        break;
+      case ITEMS:
+        add = n;
+        break;
+      default:
+        add = 2 * n;
+        break;
+      }
+    }
+    if (skip > (uint64_t)(end - p))
+      return -1;
+    p += skip;
+    owed += add;
+  }
+  return 0;
+}
+
 /* Copy @len bytes into @zone and unpack exactly one object from them.
  * msgpack-c's objects point into their input, so the copy makes them live
  * as long as the zone. */
@@ -220,6 +323,8 @@ static int unpack_copy(msgpack_zone *zone, const void *data, size_t len,
 
   if (copy == NULL)
     return mproc__err(MPROC_ENOMEM, "out of memory decoding %s", what);
+  if (mproc__msgpack_bounded(data, len) != 0)
+    return mproc__err(MPROC_ECODEC, "%s: truncated or malformed", what);
   if (len)
     memcpy(copy, data, len);
   r = msgpack_unpack(copy, len, &off, zone, out);

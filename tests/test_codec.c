@@ -264,6 +264,9 @@ static void test_malformed_args_rejected(void)
   static const unsigned char extra[] = {0x90, 0x00};          /* [] then 0 */
   static const unsigned char int_keys[] = {0x81, 0x01, 0x02}; /* {1: 2} */
   static const unsigned char empty_list[] = {0x90};
+  /* A 5-byte map32 header claiming 2^32-1 pairs: must be refused from its
+   * size, not allocated (msgpack-c would ask for ~100 GB). */
+  static const unsigned char bomb[] = {0xdf, 0xff, 0xff, 0xff, 0xff};
   mproc_args_t *a = NULL;
 
   CU_ASSERT_EQUAL(mproc__args_new(&a, not_list, 1, NULL, 0), MPROC_ECODEC);
@@ -272,6 +275,10 @@ static void test_malformed_args_rejected(void)
   CU_ASSERT_EQUAL(mproc__args_new(&a, empty_list, 1, int_keys, 3),
                   MPROC_ECODEC);
   CU_ASSERT_EQUAL(mproc__args_new(&a, empty_list, 0, NULL, 0), MPROC_ECODEC);
+  CU_ASSERT_EQUAL(mproc__args_new(&a, empty_list, 1, bomb, sizeof bomb),
+                  MPROC_ECODEC);
+  CU_ASSERT_EQUAL(mproc__msgpack_bounded(bomb, sizeof bomb), -1);
+  CU_ASSERT_EQUAL(mproc__msgpack_bounded(empty_list, 1), 0);
   CU_ASSERT_PTR_NULL(a);
 }
 
