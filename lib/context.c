@@ -59,7 +59,7 @@ const char *mproc_start_method_name(mproc_start_method_t method)
 
 mproc_start_method_t mproc_get_start_method(void)
 {
-  const mproc_context_t *ctx;
+  const mproc_context_t *ctx = NULL;
   const char *env;
 
   if (default_method != 0)
@@ -77,7 +77,7 @@ mproc_start_method_t mproc_get_start_method(void)
 
 int mproc_set_start_method(const char *method, int force)
 {
-  const mproc_context_t *ctx;
+  const mproc_context_t *ctx = NULL;
   const char *env;
   int rc;
 
@@ -109,7 +109,7 @@ int mproc_set_start_method(const char *method, int force)
 
 const mproc_context_t *mproc_get_context(const char *method)
 {
-  const mproc_context_t *ctx;
+  const mproc_context_t *ctx = NULL;
 
   if (method == NULL)
     return &contexts[mproc_get_start_method() - 1];

@@ -37,17 +37,18 @@ run_leg() { # name build-dir method
   rm -f "$log"
 }
 
-build() { # dir extra-cmake-args...
-  local dir=$1; shift
-  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Debug -DMPROC_WERROR=ON "$@" >/dev/null
+build() { # dir build-type extra-cmake-args...
+  local dir=$1 type=$2; shift 2
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE="$type" -DMPROC_WERROR=ON "$@" >/dev/null
   cmake --build "$dir" -j"$jobs" >"$dir.log" 2>&1 || { cat "$dir.log"; exit 1; }
 }
 
-build build/ci
+# Optimised: -O2 finds warnings (maybe-uninitialized) that -O0 does not.
+build build/ci RelWithDebInfo
 for m in fork spawn forkserver; do run_leg "linux-$m" build/ci "$m"; done
 
 if [ -z "${SKIP_ASAN:-}" ]; then
-  build build/asan -DMPROC_SANITIZE=ON -DMPROC_BUILD_EXAMPLES=OFF -DMPROC_BUILD_BENCH=OFF
+  build build/asan Debug -DMPROC_SANITIZE=ON -DMPROC_BUILD_EXAMPLES=OFF -DMPROC_BUILD_BENCH=OFF
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   for m in fork spawn forkserver; do run_leg "linux-asan-$m" build/asan "$m"; done
