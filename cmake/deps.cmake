@@ -4,6 +4,7 @@
 # Linux: Debian's -dev packages, through pkg-config.
 # MinGW cross build: static libraries built from Debian's source packages
 # by scripts/build-win-deps.sh into MPROC_WIN_DEPS (see cmake/mingw-w64.cmake).
+# libsodium is POSIX-only: it serves the forkserver, which Windows lacks.
 
 add_library(mproc_deps INTERFACE)
 add_library(mproc_cunit INTERFACE)
@@ -15,11 +16,9 @@ if(WIN32)
   endif()
   target_include_directories(mproc_deps INTERFACE
     ${MPROC_WIN_DEPS}/include ${MPROC_WIN_DEPS}/include/apr-1)
-  target_compile_definitions(mproc_deps INTERFACE APR_DECLARE_STATIC
-    SODIUM_STATIC MSGPACK_DLLEXPORT=)
-  target_link_directories(mproc_deps INTERFACE ${MPROC_WIN_DEPS}/lib)
-  target_link_libraries(mproc_deps INTERFACE apr-1 msgpack-c sodium
-    ws2_32 mswsock rpcrt4 advapi32 bcrypt)
+  target_compile_definitions(mproc_deps INTERFACE APR_DECLARE_STATIC)
+  target_link_libraries(mproc_deps INTERFACE ${MPROC_WIN_DEPS}/lib/libapr-1.a
+    ${MPROC_WIN_DEPS}/lib/libmsgpackc.a ws2_32 mswsock rpcrt4)
   target_link_libraries(mproc_cunit INTERFACE ${MPROC_WIN_DEPS}/lib/libcunit.a)
   target_link_options(mproc_deps INTERFACE -static)
 else()

@@ -7,12 +7,18 @@
 
 #include <msgpack.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "mproc.h"
 
-#if defined(__GNUC__)
+/* MinGW's C library names its own printf flavour (the build selects the
+ * C99 one, which knows %zu); elsewhere it is plain printf. */
+#if defined(__MINGW_PRINTF_FORMAT)
+#define MPROC__PRINTF(a, b) __attribute__((format(__MINGW_PRINTF_FORMAT, a, b)))
+#define MPROC__NORETURN __attribute__((noreturn))
+#elif defined(__GNUC__)
 #define MPROC__PRINTF(a, b) __attribute__((format(printf, a, b)))
 #define MPROC__NORETURN __attribute__((noreturn))
 #else

@@ -4,7 +4,7 @@
 # bounded time. Prints one summary line per leg and a closing total.
 #
 #   scripts/test.sh            everything
-#   SKIP_ASAN=1 SKIP_FUZZ=1    skip those stages
+#   SKIP_WIN=1 SKIP_ASAN=1 SKIP_FUZZ=1    skip those stages
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -46,6 +46,17 @@ build() { # dir build-type extra-cmake-args...
 # Optimised: -O2 finds warnings (maybe-uninitialized) that -O0 does not.
 build build/ci RelWithDebInfo
 for m in fork spawn forkserver; do run_leg "linux-$m" build/ci "$m"; done
+
+# The Windows leg: the same sources cross-built with MinGW, the same suite
+# run under Wine with spawn, the only method Windows has.
+if [ -z "${SKIP_WIN:-}" ]; then
+  scripts/deps.sh gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine64
+  build build/win RelWithDebInfo -DCMAKE_TOOLCHAIN_FILE="$root/cmake/mingw-w64.cmake" \
+    -DMPROC_BUILD_BENCH=OFF
+  # A new Wine prefix is made once, before tests start side by side.
+  scripts/wine-run.sh build/win/tests/mproc_tests.exe --list >/dev/null
+  run_leg "win32-spawn" build/win spawn
+fi
 
 if [ -z "${SKIP_ASAN:-}" ]; then
   build build/asan Debug -DMPROC_SANITIZE=ON -DMPROC_BUILD_EXAMPLES=OFF -DMPROC_BUILD_BENCH=OFF

@@ -96,7 +96,8 @@ int mproc_test_online_cpus(void);
 /* Whether process @pid has ended (gone, or a zombie waiting to be reaped
  * by someone else): 1 or 0. */
 int mproc_test_pid_gone(long pid);
-/* Send signal @sig to @pid (POSIX). Returns 0, or -1 (always on Windows). */
+/* Send signal @sig to @pid (Windows: TerminateProcess with the exit code
+ * mproc reads as -sig). Returns 0 or -1. */
 int mproc_test_kill_pid(long pid, int sig);
 /* Wait at most @timeout seconds for a sentinel to become ready:
  * 1 ready, 0 not ready, -1 error. */

@@ -12,7 +12,9 @@
 #include "harness.h"
 #include "internal.h"
 
-#ifndef _WIN32
+#ifdef _WIN32
+#include <windows.h>
+#else
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -394,27 +396,68 @@ static void test_boot_field_errors(void)
 
 /* ---- children fed a bad bootstrap message ---- */
 
-#ifndef _WIN32
-/* Re-execute this test binary as a spawned child whose bootstrap
- * descriptor reads @data; collect its exit code and stderr. */
-static int run_boot_child(const void *data, size_t len, int *code, char *err,
-                          size_t errcap)
+/* Write @data to a new temporary file @path. */
+static int write_tmp(char *path, size_t cap, const void *data, size_t len)
 {
-  char in[256], out[256];
+  FILE *f;
+
+  if (mproc_test_tmp_path(path, cap) != 0 || (f = fopen(path, "wb")) == NULL)
+    return -1;
+  fwrite(data, 1, len, f);
+  fclose(f);
+  return 0;
+}
+
+#ifdef _WIN32
+/* Re-execute this test binary as a spawned child whose bootstrap handle
+ * reads @data (an inheritable file handle named on its command line). */
+static int spawn_boot_child(const char *in, const char *out, int *code)
+{
+  SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
+  STARTUPINFOA si;
+  PROCESS_INFORMATION pi;
+  char exe[MAX_PATH], cmd[MAX_PATH + 64];
+  HANDLE hin, herr;
+  DWORD ec = 0;
+  int rc = -1;
+
+  hin = CreateFileA(in, GENERIC_READ, FILE_SHARE_READ, &sa, OPEN_EXISTING, 0,
+                    NULL);
+  herr = CreateFileA(out, GENERIC_WRITE, FILE_SHARE_READ, &sa, CREATE_ALWAYS, 0,
+                     NULL);
+  GetModuleFileNameA(NULL, exe, sizeof exe);
+  snprintf(cmd, sizeof cmd, "\"%s\" --mproc-spawn=%llu", exe,
+           (unsigned long long)(uintptr_t)hin);
+  memset(&si, 0, sizeof si);
+  si.cb = sizeof si;
+  si.dwFlags = STARTF_USESTDHANDLES;
+  si.hStdOutput = herr;
+  si.hStdError = herr;
+  if (hin != INVALID_HANDLE_VALUE && herr != INVALID_HANDLE_VALUE &&
+      CreateProcessA(NULL, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi)) {
+    WaitForSingleObject(pi.hProcess, INFINITE);
+    GetExitCodeProcess(pi.hProcess, &ec);
+    CloseHandle(pi.hThread);
+    CloseHandle(pi.hProcess);
+    *code = (int)ec;
+    rc = 0;
+  }
+  if (hin != INVALID_HANDLE_VALUE)
+    CloseHandle(hin);
+  if (herr != INVALID_HANDLE_VALUE)
+    CloseHandle(herr);
+  return rc;
+}
+#else
+/* Re-execute this test binary as a spawned child whose bootstrap
+ * descriptor reads @in; its stderr goes to @out. */
+static int spawn_boot_child(const char *in, const char *out, int *code)
+{
   char *argv[] = {"mproc_tests", "--mproc-spawn=3", NULL};
   posix_spawn_file_actions_t fa;
   int status = 0, rc;
   pid_t pid;
-  FILE *f;
 
-  if (mproc_test_tmp_path(in, sizeof in) != 0 ||
-      mproc_test_tmp_path(out, sizeof out) != 0)
-    return -1;
-  f = fopen(in, "wb");
-  if (f == NULL)
-    return -1;
-  fwrite(data, 1, len, f);
-  fclose(f);
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 3, in, O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 2, out, O_WRONLY | O_CREAT | O_TRUNC,
@@ -425,13 +468,28 @@ static int run_boot_child(const void *data, size_t len, int *code, char *err,
     *code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
   else
     rc = -1;
+  return rc;
+}
+#endif
+
+/* Run a child fed @data as its bootstrap message; its exit code and what
+ * it wrote on stderr. */
+static int run_boot_child(const void *data, size_t len, int *code, char *err,
+                          size_t errcap)
+{
+  char in[256], out[256];
+  int rc;
+
+  if (write_tmp(in, sizeof in, data, len) != 0 ||
+      mproc_test_tmp_path(out, sizeof out) != 0)
+    return -1;
+  rc = spawn_boot_child(in, out, code);
   if (mproc_test_read_file(out, err, errcap) != 0)
     err[0] = '\0';
   mproc_test_remove(in);
   mproc_test_remove(out);
   return rc;
 }
-#endif
 
 MPROC_TARGET(t_codec_ok)
 {
@@ -442,20 +500,12 @@ MPROC_TARGET(t_codec_ok)
 static void check_boot_child(const void *data, size_t len, int want,
                              const char *needle)
 {
-#ifdef _WIN32
-  (void)data;
-  (void)len;
-  (void)want;
-  (void)needle;
-  printf("skipped: feeds the child's bootstrap descriptor by posix_spawn\n");
-#else
   char err[2048];
   int code = -1000;
 
   CU_ASSERT_EQUAL_FATAL(run_boot_child(data, len, &code, err, sizeof err), 0);
   CU_ASSERT_EQUAL(code, want);
   CU_ASSERT_PTR_NOT_NULL(strstr(err, needle));
-#endif
 }
 
 static void test_bad_boot_child_exits_cleanly(void)

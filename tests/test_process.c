@@ -1060,10 +1060,6 @@ static void test_free_running_is_reaped(void)
 {
   mproc_process_t *p;
   long pid;
-  if (!MPROC_TEST_POSIX) {
-    printf("skipped: needs kill() by pid (POSIX)\n");
-    return;
-  }
   p = start_child(t_block, NULL);
   if (p == NULL)
     return;
@@ -1108,10 +1104,6 @@ static void test_daemon_dies_with_killed_parent(void)
   mproc_process_t *a;
   long g = 0;
   int gone;
-  if (!MPROC_TEST_POSIX) {
-    printf("skipped: needs kill() by pid (POSIX)\n");
-    return;
-  }
   CU_ASSERT_EQUAL_FATAL(mproc_test_tmp_path(path, sizeof path), 0);
   a = start_child(t_parent_of_daemon, "s", path);
   if (a == NULL)
