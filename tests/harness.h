@@ -96,6 +96,9 @@ int mproc_test_online_cpus(void);
 /* Whether process @pid has ended (gone, or a zombie waiting to be reaped
  * by someone else): 1 or 0. */
 int mproc_test_pid_gone(long pid);
+/* In a helper child about to crash on purpose: let the crash take the
+ * system's default course (no sanitizer handler, no Windows error box). */
+void mproc_test_default_crash_handling(void);
 /* Send signal @sig to @pid (Windows: TerminateProcess with the exit code
  * mproc reads as -sig). Returns 0 or -1. */
 int mproc_test_kill_pid(long pid, int sig);

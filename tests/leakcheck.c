@@ -71,6 +71,11 @@ int mproc_test_pid_gone(long pid)
   return gone;
 }
 
+void mproc_test_default_crash_handling(void)
+{
+  SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX);
+}
+
 /* TerminateProcess with the exit code mproc's backend uses for "ended by
  * signal sig" (0x10000 + sig), so the parent reads -sig as on POSIX. */
 int mproc_test_kill_pid(long pid, int sig)
@@ -194,6 +199,12 @@ int mproc_test_pid_gone(long pid)
 int mproc_test_kill_pid(long pid, int sig)
 {
   return kill((pid_t)pid, sig) == 0 ? 0 : -1;
+}
+
+void mproc_test_default_crash_handling(void)
+{
+  signal(SIGSEGV, SIG_DFL);
+  signal(SIGBUS, SIG_DFL);
 }
 
 int mproc_test_sentinel_wait(mproc_sentinel_t s, double timeout)

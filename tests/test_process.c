@@ -38,6 +38,18 @@ MPROC_TARGET(t_block)
   return 0;
 }
 
+/* Crashes with an invalid memory access: SIGSEGV on POSIX, an access
+ * violation (0xC0000005) on Windows. The default action is restored first,
+ * so that a sanitizer's handler does not turn the crash into an exit. */
+MPROC_TARGET(t_crash)
+{
+  volatile uintptr_t addr = 16; /* not NULL: UBSan's null check stays out */
+  (void)args;
+  mproc_test_default_crash_handling();
+  *(volatile int *)addr = 1;
+  return 0;
+}
+
 /* Positional arguments of every basic type and two kwargs. */
 MPROC_TARGET(t_args)
 {
@@ -600,6 +612,14 @@ static void test_terminate_and_kill(void)
     CU_ASSERT_EQUAL(mproc_process_kill(p), 0);
     EXPECT_EXIT(finish_child(p), -SIGKILL);
   }
+}
+
+/* A crashed child reads the same everywhere: -SIGSEGV. */
+static void test_crash_is_sigsegv(void)
+{
+  mproc_process_t *p = start_child(t_crash, NULL);
+  if (p != NULL)
+    EXPECT_EXIT(finish_child(p), -SIGSEGV);
 }
 
 static void test_join_timeout(void)
@@ -1165,6 +1185,7 @@ void mproc_test_register_process(void)
       MPROC_TEST_CASE(test_exitcode_polls),
       MPROC_TEST_CASE(test_lifecycle_states),
       MPROC_TEST_CASE(test_terminate_and_kill),
+      MPROC_TEST_CASE(test_crash_is_sigsegv),
       MPROC_TEST_CASE(test_join_timeout),
       MPROC_TEST_CASE(test_state_errors),
       MPROC_TEST_CASE(test_use_after_close),
