@@ -97,19 +97,6 @@ int mproc__boot_header(const unsigned char hdr[MPROC__BOOT_HDR], uint64_t *len)
 
 /* ---- decoding ---- */
 
-static const msgpack_object *field(const msgpack_object *map, const char *key)
-{
-  size_t n = strlen(key);
-
-  for (uint32_t i = 0; i < map->via.map.size; i++) {
-    const msgpack_object *k = &map->via.map.ptr[i].key;
-    if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
-        memcmp(k->via.str.ptr, key, n) == 0)
-      return &map->via.map.ptr[i].val;
-  }
-  return NULL;
-}
-
 static int bad(const char *key, const char *what)
 {
   return mproc__err(MPROC_ECODEC, "bootstrap message: field '%s' %s", key,
@@ -119,7 +106,7 @@ static int bad(const char *key, const char *what)
 static int get_str(const msgpack_object *map, const char *key, int nonempty,
                    char **out)
 {
-  const msgpack_object *o = field(map, key);
+  const msgpack_object *o = mproc__map_get(map, key);
   uint32_t n;
 
   if (o == NULL)
@@ -143,7 +130,7 @@ static int get_str(const msgpack_object *map, const char *key, int nonempty,
 static int get_bin(const msgpack_object *map, const char *key, size_t max,
                    void **out, size_t *len)
 {
-  const msgpack_object *o = field(map, key);
+  const msgpack_object *o = mproc__map_get(map, key);
   uint32_t n;
 
   if (o == NULL)
@@ -165,7 +152,7 @@ static int get_bin(const msgpack_object *map, const char *key, size_t max,
 static int get_int(const msgpack_object *map, const char *key, int64_t lo,
                    int64_t hi, int64_t *out)
 {
-  const msgpack_object *o = field(map, key);
+  const msgpack_object *o = mproc__map_get(map, key);
   int64_t v;
 
   if (o == NULL)
@@ -185,7 +172,7 @@ static int get_int(const msgpack_object *map, const char *key, int64_t lo,
 
 static int get_identity(const msgpack_object *map, mproc__boot_t *b)
 {
-  const msgpack_object *o = field(map, "ident");
+  const msgpack_object *o = mproc__map_get(map, "ident");
   uint32_t n;
 
   if (o == NULL)
@@ -247,7 +234,7 @@ static int decode_fields(const msgpack_object *map, mproc__boot_t *b)
   if ((rc = get_int(map, "method", MPROC_FORK, MPROC_FORKSERVER, &v)) != 0)
     return rc;
   b->method = (int)v;
-  daemon = field(map, "daemon");
+  daemon = mproc__map_get(map, "daemon");
   if (daemon == NULL || daemon->type != MSGPACK_OBJECT_BOOLEAN)
     return bad("daemon", "must be a bool");
   b->daemon = daemon->via.boolean;

@@ -7,9 +7,9 @@
 
 #include <msgpack.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "mproc.h"
 
@@ -120,6 +120,24 @@ extern int mproc__main_called;
  * bootstrap data is known: becomes the process described by @b (takes
  * ownership of its fields), runs the target, exits. */
 MPROC__NORETURN void mproc__child_run(mproc__boot_t *b);
+
+/* Read a framed bootstrap message through @read_all (the backend's reader
+ * of the inherited pipe/handle: 0, or -1 at an early end), or take one
+ * from memory (the forkserver's children), decode it and run the child.
+ * On any failure print why on stderr and exit with MPROC_EXIT_BOOTSTRAP. */
+MPROC__NORETURN void
+mproc__boot_from_reader(int (*read_all)(void *ctx, void *buf, size_t len),
+                        void *ctx);
+MPROC__NORETURN void mproc__boot_from_mem(const void *buf, size_t len);
+
+/* Print "bootstrap message <why>: <last error>" and exit with
+ * MPROC_EXIT_BOOTSTRAP. */
+MPROC__NORETURN void mproc__boot_fail(const char *why);
+
+/* Value of string key @key in msgpack map @map, or NULL (not a map, or
+ * absent). */
+const msgpack_object *mproc__map_get(const msgpack_object *map,
+                                     const char *key);
 
 /* Terminate daemonic children, join the others (CPython's _exit_function). */
 void mproc__exit_cleanup(void);

@@ -29,6 +29,67 @@ static MPROC__NORETURN void die(int code, const char *what)
   mproc__plat_exit_now(code);
 }
 
+void mproc__boot_fail(const char *why)
+{
+  fprintf(stderr,
+          "mproc: child process cannot start: bootstrap message %s: %s\n", why,
+          mproc_last_error());
+  mproc__plat_exit_now(MPROC_EXIT_BOOTSTRAP);
+}
+
+static MPROC__NORETURN void run_payload(const void *payload, size_t len)
+{
+  mproc__boot_t b;
+
+  if (mproc__boot_decode(payload, len, &b) != 0)
+    mproc__boot_fail("is corrupted");
+  mproc__child_run(&b);
+}
+
+void mproc__boot_from_reader(int (*read_all)(void *ctx, void *buf, size_t len),
+                             void *ctx)
+{
+  unsigned char hdr[MPROC__BOOT_HDR];
+  uint64_t len;
+  void *payload;
+
+  if (read_all(ctx, hdr, sizeof hdr) != 0) {
+    mproc__err(MPROC_ECODEC, "header: end of data");
+    mproc__boot_fail("is truncated");
+  }
+  if (mproc__boot_header(hdr, &len) != 0)
+    mproc__boot_fail("is corrupted");
+  payload = malloc(len ? (size_t)len : 1);
+  if (payload == NULL) {
+    mproc__err(MPROC_ENOMEM, "%llu bytes", (unsigned long long)len);
+    mproc__boot_fail("does not fit in memory");
+  }
+  if (read_all(ctx, payload, (size_t)len) != 0) {
+    mproc__err(MPROC_ECODEC, "payload of %llu bytes: end of data",
+               (unsigned long long)len);
+    mproc__boot_fail("is truncated");
+  }
+  run_payload(payload, (size_t)len);
+}
+
+void mproc__boot_from_mem(const void *buf, size_t len)
+{
+  uint64_t plen;
+
+  if (len < MPROC__BOOT_HDR) {
+    mproc__err(MPROC_ECODEC, "%zu bytes, shorter than its header", len);
+    mproc__boot_fail("is truncated");
+  }
+  if (mproc__boot_header(buf, &plen) != 0)
+    mproc__boot_fail("is corrupted");
+  if (plen != len - MPROC__BOOT_HDR) {
+    mproc__err(MPROC_ECODEC, "header says %llu bytes, got %zu",
+               (unsigned long long)plen, len - MPROC__BOOT_HDR);
+    mproc__boot_fail("is truncated");
+  }
+  run_payload((const char *)buf + MPROC__BOOT_HDR, (size_t)plen);
+}
+
 void mproc__child_run(mproc__boot_t *b)
 {
   mproc_target_fn fn = b->fn;

@@ -622,18 +622,17 @@ static int scan_format(const char *fmt, parse_t *ps, int *n_units,
   return 0;
 }
 
-static const msgpack_object *kw_lookup(const msgpack_object *kw,
-                                       const char *key)
+const msgpack_object *mproc__map_get(const msgpack_object *map, const char *key)
 {
   size_t klen = strlen(key);
 
-  if (kw->type != MSGPACK_OBJECT_MAP)
+  if (map->type != MSGPACK_OBJECT_MAP)
     return NULL;
-  for (uint32_t i = 0; i < kw->via.map.size; i++) {
-    const msgpack_object *k = &kw->via.map.ptr[i].key;
+  for (uint32_t i = 0; i < map->via.map.size; i++) {
+    const msgpack_object *k = &map->via.map.ptr[i].key;
     if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == klen &&
         memcmp(k->via.str.ptr, key, klen) == 0)
-      return &kw->via.map.ptr[i].val;
+      return &map->via.map.ptr[i].val;
   }
   return NULL;
 }
@@ -680,7 +679,7 @@ static int parse_args(parse_t *ps, const char *fmt, va_list *ap)
     if ((uint32_t)ps->index < given)
       o = &pos->via.array.ptr[ps->index];
     if (ps->kw != NULL)
-      byname = kw_lookup(&ps->args->kw, ps->kw[ps->index]);
+      byname = mproc__map_get(&ps->args->kw, ps->kw[ps->index]);
     if (o != NULL && byname != NULL)
       return mproc__err(MPROC_EINVAL,
                         "argument for %s() given by name ('%s') and "
@@ -753,7 +752,7 @@ const mproc_value_t *mproc_args_kw(const mproc_args_t *args, const char *key)
 {
   if (args == NULL || key == NULL)
     return NULL;
-  return (const mproc_value_t *)kw_lookup(&args->kw, key);
+  return (const mproc_value_t *)mproc__map_get(&args->kw, key);
 }
 
 /* ------------------------------------------------------------------ */
@@ -870,7 +869,7 @@ const mproc_value_t *mproc_value_get(const mproc_value_t *v, const char *key)
 {
   if (v == NULL || key == NULL)
     return NULL;
-  return (const mproc_value_t *)kw_lookup(OBJ(v), key);
+  return (const mproc_value_t *)mproc__map_get(OBJ(v), key);
 }
 
 int mproc_value_entry(const mproc_value_t *v, size_t i,

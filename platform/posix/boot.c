@@ -11,71 +11,14 @@
 
 #include "posix.h"
 
-static MPROC__NORETURN void boot_fail(const char *why)
+static int read_fd(void *ctx, void *buf, size_t len)
 {
-  fprintf(stderr,
-          "mproc: child process cannot start: bootstrap message %s: %s\n", why,
-          mproc_last_error());
-  mproc__plat_exit_now(MPROC_EXIT_BOOTSTRAP);
-}
-
-static void run_payload(const void *payload, size_t len)
-{
-  mproc__boot_t b;
-
-  if (mproc__boot_decode(payload, len, &b) != 0)
-    boot_fail("is corrupted");
-  mproc__child_run(&b);
+  return mproc__read_full(*(int *)ctx, buf, len) == 0 ? 0 : -1;
 }
 
 void mproc__posix_boot_from_fd(int fd)
 {
-  unsigned char hdr[MPROC__BOOT_HDR];
-  uint64_t len;
-  void *payload;
-  int err;
-
-  err = mproc__read_full(fd, hdr, sizeof hdr);
-  if (err != 0) {
-    mproc__err(MPROC_ECODEC, "header: %s", strerror(-err));
-    boot_fail("is truncated");
-  }
-  if (mproc__boot_header(hdr, &len) != 0)
-    boot_fail("is corrupted");
-  payload = malloc(len ? (size_t)len : 1);
-  if (payload == NULL) {
-    mproc__err(MPROC_ENOMEM, "%llu bytes", (unsigned long long)len);
-    boot_fail("does not fit in memory");
-  }
-  err = mproc__read_full(fd, payload, (size_t)len);
-  if (err != 0) {
-    mproc__err(MPROC_ECODEC, "payload of %llu bytes: %s",
-               (unsigned long long)len, strerror(-err));
-    boot_fail("is truncated");
-  }
-  close(fd);
-  run_payload(payload, (size_t)len);
-  /* not reached: the child exits */
-  mproc__plat_exit_now(MPROC_EXIT_BOOTSTRAP);
-}
-
-void mproc__posix_boot_from_mem(const void *buf, size_t len)
-{
-  uint64_t plen;
-
-  if (len < MPROC__BOOT_HDR) {
-    mproc__err(MPROC_ECODEC, "%zu bytes, shorter than its header", len);
-    boot_fail("is truncated");
-  }
-  if (mproc__boot_header(buf, &plen) != 0)
-    boot_fail("is corrupted");
-  if (plen != len - MPROC__BOOT_HDR) {
-    mproc__err(MPROC_ECODEC, "header says %llu bytes, got %zu",
-               (unsigned long long)plen, len - MPROC__BOOT_HDR);
-    boot_fail("is truncated");
-  }
-  run_payload((const char *)buf + MPROC__BOOT_HDR, (size_t)plen);
-  mproc__plat_exit_now(MPROC_EXIT_BOOTSTRAP);
+  mproc__boot_from_reader(read_fd, &fd);
 }
 
 static int parse_fd(const char *s, int *fd)
@@ -103,7 +46,7 @@ int mproc__plat_main(int argc, char **argv)
   if (strncmp(argv[1], MPROC__SPAWN_ARG, n) == 0) {
     if (parse_fd(argv[1] + n, &fd) != 0) {
       mproc__err(MPROC_EINVAL, "bad marker '%s'", argv[1]);
-      boot_fail("cannot be found");
+      mproc__boot_fail("cannot be found");
     }
     mproc__posix_boot_from_fd(fd);
   }

@@ -346,7 +346,7 @@ static void handle_connection(int conn, const unsigned char *key)
   pid = fork();
   if (pid == 0) {
     child_reset(conn);
-    mproc__posix_boot_from_mem(buf, len);
+    mproc__boot_from_mem(buf, len);
   }
   free(buf);
   if (pid < 0) {

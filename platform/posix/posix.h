@@ -35,12 +35,8 @@ int mproc__posix_exitcode(int status);
 int mproc__read_full(int fd, void *buf, size_t len);
 int mproc__write_full(int fd, const void *buf, size_t len);
 
-/* Read a framed bootstrap message from @fd, decode it and run the child;
- * on any failure print why and exit with MPROC_EXIT_BOOTSTRAP. */
+/* Read a framed bootstrap message from @fd and run the child (or die). */
 MPROC__NORETURN void mproc__posix_boot_from_fd(int fd);
-
-/* Decode an in-memory framed message and run the child (or die). */
-MPROC__NORETURN void mproc__posix_boot_from_mem(const void *buf, size_t len);
 
 /* posix_spawn the running executable with @marker as its only argument
  * and @fds[i] as descriptor 3 + i in the child; nothing else inherited
