@@ -33,8 +33,11 @@ static mproc_process_t current = {.kind = MPROC__KIND_CURRENT};
 static mproc_process_t parent = {.kind = MPROC__KIND_PARENT};
 static int have_parent;
 
-/* Runs before main(), single-threaded: APR and the lock must exist before
- * any thread can race to create them. */
+static int ensure_authkey(mproc_process_t *p);
+
+/* Runs before main(), single-threaded: APR, the lock and the authkey must
+ * exist before any thread can race to create them. (A spawned child
+ * replaces the key with its parent's.) */
 MPROC__CTOR(mproc__library_init)
 {
   if (apr_initialize() != APR_SUCCESS ||
@@ -43,6 +46,7 @@ MPROC__CTOR(mproc__library_init)
           APR_SUCCESS)
     lock = NULL;
   current.name = strdup("MainProcess");
+  (void)ensure_authkey(&current);
 }
 
 static void table_lock(void)
@@ -64,8 +68,7 @@ int mproc__init(void)
   return 0;
 }
 
-/* The main process's authkey is made on first use: most programs never
- * need one, and the random source is not free. */
+/* 32 random bytes, made once (at load, or later if that failed). */
 static int ensure_authkey(mproc_process_t *p)
 {
   unsigned char key[AUTHKEY_LEN];

@@ -136,6 +136,7 @@ unpack() {
   basename "$dsc" .dsc >>"$WORK/versions"
   run "unpack $1" "$WORK/unpack.log" dpkg-source -x "$dsc" "$WORK/$3"
 }
+say "  sources ready at $((SECONDS - T0)) s"
 : >"$WORK/versions"
 unpack apr "$APR_V" apr
 unpack cunit "$CUNIT_V-dfsg" cunit
@@ -171,6 +172,7 @@ build_sodium() {
     --disable-dependency-tracking CFLAGS=-O2
   run "libsodium build" "$log" make -j"$JOBS"
   run "libsodium install" "$log" make install
+  say "  libsodium done at $((SECONDS - T0)) s"
 }
 say "building libsodium $SODIUM_V (background), APR $APR_V, CUnit $CUNIT_V, msgpack-c $MSGPACK_V"
 build_sodium &
@@ -205,6 +207,7 @@ SODIUM_PID=$!
   run "APR build" "$log" cmake --build apr-build --target apr-1 -j "$JOBS"
   install -m644 apr/include/apr_*.h apr-build/apr.h "$PREFIX/include/apr-1/"
   install -m644 apr-build/libapr-1.a "$PREFIX/lib/"
+  say "  APR done at $((SECONDS - T0)) s"
 )
 
 # ---------------------------------------------------------------- CUnit
@@ -217,6 +220,7 @@ SODIUM_PID=$!
     --prefix="$PREFIX" --disable-shared --enable-static --disable-dependency-tracking
   run "CUnit build" "$log" make -C CUnit -j"$JOBS"
   run "CUnit install" "$log" make -C CUnit install
+  say "  CUnit done at $((SECONDS - T0)) s"
 )
 
 # ---------------------------------------------------------------- msgpack-c
@@ -230,6 +234,7 @@ SODIUM_PID=$!
     -DMSGPACK_ENABLE_STATIC=ON -DMSGPACK_BUILD_TESTS=OFF -DMSGPACK_BUILD_EXAMPLES=OFF
   run "msgpack-c build" "$log" cmake --build msgpack-build -j "$JOBS"
   run "msgpack-c install" "$log" cmake --install msgpack-build
+  say "  msgpack-c done at $((SECONDS - T0)) s"
 )
 
 wait "$SODIUM_PID" || { SODIUM_PID=; exit 1; }  # it reported its own failure
