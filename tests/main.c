@@ -141,18 +141,27 @@ static int wrap_all_tests(void)
 /* Start and join one trivial process so that what the library keeps for
  * the rest of the run (the forkserver and its connection, lazily opened
  * descriptors) exists before the first test's baseline. */
+/* Start and join one trivial process with every start method the
+ * platform has, so that what a method keeps for the life of the program
+ * (the forkserver and its descriptors) is in the baseline of the leak
+ * checks, whichever test happens to use it first. */
 static void warm_up(void)
 {
-  mproc_process_t *p = NULL;
-  int rc = mproc_process_create(&p, mproc_test_noop, NULL);
-  if (rc == 0)
-    rc = mproc_process_start(p);
-  if (rc == 0)
-    rc = mproc_process_join(p, 60.0);
-  if (rc != 0)
-    fprintf(stderr, "mproc_tests: warm-up process failed: %s (%s)\n",
-            mproc_strerror(rc), mproc_last_error());
-  mproc_process_free(p);
+  const char *const *methods = mproc_all_start_methods();
+
+  for (size_t i = 0; methods[i] != NULL; i++) {
+    mproc_process_t *p = NULL;
+    int rc = mproc_context_process(mproc_get_context(methods[i]), &p,
+                                   mproc_test_noop, NULL);
+    if (rc == 0)
+      rc = mproc_process_start(p);
+    if (rc == 0)
+      rc = mproc_process_join(p, 60.0);
+    if (rc != 0)
+      fprintf(stderr, "mproc_tests: warm-up process (%s) failed: %s (%s)\n",
+              methods[i], mproc_strerror(rc), mproc_last_error());
+    mproc_process_free(p);
+  }
 }
 
 /* ---- temporary files ---- */
