@@ -13,8 +13,8 @@
 #ifdef _WIN32
 #include <windows.h>
 #else
-#include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #endif
 
@@ -23,51 +23,72 @@
 #define PROBE_OPEN 3
 #define PROBE_BADARG 4
 
-/* Opens the null device as an inheritable descriptor/handle. */
-static int64_t open_inheritable(void)
-{
+/* A descriptor/handle number can be taken in the child by something else
+ * (a sanitizer's runtime opens files, say), so the probe compares the
+ * identity of the file behind it, not just whether the number is open. */
 #ifdef _WIN32
+static int64_t file_identity(int64_t h)
+{
+  BY_HANDLE_FILE_INFORMATION info;
+
+  if (!GetFileInformationByHandle((HANDLE)(uintptr_t)h, &info))
+    return -1;
+  return (int64_t)((uint64_t)info.dwVolumeSerialNumber << 40 ^
+                   (uint64_t)info.nFileIndexHigh << 32 ^ info.nFileIndexLow);
+}
+
+/* Opens a new temporary file as an inheritable handle. */
+static int64_t open_inheritable(const char *path)
+{
   SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
-  HANDLE h = CreateFileA("NUL", GENERIC_READ, FILE_SHARE_READ, &sa,
-                         OPEN_EXISTING, 0, NULL);
+  HANDLE h = CreateFileA(path, GENERIC_READ | GENERIC_WRITE, 0, &sa,
+                         CREATE_ALWAYS, FILE_FLAG_DELETE_ON_CLOSE, NULL);
   return h == INVALID_HANDLE_VALUE ? -1 : (int64_t)(uintptr_t)h;
-#else
-  return open("/dev/null", O_RDONLY); /* no O_CLOEXEC, on purpose */
-#endif
 }
 
 static void close_inheritable(int64_t h)
 {
-#ifdef _WIN32
   CloseHandle((HANDLE)(uintptr_t)h);
+}
 #else
-  close((int)h);
-#endif
+static int64_t file_identity(int64_t fd)
+{
+  struct stat st;
+
+  if (fstat((int)fd, &st) != 0)
+    return -1;
+  return (int64_t)((uint64_t)st.st_dev << 40 ^ (uint64_t)st.st_ino);
 }
 
-static int is_open(int64_t h)
+/* Opens a new temporary file without O_CLOEXEC, on purpose. */
+static int64_t open_inheritable(const char *path)
 {
-#ifdef _WIN32
-  DWORD flags;
-  return GetHandleInformation((HANDLE)(uintptr_t)h, &flags) != 0;
-#else
-  return fcntl((int)h, F_GETFD) != -1 || errno != EBADF;
-#endif
+  int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+  if (fd >= 0)
+    unlink(path);
+  return fd;
 }
+
+static void close_inheritable(int64_t h)
+{
+  close((int)h);
+}
+#endif
 
 MPROC_TARGET(t_probe_handle)
 {
-  int64_t h;
+  int64_t h, id;
 
-  if (mproc_args_parse(args, "L:t_probe_handle", &h) != 0)
+  if (mproc_args_parse(args, "LL:t_probe_handle", &h, &id) != 0)
     return PROBE_BADARG;
-  return is_open(h) ? PROBE_OPEN : PROBE_CLOSED;
+  return file_identity(h) == id ? PROBE_OPEN : PROBE_CLOSED;
 }
 
 static void test_unpassed_handle_not_inherited(void)
 {
   mproc_process_t *p = NULL;
-  int64_t h;
+  char path[512];
+  int64_t h, id;
   int code = MPROC_EXITCODE_NONE;
 
   if (mproc_get_start_method() == MPROC_FORK) {
@@ -75,10 +96,12 @@ static void test_unpassed_handle_not_inherited(void)
            "included\n");
     return;
   }
-  h = open_inheritable();
+  CU_ASSERT_EQUAL_FATAL(mproc_test_tmp_path(path, sizeof path), 0);
+  h = open_inheritable(path);
   CU_ASSERT_FATAL(h >= 0);
-  CU_ASSERT_TRUE(is_open(h));
-  CU_ASSERT_EQUAL(mproc_process_create(&p, t_probe_handle, "L", h), 0);
+  id = file_identity(h);
+  CU_ASSERT_FATAL(id != -1);
+  CU_ASSERT_EQUAL(mproc_process_create(&p, t_probe_handle, "LL", h, id), 0);
   if (p != NULL) {
     CU_ASSERT_EQUAL(mproc_process_start(p), 0);
     CU_ASSERT_EQUAL(mproc_process_join(p, 60), 0);
@@ -89,22 +112,40 @@ static void test_unpassed_handle_not_inherited(void)
   close_inheritable(h);
 }
 
-/* The probe itself must be able to fail: in the parent, the same check
- * sees the handle open. */
-static void test_probe_sees_open_handle(void)
+/* The probe itself must be able to fail: under fork, where descriptors
+ * are inherited, the same child sees the file. */
+static void test_probe_sees_inherited_handle(void)
 {
-  int64_t h = open_inheritable();
+  const mproc_context_t *fork_ctx = mproc_get_context("fork");
+  mproc_process_t *p = NULL;
+  char path[512];
+  int64_t h, id;
+  int code = MPROC_EXITCODE_NONE;
 
+  if (fork_ctx == NULL) {
+    printf("skipped: the probe's control case needs fork\n");
+    return;
+  }
+  CU_ASSERT_EQUAL_FATAL(mproc_test_tmp_path(path, sizeof path), 0);
+  h = open_inheritable(path);
   CU_ASSERT_FATAL(h >= 0);
-  CU_ASSERT_TRUE(is_open(h));
+  id = file_identity(h);
+  CU_ASSERT_EQUAL(
+      mproc_context_process(fork_ctx, &p, t_probe_handle, "LL", h, id), 0);
+  if (p != NULL) {
+    CU_ASSERT_EQUAL(mproc_process_start(p), 0);
+    CU_ASSERT_EQUAL(mproc_process_join(p, 60), 0);
+    CU_ASSERT_EQUAL(mproc_process_exitcode(p, &code), 0);
+    CU_ASSERT_EQUAL(code, PROBE_OPEN);
+    mproc_process_free(p);
+  }
   close_inheritable(h);
-  CU_ASSERT_FALSE(is_open(h));
 }
 
 void mproc_test_register_isolation(void)
 {
   static const mproc_test_case_t cases[] = {
-      MPROC_TEST_CASE(test_probe_sees_open_handle),
+      MPROC_TEST_CASE(test_probe_sees_inherited_handle),
       MPROC_TEST_CASE(test_unpassed_handle_not_inherited),
       {NULL, NULL}};
 

@@ -62,7 +62,10 @@ static void test_start_from_threads(void)
         apr_thread_create(&th[i], NULL, run_worker, &w[i], pool), APR_SUCCESS);
   }
   for (int i = 0; i < THREADS; i++) {
-    CU_ASSERT_EQUAL(apr_thread_join(&st, th[i]), APR_SUCCESS);
+    /* APR's win32 join waits, then says APR_INCOMPLETE for a thread that
+     * returned without apr_thread_exit(): joined either way. */
+    apr_status_t rv = apr_thread_join(&st, th[i]);
+    CU_ASSERT(rv == APR_SUCCESS || rv == APR_INCOMPLETE);
     CU_ASSERT_EQUAL(w[i].failed, 0);
     CU_ASSERT_EQUAL(w[i].ok, PER_THREAD);
   }
