@@ -29,7 +29,7 @@ set -euo pipefail
 
 HOST=x86_64-w64-mingw32
 APR_V=1.7.2 CUNIT_V=2.1-3 MSGPACK_V=4.0.0 SODIUM_V=1.0.18
-REV=1   # bump whenever the recipe below changes the result
+REV=2   # bump whenever the recipe below changes the result
 KEY="apr$APR_V-cunit$CUNIT_V-msgpack$MSGPACK_V-sodium$SODIUM_V-r$REV"
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/mproc
 PREFIX=$CACHE/win-deps-$KEY
@@ -69,7 +69,7 @@ if done_already; then echo "$PREFIX"; exit 0; fi   # built while we waited
 
 T0=$SECONDS
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mproc-win-deps.XXXXXX")
-SODIUM_PID=
+SODIUM_PID='' PREFIX_STARTED=''
 # kill_tree PID: PID and its descendants (a failed step must not leave the
 # background build running).
 kill_tree() {
@@ -80,6 +80,8 @@ kill_tree() {
 cleanup() {
   [ -z "$SODIUM_PID" ] || { kill_tree "$SODIUM_PID"; wait "$SODIUM_PID" 2>/dev/null || true; }
   rm -rf "$WORK"
+  # a half-built prefix is not left behind
+  [ -f "$PREFIX/.complete" ] || [ -z "$PREFIX_STARTED" ] || rm -rf "$PREFIX"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -136,7 +138,7 @@ unpack() {
   basename "$dsc" .dsc >>"$WORK/versions"
   run "unpack $1" "$WORK/unpack.log" dpkg-source -x "$dsc" "$WORK/$3"
 }
-say "  sources ready at $((SECONDS - T0)) s"
+say "  sources downloaded at $((SECONDS - T0)) s"
 : >"$WORK/versions"
 unpack apr "$APR_V" apr
 unpack cunit "$CUNIT_V-dfsg" cunit
@@ -157,6 +159,7 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 EOF
 BUILD=$(gcc -dumpmachine)
 
+PREFIX_STARTED=1
 rm -rf "$PREFIX"
 mkdir -p "$PREFIX/include/apr-1" "$PREFIX/lib"
 
@@ -179,7 +182,7 @@ build_sodium &
 SODIUM_PID=$!
 
 # ---------------------------------------------------------------- APR
-# APR's own CMakeLists, four small fixes (none in the sources):
+# APR's own CMakeLists, five small fixes:
 # 1. it runs the cross-compiled gen_test_char.exe on the build host: build that
 #    stdio generator for the host (-DWIN32; same output) and point the custom
 #    command at it.
@@ -189,6 +192,10 @@ SODIUM_PID=$!
 #    apr__atomic_generic64_init, which only the Unix sources define.
 # 4. APR_HAVE_IPV6=OFF: the win32 IPv6 code wants netioapi.h names apr.h
 #    does not provide.
+# 5. apr.h says MinGW lacks strcasecmp/strncasecmp (true of MSVC only), so
+#    apr_general.h #defines them to stricmp/strnicmp, which clashes with
+#    MinGW's own macros at -O0 ("strcasecmp" redefined: an error under
+#    -Werror). MinGW has both: say so (only apr_general.h's fallback reads it).
 # Only the static target apr-1 is built (the DLL's .rc and the aprapp helpers
 # do not build with MinGW), so headers are installed by hand (CMake's install
 # list also misses apr_encode.h).
@@ -200,6 +207,9 @@ SODIUM_PID=$!
     apr/CMakeLists.txt
   grep -q "COMMAND $WORK/gen_test_char >" apr/CMakeLists.txt \
     || { echo "APR fix 1: pattern not found in CMakeLists.txt" >>"$log"; fail "APR fix 1" "$log"; }
+  sed -i -E 's/^(#define APR_HAVE_STR(N?)CASECMP +)0$/\11/' apr/include/apr.hwc
+  [ "$(grep -cE '^#define APR_HAVE_STRN?CASECMP +1$' apr/include/apr.hwc)" = 2 ] \
+    || { echo "APR fix 5: pattern not found in apr.hwc" >>"$log"; fail "APR fix 5" "$log"; }
   run "APR configure" "$log" cmake -S apr -B apr-build \
     -DCMAKE_TOOLCHAIN_FILE="$WORK/toolchain.cmake" -DCMAKE_BUILD_TYPE=Release \
     -DAPR_HAVE_IPV6=OFF \
