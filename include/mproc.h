@@ -296,6 +296,13 @@ typedef struct mproc_process mproc_process_t;
 /** Exit code of a process that has not ended (CPython's None). */
 #define MPROC_EXITCODE_NONE INT32_MIN
 
+/**
+ * Exit code of a process that has ended but whose status was lost: the
+ * program reaped it itself (SIGCHLD ignored, or waitpid(-1)), or the
+ * forkserver that forked it died first. (CPython would wait forever.)
+ */
+#define MPROC_EXITCODE_LOST (INT32_MIN + 1)
+
 /** Pass as a timeout to wait without limit (any timeout >= 1e9 s is). */
 #define MPROC_FOREVER 1e300
 
@@ -415,7 +422,8 @@ long mproc_process_pid(const mproc_process_t *p);
 /**
  * The exit code: MPROC_EXITCODE_NONE while running or before start, 0 on
  * a normal return, the target's return value or mproc_exit() code, -N
- * when ended by signal N. Reaps the child if it has ended.
+ * when ended by signal N, MPROC_EXITCODE_LOST when the status was lost.
+ * Reaps the child if it has ended.
  * @return 0; MPROC_ECLOSED.
  */
 int mproc_process_exitcode(mproc_process_t *p, int *code);

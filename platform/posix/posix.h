@@ -20,6 +20,7 @@ struct mproc__child {
   pid_t pid;
   int pidfd; /* signals and waits without pid-reuse races */
   int conn;  /* forkserver: the request connection, the sentinel; else -1 */
+  int server_gone; /* forkserver: the connection ended without a status */
   int reaped;
   int exitcode;
 };

@@ -200,16 +200,30 @@ static int poll_ms(double timeout, double deadline)
   return left <= 0 ? 0 : (int)(left * 1000.0 + 0.999);
 }
 
+/* A forkserver connection that is readable but at EOF means the server
+ * died without reporting: from then on only the pidfd tells the end. */
+static int conn_at_eof(mproc__child_t *c)
+{
+  char byte;
+
+  if (recv(c->conn, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
+    c->server_gone = 1;
+  return c->server_gone;
+}
+
 int mproc__plat_wait(mproc__child_t *c, double timeout)
 {
-  struct pollfd pfd = {.fd = c->conn >= 0 ? c->conn : c->pidfd,
-                       .events = POLLIN};
   double deadline = mproc__plat_now() + (timeout > 0 ? timeout : 0);
 
   if (c->reaped)
     return 0;
   for (;;) {
+    int use_conn = c->conn >= 0 && !c->server_gone;
+    struct pollfd pfd = {.fd = use_conn ? c->conn : c->pidfd,
+                         .events = POLLIN};
     int n = poll(&pfd, 1, poll_ms(timeout, deadline));
+    if (n > 0 && use_conn && conn_at_eof(c))
+      continue;
     if (n > 0)
       return 0;
     if (n == 0)
@@ -219,46 +233,64 @@ int mproc__plat_wait(mproc__child_t *c, double timeout)
   }
 }
 
+/* Whether the pidfd says the process has ended. */
+static int pidfd_ended(const mproc__child_t *c)
+{
+  struct pollfd pfd = {.fd = c->pidfd, .events = POLLIN};
+
+  return poll(&pfd, 1, 0) == 1;
+}
+
 /* Forkserver children are the server's, not ours: their status arrives
  * on the request connection. */
 static int reap_fs(mproc__child_t *c)
 {
   int32_t code;
-  ssize_t n = recv(c->conn, &code, sizeof code, MSG_DONTWAIT);
+  ssize_t n = 0;
 
+  if (!c->server_gone)
+    n = recv(c->conn, &code, sizeof code, MSG_DONTWAIT);
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
     return MPROC_ETIMEDOUT;
   if (n == (ssize_t)sizeof code) {
     c->exitcode = code;
     return 0;
   }
-  /* The server went away without a status: fall back on the pidfd, and
-   * report the child as killed once it has gone. */
-  struct pollfd pfd = {.fd = c->pidfd, .events = POLLIN};
-  if (poll(&pfd, 1, 0) != 1)
+  /* The server went away without a status: only the pidfd knows when the
+   * child ends, and nobody can tell us how. */
+  c->server_gone = 1;
+  if (!pidfd_ended(c))
     return MPROC_ETIMEDOUT;
-  c->exitcode = -SIGKILL;
+  c->exitcode = MPROC_EXITCODE_LOST;
+  return 0;
+}
+
+/* Our own child: waitpid, unless the program reaped it behind our back
+ * (SIGCHLD ignored, waitpid(-1)); then the pidfd tells that it ended. */
+static int reap_own(mproc__child_t *c)
+{
+  int status;
+  pid_t r;
+
+  do
+    r = waitpid(c->pid, &status, WNOHANG);
+  while (r < 0 && errno == EINTR);
+  if (r == 0)
+    return MPROC_ETIMEDOUT;
+  if (r < 0 && errno == ECHILD && pidfd_ended(c)) {
+    c->exitcode = MPROC_EXITCODE_LOST;
+    return 0;
+  }
+  if (r < 0)
+    return mproc__err_os("waitpid", errno);
+  c->exitcode = mproc__posix_exitcode(status);
   return 0;
 }
 
 int mproc__plat_reap(mproc__child_t *c, int *exitcode)
 {
-  int status, rc = 0;
-  pid_t r;
-
   if (!c->reaped) {
-    if (c->conn >= 0) {
-      rc = reap_fs(c);
-    } else {
-      do
-        r = waitpid(c->pid, &status, WNOHANG);
-      while (r < 0 && errno == EINTR);
-      if (r == 0)
-        return MPROC_ETIMEDOUT;
-      if (r < 0)
-        return mproc__err_os("waitpid", errno);
-      c->exitcode = mproc__posix_exitcode(status);
-    }
+    int rc = c->conn >= 0 ? reap_fs(c) : reap_own(c);
     if (rc != 0)
       return rc;
     c->reaped = 1;
