@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=build/demo run=() exe=""
 if [ -n "${DEMO_WINE:-}" ]; then
-  scripts/deps.sh gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine64
+  scripts/deps.sh gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine wine64
   dir=build/demo-win run=(scripts/wine-run.sh) exe=.exe
   extra=(-DCMAKE_TOOLCHAIN_FILE="$(pwd)/cmake/mingw-w64.cmake")
 else

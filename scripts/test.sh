@@ -50,7 +50,7 @@ for m in fork spawn forkserver; do run_leg "linux-$m" build/ci "$m"; done
 # The Windows leg: the same sources cross-built with MinGW, the same suite
 # run under Wine with spawn, the only method Windows has.
 if [ -z "${SKIP_WIN:-}" ]; then
-  scripts/deps.sh gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine64
+  scripts/deps.sh gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine wine64
   build build/win RelWithDebInfo -DCMAKE_TOOLCHAIN_FILE="$root/cmake/mingw-w64.cmake" \
     -DMPROC_BUILD_BENCH=OFF
   # A new Wine prefix is made once, before tests start side by side.
