@@ -315,7 +315,9 @@ static int check_startable(mproc_process_t *p)
 
   if (rc != 0)
     return rc;
-  if (p->kind != MPROC__KIND_CHILD || p->child != NULL || p->started)
+  if (p->kind != MPROC__KIND_CHILD)
+    return mproc__err(MPROC_ESTATE, "only a child process can be started");
+  if (p->child != NULL || p->started)
     return mproc__err(MPROC_ESTATE, "cannot start a process twice");
   if (p->creator_pid != mproc__plat_getpid())
     return mproc__err(MPROC_ESTATE, "can only start a process object "
@@ -412,57 +414,79 @@ static void destroy_chain(mproc_process_t *dead)
   }
 }
 
+/* Append @p to the children table; the table takes a reference. Called
+ * with the lock held. */
+static void table_add_locked(mproc_process_t *p)
+{
+  mproc_process_t **link = &children;
+
+  while (*link != NULL)
+    link = &(*link)->next;
+  p->next = NULL;
+  *link = p;
+  p->refs++;
+  p->in_table = 1;
+}
+
 int mproc_process_start(mproc_process_t *p)
 {
   static int exit_hook;
-  int rc = check_startable(p);
+  mproc_process_t *dead;
+  int claimed, rc = check_startable(p);
 
   if (rc != 0)
     return rc;
+  /* Claimed under the lock, so that two threads starting the same object
+   * cannot both launch it. */
   table_lock();
-  destroy_chain(reap_ended_locked());
-  table_unlock();
-  rc = launch(p);
-  if (rc != 0)
-    return rc;
-  table_lock();
+  claimed = !p->started;
   p->started = 1;
-  p->refs++;
-  p->in_table = 1;
-  p->next = NULL;
-  {
-    mproc_process_t **link = &children;
-    while (*link != NULL)
-      link = &(*link)->next;
-    *link = p;
-  }
-  if (!exit_hook && current.kind == MPROC__KIND_CURRENT && !current.is_child) {
+  dead = reap_ended_locked();
+  table_unlock();
+  destroy_chain(dead);
+  if (!claimed)
+    return mproc__err(MPROC_ESTATE, "cannot start a process twice");
+  rc = launch(p);
+  table_lock();
+  if (rc == 0)
+    table_add_locked(p);
+  else
+    p->started = 0; /* nothing started: the object may be started again */
+  /* Every process with children gets the exit hook, children too: a
+   * target that calls exit() still terminates its daemonic children and
+   * joins the others (mproc_exit() and returning do so directly). */
+  if (rc == 0 && !exit_hook) {
     exit_hook = 1;
     atexit(at_exit);
   }
   table_unlock();
-  return 0;
+  return rc;
+}
+
+/* Remove @p from the table and drop the table's reference; the caller
+ * holds one too, so it is never the last. Called with the lock held. */
+static void table_unlink_locked(mproc_process_t *p)
+{
+  mproc_process_t **link = &children;
+
+  while (*link != p)
+    link = &(*link)->next;
+  *link = p->next;
+  p->in_table = 0;
+  p->refs--;
 }
 
 /* Reap @p if it has ended; removes it from the table. Returns 1 when it
  * has ended. */
 static int try_reap(mproc_process_t *p)
 {
-  int ended, last = 0;
+  int ended;
 
   table_lock();
-  if (p->in_table && mproc__plat_reap(p->child, &p->exitcode) == 0) {
-    p->in_table = 0;
-    mproc_process_t **link = &children;
-    while (*link != p)
-      link = &(*link)->next;
-    *link = p->next;
-    last = --p->refs == 0;
-  }
+  if (p->in_table && mproc__plat_reap(p->child, &p->exitcode) == 0)
+    table_unlink_locked(p);
   ended = !p->in_table;
   table_unlock();
-  /* The caller still holds its reference, so the table's was not last. */
-  (void)last;
   return ended;
 }
 
@@ -718,18 +742,29 @@ int mproc_cpu_count(void)
   return n > 0 ? n : 1;
 }
 
+/* Take @p out of the table without reaping it: only when the OS cannot
+ * tell us its end, so that exiting never waits forever on it. */
+static void table_drop(mproc_process_t *p)
+{
+  table_lock();
+  if (p->in_table)
+    table_unlink_locked(p);
+  table_unlock();
+}
+
 void mproc__exit_cleanup(void)
 {
-  mproc_process_t *p;
+  mproc_process_t *p, *dead;
 
   /* CPython's _exit_function: terminate daemonic children, then join
    * every child. The table keeps each object alive while we use it. */
   table_lock();
-  destroy_chain(reap_ended_locked());
+  dead = reap_ended_locked();
   for (p = children; p != NULL; p = p->next)
     if (p->daemon)
       (void)mproc__plat_signal(p->child, 0);
   table_unlock();
+  destroy_chain(dead);
   for (;;) {
     table_lock();
     p = children;
@@ -738,8 +773,8 @@ void mproc__exit_cleanup(void)
     table_unlock();
     if (p == NULL)
       break;
-    (void)mproc__plat_wait(p->child, MPROC_FOREVER);
-    (void)try_reap(p);
+    if (mproc__plat_wait(p->child, MPROC_FOREVER) != 0 || !try_reap(p))
+      table_drop(p);
     unref(p);
   }
 }

@@ -329,7 +329,9 @@ MPROC_TARGET(t_unjoined)
   const char *gpath, *donepath;
   mproc_process_t *g = NULL, *n = NULL;
   char text[64];
-  if (mproc_args_parse(args, "ss:t_unjoined", &gpath, &donepath) != 0)
+  int use_exit = 0;
+  if (mproc_args_parse(args, "ss|p:t_unjoined", &gpath, &donepath, &use_exit) !=
+      0)
     return BADARGS;
   if (mproc_process_create(&g, t_block, NULL) != 0 ||
       mproc_process_set_daemon(g, 1) != 0 || mproc_process_start(g) != 0)
@@ -340,7 +342,10 @@ MPROC_TARGET(t_unjoined)
   snprintf(text, sizeof text, "%ld\n", mproc_process_pid(g));
   if (mproc_test_write_file(gpath, text) != 0)
     return 4;
-  /* Deliberately neither joined nor freed: the exit must handle them. */
+  /* Deliberately neither joined nor freed: the exit must handle them,
+   * whether the target returns or calls the C library's exit(). */
+  if (use_exit)
+    exit(0);
   return 0;
 }
 
@@ -1143,7 +1148,7 @@ static void test_daemon_dies_with_killed_parent(void)
   mproc_test_remove(path);
 }
 
-static void test_exit_with_unjoined_children(void)
+static void check_exit_with_unjoined_children(int use_exit)
 {
   char gpath[512], donepath[512], text[64];
   mproc_process_t *a;
@@ -1151,7 +1156,7 @@ static void test_exit_with_unjoined_children(void)
   int rc, gone;
   CU_ASSERT_EQUAL_FATAL(mproc_test_tmp_path(gpath, sizeof gpath), 0);
   CU_ASSERT_EQUAL_FATAL(mproc_test_tmp_path(donepath, sizeof donepath), 0);
-  a = start_child(t_unjoined, "ss", gpath, donepath);
+  a = start_child(t_unjoined, "ssp", gpath, donepath, use_exit);
   if (a == NULL)
     return;
   rc = mproc_process_join(a, 10.0);
@@ -1170,6 +1175,12 @@ static void test_exit_with_unjoined_children(void)
   }
   mproc_test_remove(gpath);
   mproc_test_remove(donepath);
+}
+
+static void test_exit_with_unjoined_children(void)
+{
+  check_exit_with_unjoined_children(0);
+  check_exit_with_unjoined_children(1); /* exit() instead of return */
 }
 
 /* ------------------------------------------------------------------ */
