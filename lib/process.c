@@ -799,7 +799,6 @@ int mproc__become(mproc__boot_t *b)
   current.daemon = b->daemon;
   free(current.name);
   current.name = strdup(b->name);
-  current.authkey = NULL;
   if (set_bytes(&current.authkey, &current.authkey_len, b->authkey,
                 b->authkey_len) != 0)
     return MPROC_ENOMEM;
