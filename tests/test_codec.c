@@ -41,7 +41,9 @@ static mproc_args_t *roundtrip(const char *fmt, ...)
   return a;
 }
 
-static int encode_status(const char *fmt, ...)
+/* The status of encoding @fmt as arguments (@kw 0) or keyword arguments
+ * (@kw 1). */
+static int encode_status(int kw, const char *fmt, ...)
 {
   msgpack_sbuffer buf;
   va_list ap;
@@ -49,7 +51,8 @@ static int encode_status(const char *fmt, ...)
 
   msgpack_sbuffer_init(&buf);
   va_start(ap, fmt);
-  rc = mproc__encode_args(&buf, fmt, &ap);
+  rc = kw ? mproc__encode_kwargs(&buf, fmt, &ap)
+          : mproc__encode_args(&buf, fmt, &ap);
   va_end(ap);
   msgpack_sbuffer_destroy(&buf);
   return rc;
@@ -138,15 +141,15 @@ static void test_nested_list_and_map(void)
 
 static void test_build_errors(void)
 {
-  CU_ASSERT_EQUAL(encode_status("q", 1), MPROC_EINVAL);
+  CU_ASSERT_EQUAL(encode_status(0, "q", 1), MPROC_EINVAL);
   CU_ASSERT_PTR_NOT_NULL(strstr(mproc_last_error(), "unknown format unit"));
-  CU_ASSERT_EQUAL(encode_status("[i", 1), MPROC_EINVAL);
+  CU_ASSERT_EQUAL(encode_status(0, "[i", 1), MPROC_EINVAL);
   CU_ASSERT_PTR_NOT_NULL(strstr(mproc_last_error(), "unbalanced"));
-  CU_ASSERT_EQUAL(encode_status("{i:i}", 1, 2), MPROC_EINVAL);
+  CU_ASSERT_EQUAL(encode_status(0, "{i:i}", 1, 2), MPROC_EINVAL);
   CU_ASSERT_PTR_NOT_NULL(strstr(mproc_last_error(), "keys must be strings"));
-  CU_ASSERT_EQUAL(encode_status("{s}", "k"), MPROC_EINVAL);
-  CU_ASSERT_EQUAL(encode_status("y", "x"), MPROC_EINVAL);
-  CU_ASSERT_EQUAL(encode_status("y#", (const char *)NULL, (size_t)3),
+  CU_ASSERT_EQUAL(encode_status(0, "{s}", "k"), MPROC_EINVAL);
+  CU_ASSERT_EQUAL(encode_status(0, "y", "x"), MPROC_EINVAL);
+  CU_ASSERT_EQUAL(encode_status(0, "y#", (const char *)NULL, (size_t)3),
                   MPROC_EINVAL);
 }
 
@@ -237,26 +240,12 @@ static void test_keywords(void)
   mproc__args_free(a);
 }
 
-static int kwargs_status(const char *fmt, ...)
-{
-  msgpack_sbuffer buf;
-  va_list ap;
-  int rc;
-
-  msgpack_sbuffer_init(&buf);
-  va_start(ap, fmt);
-  rc = mproc__encode_kwargs(&buf, fmt, &ap);
-  va_end(ap);
-  msgpack_sbuffer_destroy(&buf);
-  return rc;
-}
-
 static void test_kwargs_must_be_a_map(void)
 {
-  CU_ASSERT_EQUAL(kwargs_status("{s:i}", "a", 1), 0);
-  CU_ASSERT_EQUAL(kwargs_status("i", 1), MPROC_EINVAL);
-  CU_ASSERT_EQUAL(kwargs_status("{s:i}i", "a", 1, 2), MPROC_EINVAL);
-  CU_ASSERT_EQUAL(kwargs_status("{i:i}", 1, 2), MPROC_EINVAL);
+  CU_ASSERT_EQUAL(encode_status(1, "{s:i}", "a", 1), 0);
+  CU_ASSERT_EQUAL(encode_status(1, "i", 1), MPROC_EINVAL);
+  CU_ASSERT_EQUAL(encode_status(1, "{s:i}i", "a", 1, 2), MPROC_EINVAL);
+  CU_ASSERT_EQUAL(encode_status(1, "{i:i}", 1, 2), MPROC_EINVAL);
 }
 
 static void test_malformed_args_rejected(void)

@@ -380,14 +380,11 @@ static void expect_exit(int got, int want, const char *what, int line)
 }
 
 /* Create and start a process (asserting both succeed); NULL on failure. */
-static mproc_process_t *start_child(mproc_target_fn fn, const char *fmt, ...)
+static mproc_process_t *start_childv(mproc_target_fn fn, const char *fmt,
+                                     va_list ap)
 {
   mproc_process_t *p = NULL;
-  va_list ap;
-  int rc;
-  va_start(ap, fmt);
-  rc = mproc_context_processv(NULL, &p, fn, fmt, ap);
-  va_end(ap);
+  int rc = mproc_context_processv(NULL, &p, fn, fmt, ap);
   CU_ASSERT_EQUAL(rc, 0);
   if (rc != 0)
     return NULL;
@@ -398,6 +395,16 @@ static mproc_process_t *start_child(mproc_target_fn fn, const char *fmt, ...)
     mproc_process_free(p);
     return NULL;
   }
+  return p;
+}
+
+static mproc_process_t *start_child(mproc_target_fn fn, const char *fmt, ...)
+{
+  mproc_process_t *p;
+  va_list ap;
+  va_start(ap, fmt);
+  p = start_childv(fn, fmt, ap);
+  va_end(ap);
   return p;
 }
 
@@ -421,23 +428,12 @@ static int finish_child(mproc_process_t *p)
 /* Start @fn with the arguments, join it, free it: its exit code. */
 static int run_child(mproc_target_fn fn, const char *fmt, ...)
 {
-  mproc_process_t *p = NULL;
+  mproc_process_t *p;
   va_list ap;
-  int rc;
   va_start(ap, fmt);
-  rc = mproc_context_processv(NULL, &p, fn, fmt, ap);
+  p = start_childv(fn, fmt, ap);
   va_end(ap);
-  CU_ASSERT_EQUAL(rc, 0);
-  if (rc != 0)
-    return MPROC_EXITCODE_NONE;
-  rc = mproc_process_start(p);
-  CU_ASSERT_EQUAL(rc, 0);
-  if (rc != 0) {
-    fprintf(stderr, "start failed: %s\n", mproc_last_error());
-    mproc_process_free(p);
-    return MPROC_EXITCODE_NONE;
-  }
-  return finish_child(p);
+  return p ? finish_child(p) : MPROC_EXITCODE_NONE;
 }
 
 /* Terminate a blocked child and finish it; asserts -SIGTERM. */
