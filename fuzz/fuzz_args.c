@@ -19,6 +19,7 @@ static void walk(const mproc_value_t *v, int depth)
 
   if (v == NULL || depth > 64)
     return;
+  (void)mproc_value_type(v);
   (void)mproc_value_bool(v, &b);
   (void)mproc_value_int(v, &i);
   (void)mproc_value_double(v, &d);
@@ -51,9 +52,12 @@ static void parse_all(mproc_args_t *a)
   (void)mproc_args_parse(a, "|ss#y#z:f", &s, &s, &n, &y, &n, &z);
   (void)mproc_args_parse(a, "|OOOO", &o, &o, &o, &o);
   (void)mproc_args_parse_kw(a, "|siOd:f", kw, &s, &i, &o, &d);
+  (void)mproc_args_parse_kw(a, "s#|y#z#p:f", kw, &s, &n, &y, &n, &z, &n, &p);
+  (void)mproc_args_parse(a, "O|ss", &o, &s, &z);
   for (size_t j = 0; j < mproc_args_count(a); j++)
     walk(mproc_args_at(a, j), 0);
   walk(mproc_args_kw(a, "a"), 0);
+  walk((const mproc_value_t *)&a->kw, 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

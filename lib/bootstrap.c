@@ -5,6 +5,7 @@
  * takes arbitrary bytes (it is fuzzed): every field is checked, and any
  * failure leaves the output cleared with a message naming the field.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,67 +15,95 @@
 #define MAX_AUTHKEY 1024
 #define MAX_IDENTITY 64
 
-static void pack_cstr(msgpack_packer *pk, const char *key, const char *val)
+/* Each returns msgpack-c's status: 0, or -1 when a write failed. */
+static int pack_key(msgpack_packer *pk, const char *key)
 {
-  size_t n = val ? strlen(val) : 0;
-
-  msgpack_pack_str_with_body(pk, key, strlen(key));
-  msgpack_pack_str_with_body(pk, val ? val : "", n);
+  return msgpack_pack_str_with_body(pk, key, strlen(key));
 }
 
-static void pack_bin(msgpack_packer *pk, const char *key, const void *data,
-                     size_t len)
+static int pack_cstr(msgpack_packer *pk, const char *key, const char *val)
 {
-  msgpack_pack_str_with_body(pk, key, strlen(key));
-  msgpack_pack_bin_with_body(pk, data, len);
+  return pack_key(pk, key) |
+         msgpack_pack_str_with_body(pk, val ? val : "", val ? strlen(val) : 0);
 }
 
-static void pack_int(msgpack_packer *pk, const char *key, int64_t v)
+static int pack_bin(msgpack_packer *pk, const char *key, const void *data,
+                    size_t len)
 {
-  msgpack_pack_str_with_body(pk, key, strlen(key));
-  msgpack_pack_int64(pk, v);
+  return pack_key(pk, key) | msgpack_pack_bin_with_body(pk, data, len);
+}
+
+static int pack_int(msgpack_packer *pk, const char *key, int64_t v)
+{
+  return pack_key(pk, key) | msgpack_pack_int64(pk, v);
+}
+
+static int pack_identity(msgpack_packer *pk, const mproc__boot_t *b)
+{
+  int rc = pack_key(pk, "ident") | msgpack_pack_array(pk, b->identity_len);
+
+  for (size_t i = 0; i < b->identity_len; i++)
+    rc |= msgpack_pack_int64(pk, b->identity[i]);
+  return rc;
+}
+
+static int pack_fields(msgpack_packer *pk, const mproc__boot_t *b)
+{
+  return msgpack_pack_map(pk, 11) | pack_int(pk, "v", BOOT_VERSION) |
+         pack_cstr(pk, "target", b->target) | pack_cstr(pk, "name", b->name) |
+         pack_bin(pk, "authkey", b->authkey, b->authkey_len) |
+         pack_identity(pk, b) | pack_int(pk, "ppid", b->parent_pid) |
+         pack_cstr(pk, "pname", b->parent_name) | pack_key(pk, "daemon") |
+         (b->daemon ? msgpack_pack_true(pk) : msgpack_pack_false(pk)) |
+         pack_int(pk, "method", b->method) |
+         pack_bin(pk, "args", b->args, b->args_len) |
+         pack_bin(pk, "kwargs", b->kwargs, b->kwargs_len);
+}
+
+/* Refuse in the parent what cannot be sent, or what a user could set
+ * and the child's decoder would refuse, so that start fails with a
+ * reason instead of a child exiting with MPROC_EXIT_BOOTSTRAP. (Fields
+ * the core always fills correctly are left to the decoder, which tests
+ * use to craft bad messages.) */
+static int check_encodable(const mproc__boot_t *b)
+{
+  const char *why = NULL;
+
+  if (b->authkey_len > MAX_AUTHKEY)
+    why = "the authkey is longer than 1024 bytes";
+  else if (b->identity_len > MAX_IDENTITY)
+    why = "processes are nested more than 64 deep";
+  else if (b->args_len > UINT32_MAX || b->kwargs_len > UINT32_MAX)
+    why = "the arguments are larger than 4 GiB - 1";
+  if (why != NULL)
+    return mproc__err(MPROC_EINVAL, "bootstrap message: %s", why);
+  return 0;
 }
 
 int mproc__boot_encode(const mproc__boot_t *b, msgpack_sbuffer *out)
 {
-  unsigned char hdr[MPROC__BOOT_HDR];
-  msgpack_sbuffer body;
+  static const char zero_len[MPROC__BOOT_HDR - 4] = {0};
+  size_t start = out->size;
   msgpack_packer pk;
   uint64_t len;
+  int rc = check_encodable(b);
 
-  msgpack_sbuffer_init(&body);
-  msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
-  msgpack_pack_map(&pk, 11);
-  pack_int(&pk, "v", BOOT_VERSION);
-  pack_cstr(&pk, "target", b->target);
-  pack_cstr(&pk, "name", b->name);
-  pack_bin(&pk, "authkey", b->authkey, b->authkey_len);
-  msgpack_pack_str_with_body(&pk, "ident", 5);
-  msgpack_pack_array(&pk, b->identity_len);
-  for (size_t i = 0; i < b->identity_len; i++)
-    msgpack_pack_int64(&pk, b->identity[i]);
-  pack_int(&pk, "ppid", b->parent_pid);
-  pack_cstr(&pk, "pname", b->parent_name);
-  msgpack_pack_str_with_body(&pk, "daemon", 6);
-  if (b->daemon)
-    msgpack_pack_true(&pk);
-  else
-    msgpack_pack_false(&pk);
-  pack_int(&pk, "method", b->method);
-  pack_bin(&pk, "args", b->args, b->args_len);
-  pack_bin(&pk, "kwargs", b->kwargs, b->kwargs_len);
-
-  memcpy(hdr, MPROC__BOOT_MAGIC, 4);
-  len = body.size;
-  for (int i = 0; i < 8; i++)
-    hdr[4 + i] = (unsigned char)(len >> (56 - 8 * i));
-  if (msgpack_sbuffer_write(out, (const char *)hdr, sizeof hdr) != 0 ||
-      msgpack_sbuffer_write(out, body.data, body.size) != 0) {
-    msgpack_sbuffer_destroy(&body);
+  if (rc != 0)
+    return rc;
+  /* The header first with the length left zero, then the payload packed
+   * straight after it, then the length filled in: no copy of the
+   * (possibly large) arguments. */
+  msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+  if (msgpack_sbuffer_write(out, MPROC__BOOT_MAGIC, 4) != 0 ||
+      msgpack_sbuffer_write(out, zero_len, sizeof zero_len) != 0 ||
+      pack_fields(&pk, b) != 0) {
+    out->size = start;
     return mproc__err(MPROC_ENOMEM, "out of memory encoding the bootstrap "
                                     "message");
   }
-  msgpack_sbuffer_destroy(&body);
+  len = out->size - start - MPROC__BOOT_HDR;
+  for (int i = 0; i < 8; i++)
+    out->data[start + 4 + i] = (char)(unsigned char)(len >> (56 - 8 * i));
   return 0;
 }
 
@@ -199,26 +228,45 @@ static int get_identity(const msgpack_object *map, mproc__boot_t *b)
 /* The embedded arguments must decode as the child will decode them. */
 static int check_args(const mproc__boot_t *b)
 {
+  char why[400];
   mproc_args_t *a;
   int rc = mproc__args_new(&a, b->args, b->args_len, b->kwargs, b->kwargs_len);
 
-  if (rc != 0)
-    return mproc__err(MPROC_ECODEC, "bootstrap message: %s",
-                      mproc_last_error());
+  if (rc == MPROC_ENOMEM)
+    return rc;
+  if (rc != 0) {
+    /* The detail lives in the buffer mproc__err() writes to: copy it. */
+    snprintf(why, sizeof why, "%s", mproc_last_error());
+    return mproc__err(MPROC_ECODEC, "bootstrap message: %s", why);
+  }
   mproc__args_free(a);
+  return 0;
+}
+
+static int get_bool(const msgpack_object *map, const char *key, int *out)
+{
+  const msgpack_object *o = mproc__map_get(map, key);
+
+  if (o == NULL)
+    return bad(key, "is missing");
+  if (o->type != MSGPACK_OBJECT_BOOLEAN)
+    return bad(key, "must be a bool");
+  *out = o->via.boolean;
   return 0;
 }
 
 static int decode_fields(const msgpack_object *map, mproc__boot_t *b)
 {
-  const msgpack_object *daemon;
   int64_t v;
   int rc;
 
   if ((rc = get_int(map, "v", 0, INT64_MAX, &v)) != 0)
     return rc;
   if (v != BOOT_VERSION)
-    return bad("v", "names an unknown version");
+    return mproc__err(MPROC_ECODEC,
+                      "bootstrap message: version %lld, this program reads "
+                      "version %d (parent and child must be the same build)",
+                      (long long)v, BOOT_VERSION);
   if ((rc = get_str(map, "target", 1, &b->target)) != 0 ||
       (rc = get_str(map, "name", 1, &b->name)) != 0 ||
       (rc = get_str(map, "pname", 0, &b->parent_name)) != 0 ||
@@ -226,18 +274,17 @@ static int decode_fields(const msgpack_object *map, mproc__boot_t *b)
                     &b->authkey_len)) != 0 ||
       (rc = get_identity(map, b)) != 0 ||
       (rc = get_bin(map, "args", SIZE_MAX, &b->args, &b->args_len)) != 0 ||
-      (rc = get_bin(map, "kwargs", SIZE_MAX, &b->kwargs, &b->kwargs_len)) != 0)
+      (rc = get_bin(map, "kwargs", SIZE_MAX, &b->kwargs, &b->kwargs_len)) !=
+          0 ||
+      (rc = get_bool(map, "daemon", &b->daemon)) != 0)
     return rc;
-  if ((rc = get_int(map, "ppid", 0, INT64_MAX, &v)) != 0)
+  /* long is 32-bit on Windows. */
+  if ((rc = get_int(map, "ppid", 0, LONG_MAX, &v)) != 0)
     return rc;
   b->parent_pid = (long)v;
   if ((rc = get_int(map, "method", MPROC_FORK, MPROC_FORKSERVER, &v)) != 0)
     return rc;
   b->method = (int)v;
-  daemon = mproc__map_get(map, "daemon");
-  if (daemon == NULL || daemon->type != MSGPACK_OBJECT_BOOLEAN)
-    return bad("daemon", "must be a bool");
-  b->daemon = daemon->via.boolean;
   return check_args(b);
 }
 
@@ -254,7 +301,8 @@ int mproc__boot_decode(const void *payload, size_t len, mproc__boot_t *out)
     return mproc__err(MPROC_EINVAL, "bootstrap message: NULL payload");
   if (mproc__msgpack_bounded(payload, len) != 0)
     return mproc__err(MPROC_ECODEC,
-                      "bootstrap message: truncated or malformed");
+                      "bootstrap message: truncated, malformed or nested "
+                      "too deeply");
   if (!msgpack_zone_init(&zone, 4096))
     return mproc__err(MPROC_ENOMEM, "out of memory");
   r = msgpack_unpack(payload, len, &off, &zone, &obj);

@@ -9,7 +9,13 @@
 
 #include "internal.h"
 
-#define MAX_NEST 32
+/* msgpack-c's unpacker holds at most this many open containers
+ * (MSGPACK_EMBED_STACK_SIZE of its private unpack_define.h; deeper, it
+ * reports running out of memory). The builder refuses to nest deeper than
+ * a child can decode, and the decoder refuses deeper input itself so that
+ * bad data is never mistaken for a lack of memory. The codec suite checks
+ * the limit against msgpack-c. */
+#define MAX_DEPTH 32
 
 /* ------------------------------------------------------------------ */
 /* Building                                                            */
@@ -19,14 +25,27 @@ typedef struct build {
   const char *fmt; /* the whole format, for messages */
   const char *p;   /* the next unit */
   va_list *ap;
+  msgpack_sbuffer *out;
   msgpack_packer pk;
-  int depth;
+  int nomem; /* a write into @out failed */
 } build_t;
 
 static int build_err(const build_t *b, const char *what)
 {
   return mproc__err(MPROC_EINVAL, "format \"%s\", position %d: %s", b->fmt,
                     (int)(b->p - b->fmt), what);
+}
+
+/* The packer's writer: msgpack_pack_* report a failed write only through
+ * their return values, which are easy to drop; recording it here lets
+ * the encoder check once, at the end. */
+static int build_write(void *data, const char *buf, size_t len)
+{
+  build_t *b = data;
+
+  if (msgpack_sbuffer_write(b->out, buf, len) != 0)
+    b->nomem = 1;
+  return b->nomem ? -1 : 0;
 }
 
 static const char *skip_separators(const char *p)
@@ -36,25 +55,49 @@ static const char *skip_separators(const char *p)
   return p;
 }
 
-/* Count the units before @close (or the end when @close is 0), without
- * consuming anything. -1 when brackets do not balance. */
-static int count_units(const char *p, char close)
+/* Check, before packing anything, that every bracket closes the bracket
+ * it should and that the nesting stays decodable; @base is 1 when the
+ * units go into an implicit top-level array. Afterwards the format can be
+ * walked without re-checking. */
+static int check_brackets(build_t *b, int base)
 {
-  int n = 0, level = 0;
+  char open[MAX_DEPTH];
+  int level = base;
+
+  for (b->p = b->fmt; *b->p != '\0'; b->p++) {
+    if (*b->p == '[' || *b->p == '{') {
+      if (level == MAX_DEPTH)
+        return build_err(b, "lists and maps nested too deeply");
+      open[level++] = *b->p == '[' ? ']' : '}';
+    } else if (*b->p == ']' || *b->p == '}') {
+      if (level == base || open[level - 1] != *b->p)
+        return build_err(b, "unbalanced brackets");
+      level--;
+    }
+  }
+  if (level != base)
+    return build_err(b, "unbalanced brackets");
+  b->p = b->fmt;
+  return 0;
+}
+
+/* Count the units before @close (or the end when @close is 0), without
+ * consuming anything. The brackets are known to balance. */
+static size_t count_units(const char *p, char close)
+{
+  size_t n = 0;
+  int level = 0;
 
   for (;; p++) {
     p = skip_separators(p);
-    if (*p == '\0')
-      return level == 0 && close == 0 ? n : -1;
-    if (level == 0 && *p == close)
+    if (*p == '\0' || (level == 0 && *p == close))
       return n;
     if (*p == '[' || *p == '{') {
       if (level == 0)
         n++;
       level++;
     } else if (*p == ']' || *p == '}') {
-      if (--level < 0)
-        return -1;
+      level--;
     } else if (*p != '#' && level == 0) {
       n++;
     }
@@ -62,43 +105,39 @@ static int count_units(const char *p, char close)
 }
 
 static int pack_unit(build_t *b);
+static int pack_string_unit(build_t *b, char unit, int is_key);
 
 static int pack_sequence(build_t *b, char close, int is_map)
 {
-  int n = count_units(b->p, close);
+  size_t n = count_units(b->p, close);
   int rc = 0;
 
-  if (n < 0)
-    return build_err(b, "unbalanced brackets");
   if (is_map && n % 2 != 0)
     return build_err(b, "a map needs key:value pairs");
-  if (++b->depth > MAX_NEST)
-    return build_err(b, "nested too deeply");
   if (is_map)
-    msgpack_pack_map(&b->pk, (size_t)n / 2);
+    msgpack_pack_map(&b->pk, n / 2);
   else
-    msgpack_pack_array(&b->pk, (size_t)n);
-  for (int i = 0; i < n && rc == 0; i++) {
+    msgpack_pack_array(&b->pk, n);
+  for (size_t i = 0; i < n && rc == 0; i++) {
     b->p = skip_separators(b->p);
-    if (is_map && i % 2 == 0 && *b->p != 's')
-      return build_err(b, "map keys must be strings ('s')");
-    rc = pack_unit(b);
+    if (!is_map || i % 2 != 0)
+      rc = pack_unit(b);
+    else if (*b->p != 's')
+      rc = build_err(b, "map keys must be strings ('s' or 's#')");
+    else
+      rc = pack_string_unit(b, *b->p++, 1);
   }
-  b->depth--;
-  if (rc == 0) {
-    b->p = skip_separators(b->p);
-    b->p++; /* the closing bracket, checked by count_units */
-  }
-  return rc;
+  if (rc != 0)
+    return rc;
+  b->p = skip_separators(b->p);
+  if (*b->p != close)
+    return build_err(b, "stray '#'");
+  b->p++;
+  return 0;
 }
 
-static void pack_str(msgpack_packer *pk, const char *s, size_t len)
-{
-  msgpack_pack_str(pk, len);
-  msgpack_pack_str_body(pk, s, len);
-}
-
-static int pack_string_unit(build_t *b, char unit)
+/* s, s#, z, z#, y#: the unit letter is consumed, b->p is at '#' if any. */
+static int pack_string_unit(build_t *b, char unit, int is_key)
 {
   const char *s = va_arg(*b->ap, const char *);
   size_t len;
@@ -111,13 +150,19 @@ static int pack_string_unit(build_t *b, char unit)
   } else {
     len = s ? strlen(s) : 0;
   }
+  /* MessagePack lengths are 32-bit; msgpack-c would cut a longer one. */
+  if (len > UINT32_MAX)
+    return build_err(b, "string or bytes longer than 4 GiB - 1");
+  if (is_key && s == NULL)
+    return build_err(b, "map key is NULL");
   if (unit == 'y') {
     msgpack_pack_bin(&b->pk, len);
     msgpack_pack_bin_body(&b->pk, s, len);
   } else if (s == NULL) {
     msgpack_pack_nil(&b->pk);
   } else {
-    pack_str(&b->pk, s, len);
+    msgpack_pack_str(&b->pk, len);
+    msgpack_pack_str_body(&b->pk, s, len);
   }
   return 0;
 }
@@ -127,7 +172,12 @@ static int pack_unit(build_t *b)
   char unit;
 
   b->p = skip_separators(b->p);
-  unit = *b->p++;
+  unit = *b->p;
+  if (unit == '\0')
+    return build_err(b, "missing format unit");
+  if (b->p[1] == '#' && strchr("szy", unit) == NULL)
+    return build_err(b, "only 's', 'z' and 'y' take '#'");
+  b->p++;
   switch (unit) {
   case 'i':
     return msgpack_pack_int64(&b->pk, va_arg(*b->ap, int)), 0;
@@ -147,11 +197,11 @@ static int pack_unit(build_t *b)
     return msgpack_pack_nil(&b->pk), 0;
   case 's':
   case 'z':
-    return pack_string_unit(b, 's');
+    return pack_string_unit(b, 's', 0);
   case 'y':
     if (*b->p != '#')
       return build_err(b, "'y' needs a length: use 'y#'");
-    return pack_string_unit(b, 'y');
+    return pack_string_unit(b, 'y', 0);
   case '[':
     return pack_sequence(b, ']', 0);
   case '{':
@@ -162,46 +212,64 @@ static int pack_unit(build_t *b)
   }
 }
 
-static int build_init(build_t *b, msgpack_sbuffer *out, const char *fmt,
-                      va_list *ap)
+static void build_init(build_t *b, msgpack_sbuffer *out, const char *fmt,
+                       va_list *ap)
 {
   b->fmt = fmt ? fmt : "";
   b->p = b->fmt;
   b->ap = ap;
-  b->depth = 0;
-  msgpack_packer_init(&b->pk, out, msgpack_sbuffer_write);
-  return 0;
+  b->out = out;
+  b->nomem = 0;
+  msgpack_packer_init(&b->pk, b, build_write);
+}
+
+/* On failure @out is put back as it was, so a caller never sends half a
+ * value. */
+static int build_finish(build_t *b, size_t start, int rc)
+{
+  if (rc == 0 && b->nomem)
+    rc = mproc__err(MPROC_ENOMEM, "out of memory encoding arguments");
+  if (rc != 0)
+    b->out->size = start;
+  return rc;
 }
 
 int mproc__encode_args(msgpack_sbuffer *out, const char *fmt, va_list *ap)
 {
+  size_t start = out->size;
   build_t b;
-  int n, rc = 0;
+  size_t n;
+  int rc;
 
   build_init(&b, out, fmt, ap);
+  rc = check_brackets(&b, 1);
+  if (rc != 0)
+    return rc;
   n = count_units(b.fmt, 0);
-  if (n < 0)
-    return build_err(&b, "unbalanced brackets");
-  msgpack_pack_array(&b.pk, (size_t)n);
-  for (int i = 0; i < n && rc == 0; i++)
+  msgpack_pack_array(&b.pk, n);
+  for (size_t i = 0; i < n && rc == 0; i++)
     rc = pack_unit(&b);
-  return rc;
+  if (rc == 0 && *skip_separators(b.p) != '\0')
+    rc = build_err(&b, "stray '#'");
+  return build_finish(&b, start, rc);
 }
 
 int mproc__encode_kwargs(msgpack_sbuffer *out, const char *fmt, va_list *ap)
 {
+  size_t start = out->size;
   build_t b;
   int rc;
 
   build_init(&b, out, fmt, ap);
+  rc = check_brackets(&b, 0);
+  if (rc != 0)
+    return rc;
   b.p = skip_separators(b.p);
   if (*b.p != '{' || count_units(b.fmt, 0) != 1)
     return build_err(&b, "keyword arguments must be one map, like "
                          "\"{s:i,s:s}\"");
   rc = pack_unit(&b);
-  if (rc == 0 && *skip_separators(b.p) != '\0')
-    return build_err(&b, "unexpected text after the map");
-  return rc;
+  return build_finish(&b, start, rc);
 }
 
 /* ------------------------------------------------------------------ */
@@ -254,59 +322,93 @@ static const struct {
     {PAIRS, 4, 0},
 };
 
+/* What one MessagePack header announces: bytes of payload that follow
+ * it, and for a container the number of elements (pairs count twice). */
+typedef struct head {
+  uint64_t skip;
+  uint64_t items;
+  int container;
+} head_t;
+
+/* Read the header at *@pp (at least one byte is there). -1 for the
+ * never-used code 0xc1 or a header cut short. */
+static int read_head(const unsigned char **pp, const unsigned char *end,
+                     head_t *h)
+{
+  unsigned char c = *(*pp)++;
+  int hdr;
+  uint64_t n;
+
+  memset(h, 0, sizeof *h);
+  if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3)
+    return 0;
+  if (c <= 0x8f || (c >= 0x90 && c <= 0x9f)) {
+    h->container = 1;
+    h->items = c <= 0x8f ? 2u * (c & 0x0fu) : c & 0x0fu;
+    return 0;
+  }
+  if (c <= 0xbf) {
+    h->skip = c & 0x1fu;
+    return 0;
+  }
+  if (c < 0xc4)
+    return -1;
+  hdr = codes[c - 0xc4].hdr;
+  if ((size_t)(end - *pp) < (size_t)hdr)
+    return -1;
+  n = be(*pp, hdr);
+  *pp += hdr;
+  switch (codes[c - 0xc4].kind) {
+  case FIXED:
+    h->skip = codes[c - 0xc4].size;
+    break;
+  case PAYLOAD:
+    h->skip = n + codes[c - 0xc4].size;
+    break;
+  default:
+    h->container = 1;
+    h->items = codes[c - 0xc4].kind == ITEMS ? n : 2 * n;
+    break;
+  }
+  return 0;
+}
+
 /* msgpack-c allocates a container's slots before reading its elements, so
  * a 5-byte header claiming 2^32 entries would ask for ~100 GB. Before
  * unpacking untrusted bytes, walk the headers once: every element still
- * owed needs at least one byte of input, or the data is refused. This
+ * owed needs at least one byte of input, and containers may not nest
+ * deeper than msgpack-c can unpack, or the data is refused. This
  * validates sizes only; msgpack-c still does the decoding. */
 int mproc__msgpack_bounded(const void *data, size_t len)
 {
-  const unsigned char *p = data, *end = p + len;
-  uint64_t owed = 1; /* elements still to read; one top-level object */
+  const unsigned char *p = data, *end;
+  uint64_t left[MAX_DEPTH + 1]; /* elements not yet started, per level */
+  uint64_t owed = 1;            /* their sum; level 0 holds the root */
+  int top = 0;                  /* open containers */
+  head_t h;
 
+  if (data == NULL || len == 0)
+    return -1;
+  end = p + len;
+  left[0] = 1;
   while (owed > 0) {
-    uint64_t skip = 0, add = 0;
-    unsigned char c;
-
+    while (left[top] == 0)
+      top--; /* that container is complete */
     if (p >= end || owed > (uint64_t)(end - p))
       return -1;
-    c = *p++;
+    if (read_head(&p, end, &h) != 0 || h.skip > (uint64_t)(end - p))
+      return -1;
+    p += h.skip;
+    left[top]--;
     owed--;
-    if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3)
+    if (!h.container)
       continue;
-    if (c >= 0x80 && c <= 0x8f)
-      add = 2u * (c & 0x0fu);
-    else if (c >= 0x90 && c <= 0x9f)
-      add = c & 0x0fu;
-    else if (c >= 0xa0 && c <= 0xbf)
-      skip = c & 0x1fu;
-    else if (c < 0xc4) /* 0xc1: never used */
+    if (top == MAX_DEPTH)
       return -1;
-    else {
-      int h = codes[c - 0xc4].hdr;
-      if ((size_t)(end - p) < (size_t)h)
-        return -1;
-      uint64_t n = be(p, h);
-      p += h;
-      switch (codes[c - 0xc4].kind) {
-      case FIXED:
-        skip = codes[c - 0xc4].size;
-        break;
-      case PAYLOAD:
-        skip = n + codes[c - 0xc4].size;
-        break;
-      case ITEMS:
-        add = n;
-        break;
-      default:
-        add = 2 * n;
-        break;
-      }
+    if (h.items > 0) {
+      left[++top] = h.items;
+      owed += h.items;
     }
-    if (skip > (uint64_t)(end - p))
-      return -1;
-    p += skip;
-    owed += add;
   }
   return 0;
 }
@@ -317,16 +419,20 @@ int mproc__msgpack_bounded(const void *data, size_t len)
 static int unpack_copy(msgpack_zone *zone, const void *data, size_t len,
                        msgpack_object *out, const char *what)
 {
-  char *copy = msgpack_zone_malloc(zone, len ? len : 1);
   size_t off = 0;
   msgpack_unpack_return r;
+  char *copy;
 
+  if (data == NULL || len == 0)
+    return mproc__err(MPROC_ECODEC, "%s: no data", what);
+  if (mproc__msgpack_bounded(data, len) != 0)
+    return mproc__err(MPROC_ECODEC,
+                      "%s: truncated, malformed or nested more than %d deep",
+                      what, MAX_DEPTH);
+  copy = msgpack_zone_malloc(zone, len);
   if (copy == NULL)
     return mproc__err(MPROC_ENOMEM, "out of memory decoding %s", what);
-  if (mproc__msgpack_bounded(data, len) != 0)
-    return mproc__err(MPROC_ECODEC, "%s: truncated or malformed", what);
-  if (len)
-    memcpy(copy, data, len);
+  memcpy(copy, data, len);
   r = msgpack_unpack(copy, len, &off, zone, out);
   if (r == MSGPACK_UNPACK_SUCCESS)
     return 0;
@@ -392,6 +498,36 @@ void mproc__args_free(mproc_args_t *args)
 /* Parsing arguments                                                   */
 /* ------------------------------------------------------------------ */
 
+/* The bytes of a string or bytes value, NULL for other types. msgpack-c
+ * may give an empty one a NULL pointer; callers get "" instead, so that
+ * NULL only ever means nil (z) and zero-length memcmp/memcpy stay
+ * defined. */
+static const char *obj_data(const msgpack_object *o, uint32_t *len)
+{
+  const char *p;
+
+  if (o->type == MSGPACK_OBJECT_STR) {
+    p = o->via.str.ptr;
+    *len = o->via.str.size;
+  } else if (o->type == MSGPACK_OBJECT_BIN) {
+    p = o->via.bin.ptr;
+    *len = o->via.bin.size;
+  } else {
+    *len = 0;
+    return NULL;
+  }
+  return *len > 0 ? p : "";
+}
+
+/* Whether map key @k is the string @name of @len bytes. */
+static int key_is(const msgpack_object *k, const char *name, size_t len)
+{
+  uint32_t n;
+  const char *p = obj_data(k, &n);
+
+  return k->type == MSGPACK_OBJECT_STR && n == len && memcmp(p, name, len) == 0;
+}
+
 static const char *type_name(const msgpack_object *o)
 {
   switch (o->type) {
@@ -417,6 +553,9 @@ static const char *type_name(const msgpack_object *o)
     return "extension";
   }
 }
+
+/* The units mproc_args_parse() knows (see mproc.h). */
+#define PARSE_UNITS "ilLdpszyO"
 
 typedef struct parse {
   mproc_args_t *args;
@@ -464,23 +603,33 @@ static int get_int64(const msgpack_object *o, int64_t *out)
   return MPROC_ETYPE;
 }
 
+static int range_err(const parse_t *ps, const msgpack_object *o,
+                     const char *ctype)
+{
+  char label[160];
+
+  arg_label(ps, label, sizeof label);
+  if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+    return mproc__err(MPROC_ERANGE, "%s: %llu does not fit in %s", label,
+                      (unsigned long long)o->via.u64, ctype);
+  return mproc__err(MPROC_ERANGE, "%s: %lld does not fit in %s", label,
+                    (long long)o->via.i64, ctype);
+}
+
 static int parse_int(const parse_t *ps, const msgpack_object *o, char unit,
                      va_list *ap)
 {
-  char label[160];
   int64_t v;
   int rc = get_int64(o, &v);
 
   if (rc == MPROC_ETYPE)
     return type_err(ps, "int", o);
-  if (rc == 0 && unit == 'i' && (v < INT_MIN || v > INT_MAX))
-    rc = MPROC_ERANGE;
-  if (rc == 0 && unit == 'l' && (v < LONG_MIN || v > LONG_MAX))
-    rc = MPROC_ERANGE;
-  if (rc != 0) {
-    arg_label(ps, label, sizeof label);
-    return mproc__err(MPROC_ERANGE, "%s: integer does not fit", label);
-  }
+  if (rc != 0)
+    return range_err(ps, o, "int64_t");
+  if (unit == 'i' && (v < INT_MIN || v > INT_MAX))
+    return range_err(ps, o, "int");
+  if (unit == 'l' && (v < LONG_MIN || v > LONG_MAX))
+    return range_err(ps, o, "long");
   if (unit == 'i')
     *va_arg(*ap, int *) = (int)v;
   else if (unit == 'l')
@@ -496,8 +645,8 @@ static int parse_string(parse_t *ps, const msgpack_object *o, char unit,
   const char **dst = va_arg(*ap, const char **);
   int is_str = o->type == MSGPACK_OBJECT_STR;
   int is_bin = o->type == MSGPACK_OBJECT_BIN;
-  const char *data = is_str ? o->via.str.ptr : is_bin ? o->via.bin.ptr : NULL;
-  uint32_t len = is_str ? o->via.str.size : is_bin ? o->via.bin.size : 0;
+  uint32_t len;
+  const char *data = obj_data(o, &len);
   char *copy;
 
   if (unit == 'z' && o->type == MSGPACK_OBJECT_NIL) {
@@ -565,9 +714,7 @@ static int parse_one(parse_t *ps, const msgpack_object *o, const char **fp,
   case 's':
   case 'z':
     return parse_string(ps, o, unit, sized, ap);
-  case 'y':
-    if (!sized)
-      return mproc__err(MPROC_EINVAL, "format unit 'y' needs '#'");
+  case 'y': /* scan_format made sure of the '#' */
     return parse_string(ps, o, unit, sized, ap);
   case 'O':
     *va_arg(*ap, const mproc_value_t **) = (const mproc_value_t *)o;
@@ -585,7 +732,7 @@ static int skip_unit(const char **fp, va_list *ap)
 
   if (sized)
     (*fp)++;
-  if (strchr("ilLdpszyO", unit) == NULL || unit == '\0')
+  if (unit == '\0' || strchr(PARSE_UNITS, unit) == NULL)
     return mproc__err(MPROC_EINVAL, "unknown format unit '%c'", unit);
   (void)va_arg(*ap, void *);
   if (sized)
@@ -593,7 +740,15 @@ static int skip_unit(const char **fp, va_list *ap)
   return 0;
 }
 
-/* Count the units of @fmt and find ":name". */
+static int format_err(const char *fmt, const char *p, const char *what)
+{
+  return mproc__err(MPROC_EINVAL, "format \"%s\", position %d: %s", fmt,
+                    (int)(p - fmt), what);
+}
+
+/* Check @fmt whole before any pointer is read, count its units and find
+ * ":name", so that a bad format fails the same way whatever the
+ * arguments are. */
 static int scan_format(const char *fmt, parse_t *ps, int *n_units,
                        int *n_required)
 {
@@ -604,15 +759,18 @@ static int scan_format(const char *fmt, parse_t *ps, int *n_units,
   for (p = fmt; *p != '\0' && *p != ':'; p++) {
     if (*p == '|') {
       if (required >= 0)
-        return mproc__err(MPROC_EINVAL, "format has two '|'");
+        return format_err(fmt, p, "a second '|'");
       required = n;
-    } else if (*p == '#') {
-      continue;
-    } else if (strchr("ilLdpszyO", *p) != NULL) {
-      n++;
+    } else if (strchr(PARSE_UNITS, *p) == NULL) {
+      return format_err(fmt, p, "unknown format unit");
+    } else if (p[1] == '#') {
+      if (strchr("syz", *p) == NULL)
+        return format_err(fmt, p, "only 's', 'y' and 'z' take '#'");
+      n++, p++;
+    } else if (*p == 'y') {
+      return format_err(fmt, p, "'y' needs a length: use 'y#'");
     } else {
-      return mproc__err(MPROC_EINVAL, "unknown format unit '%c' in \"%s\"", *p,
-                        fmt);
+      n++;
     }
   }
   if (*p == ':')
@@ -629,9 +787,7 @@ const msgpack_object *mproc__map_get(const msgpack_object *map, const char *key)
   if (map->type != MSGPACK_OBJECT_MAP)
     return NULL;
   for (uint32_t i = 0; i < map->via.map.size; i++) {
-    const msgpack_object *k = &map->via.map.ptr[i].key;
-    if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == klen &&
-        memcmp(k->via.str.ptr, key, klen) == 0)
+    if (key_is(&map->via.map.ptr[i].key, key, klen))
       return &map->via.map.ptr[i].val;
   }
   return NULL;
@@ -647,16 +803,33 @@ static int check_keywords(const parse_t *ps, int n_units)
     return 0;
   for (uint32_t i = 0; i < kw->via.map.size; i++) {
     const msgpack_object *k = &kw->via.map.ptr[i].key;
+    uint32_t len;
+    const char *name = obj_data(k, &len);
     int known = 0;
+
     for (int u = 0; u < n_units && !known; u++)
-      known = strlen(ps->kw[u]) == k->via.str.size &&
-              memcmp(ps->kw[u], k->via.str.ptr, k->via.str.size) == 0;
+      known = key_is(k, ps->kw[u], strlen(ps->kw[u]));
     if (!known)
       return mproc__err(MPROC_EINVAL,
                         "%s() got an unexpected keyword argument '%.*s'",
-                        ps->func, (int)k->via.str.size, k->via.str.ptr);
+                        ps->func, (int)(len > 200 ? 200 : len), name);
   }
   return 0;
+}
+
+/* CPython's wording: by keyword name when there is a kwlist, else by
+ * position and count. */
+static int missing_err(const parse_t *ps, int n_required, uint32_t given)
+{
+  if (ps->kw != NULL)
+    return mproc__err(MPROC_EINVAL,
+                      "%s() missing required argument '%s' (pos %d)", ps->func,
+                      ps->kw[ps->index], ps->index + 1);
+  return mproc__err(MPROC_EINVAL,
+                    "%s() missing required argument %d (takes at least %d "
+                    "argument%s, %u given)",
+                    ps->func, ps->index + 1, n_required,
+                    n_required == 1 ? "" : "s", given);
 }
 
 static int parse_args(parse_t *ps, const char *fmt, va_list *ap)
@@ -687,12 +860,8 @@ static int parse_args(parse_t *ps, const char *fmt, va_list *ap)
                         ps->func, ps->kw[ps->index], ps->index + 1);
     if (o == NULL)
       o = byname;
-    if (o == NULL && ps->index < n_required) {
-      char label[160];
-      arg_label(ps, label, sizeof label);
-      return mproc__err(MPROC_EINVAL, "%s() missing required argument: %s",
-                        ps->func, label);
-    }
+    if (o == NULL && ps->index < n_required)
+      return missing_err(ps, n_required, given);
     rc = o ? parse_one(ps, o, &fp, ap) : skip_unit(&fp, ap);
   }
   return rc;
@@ -787,6 +956,8 @@ mproc_type_t mproc_value_type(const mproc_value_t *v)
   case MSGPACK_OBJECT_MAP:
     return MPROC_T_MAP;
   default:
+    /* Nil, and MessagePack extensions, which mproc never sends and
+     * mproc_type_t cannot name: every reader refuses them (ETYPE). */
     return MPROC_T_NIL;
   }
 }
@@ -830,17 +1001,13 @@ int mproc_value_double(const mproc_value_t *v, double *out)
 
 int mproc_value_bytes(const mproc_value_t *v, const void **data, size_t *len)
 {
-  if (v == NULL || data == NULL || len == NULL)
+  uint32_t n;
+  const char *p = v ? obj_data(OBJ(v), &n) : NULL;
+
+  if (p == NULL || data == NULL || len == NULL)
     return value_err(v, "str or bytes");
-  if (OBJ(v)->type == MSGPACK_OBJECT_STR) {
-    *data = OBJ(v)->via.str.ptr;
-    *len = OBJ(v)->via.str.size;
-  } else if (OBJ(v)->type == MSGPACK_OBJECT_BIN) {
-    *data = OBJ(v)->via.bin.ptr;
-    *len = OBJ(v)->via.bin.size;
-  } else {
-    return value_err(v, "str or bytes");
-  }
+  *data = p;
+  *len = n;
   return 0;
 }
 
