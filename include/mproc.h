@@ -51,7 +51,15 @@ extern "C" {
   XX(EAUTH, -14, "authentication failed")                                      \
   XX(ENOSYS, -15, "not supported on this platform")                            \
   XX(ERANGE, -16, "value out of range")                                        \
-  XX(ENOTFOUND, -17, "not found")
+  XX(ENOTFOUND, -17, "not found")                                              \
+  XX(EFULL, -18, "queue is full")                                              \
+  XX(EEMPTY, -19, "queue is empty")                                            \
+  XX(EEOF, -20, "end of file")                                                 \
+  XX(EOWNERDEAD, -21, "lock acquired; its previous owner died holding it")     \
+  XX(EBROKEN, -22, "object is broken")                                         \
+  XX(ETOOSHORT, -23, "buffer too short")                                       \
+  XX(EEXIST, -24, "already exists")                                            \
+  XX(EDEADLK, -25, "would deadlock")
 
 /** Status codes. 0 is success; every error is negative. */
 typedef enum mproc_errno {
@@ -86,7 +94,9 @@ typedef enum mproc_type {
   MPROC_T_STR,
   MPROC_T_BYTES,
   MPROC_T_LIST,
-  MPROC_T_MAP
+  MPROC_T_MAP,
+  MPROC_T_OBJECT, /**< an mproc object passed to a child (see `o`) */
+  MPROC_T_OTHER   /**< a MessagePack type mproc does not produce */
 } mproc_type_t;
 
 /**
@@ -154,6 +164,10 @@ const char *mproc_target_name(mproc_target_fn fn);
  * - `y#` const void**, size_t* (bytes; a string is accepted too),
  * - `z` like `s` but nil gives NULL,
  * - `O` const mproc_value_t** (any value, for lists and maps),
+ * - `o` int kind, void** (an mproc object passed by the parent, e.g.
+ *   `mproc_args_parse(args, "o", MPROC_KIND_QUEUE, &q)`; borrowed: owned
+ *   by @p args and valid while it lives; MPROC_ETYPE names the argument
+ *   when it is another kind of object or not an object),
  * - `|` the rest are optional (untouched when absent),
  * - `:name` ends the units; name is used in error messages.
  *
@@ -314,7 +328,15 @@ typedef struct mproc_process mproc_process_t;
  * `i` int, `l` long, `L` int64_t, `d` double, `p` int as bool,
  * `s` const char* (NULL gives nil), `s#` const char*, size_t,
  * `y#` const void*, size_t (bytes), `N` nil (no argument taken),
- * `[...]` a list, `{k:v,...}` a map.
+ * `[...]` a list, `{k:v,...}` a map,
+ * `o` an mproc object (Connection, Queue, Lock, Value, SharedMemory...,
+ * any pointer the constructors below give): the child receives its own
+ * handle on the same object (an inherited descriptor or handle, never a
+ * pointer). The process keeps the object alive until it has started; the
+ * caller may free its reference at once. Only process arguments can carry
+ * objects: `o` anywhere else (a queue item, a message) is MPROC_ETYPE, as
+ * CPython's "should only be shared between processes through
+ * inheritance".
  * The arguments are encoded at once; the caller's buffers may be freed
  * afterwards.
  *
@@ -476,6 +498,452 @@ int mproc_active_children(mproc_process_t **out, size_t cap);
 
 /** CPUs this process may run on (honours affinity); at least 1. */
 int mproc_cpu_count(void);
+
+/** Free an argument list received from a queue or connection. */
+void mproc_args_free(mproc_args_t *args);
+
+/** Free memory mproc allocated for the caller (mproc_conn_recv_bytes). */
+void mproc_free(void *p);
+
+/* ------------------------------------------------------------------ */
+/** @name Objects shared with children                                 */
+/* ------------------------------------------------------------------ */
+
+/**
+ * Kinds of objects that can be passed to a child with the `o` format
+ * unit. Every object is reference counted: the creator's reference is
+ * dropped by its kind's _free function; a started process holds one on
+ * each object in its arguments until it has started.
+ */
+typedef enum mproc_kind {
+  MPROC_KIND_CONNECTION = 1,
+  MPROC_KIND_QUEUE,
+  MPROC_KIND_SIMPLE_QUEUE,
+  MPROC_KIND_JOINABLE_QUEUE,
+  MPROC_KIND_LOCK,
+  MPROC_KIND_RLOCK,
+  MPROC_KIND_SEMAPHORE,
+  MPROC_KIND_BOUNDED_SEMAPHORE,
+  MPROC_KIND_CONDITION,
+  MPROC_KIND_EVENT,
+  MPROC_KIND_BARRIER,
+  MPROC_KIND_VALUE,
+  MPROC_KIND_ARRAY,
+  MPROC_KIND_SHARED_MEMORY
+} mproc_kind_t;
+
+/** Name of a kind ("Queue", "Lock", ...), as in error messages. */
+const char *mproc_kind_name(int kind);
+
+/** Kind of object @p obj, or 0 when it is not an mproc object. */
+int mproc_object_kind(const void *obj);
+
+/**
+ * Resolve a value of type MPROC_T_OBJECT (inside a list or map of a
+ * target's arguments) to the object, checking its @p kind.
+ * Borrowed from @p args. @return 0; MPROC_ETYPE.
+ */
+int mproc_args_object(mproc_args_t *args, const mproc_value_t *v, int kind,
+                      void **out);
+
+/** Timeouts: seconds; MPROC_FOREVER blocks; a negative timeout is 0. */
+
+/* ------------------------------------------------------------------ */
+/** @name Pipe and Connection                                          */
+/* ------------------------------------------------------------------ */
+
+/** One end of a pipe (CPython's multiprocessing.connection.Connection). */
+typedef struct mproc_conn mproc_conn_t;
+
+/** Pass as a maximum length or size to mean "no limit" / "the rest". */
+#define MPROC_ALL SIZE_MAX
+
+/**
+ * A pair of connected ends (CPython's Pipe(duplex)). With @p duplex both
+ * ends send and receive (a socketpair on POSIX, a named pipe pair on
+ * Windows); without, @p *c1 only receives and @p *c2 only sends.
+ * @return 0; MPROC_EOS; MPROC_ENOMEM.
+ */
+int mproc_pipe(mproc_conn_t **c1, mproc_conn_t **c2, int duplex);
+
+/**
+ * Send the values built from @p fmt (Py_BuildValue style, as a target's
+ * arguments) as one message; the peer parses it with mproc_args_parse().
+ * @return 0; MPROC_EINVAL/MPROC_ETYPE (bad format, an object); MPROC_EPERM
+ *         on a receive-only end; MPROC_ECLOSED; MPROC_EOS (e.g. EPIPE).
+ */
+int mproc_conn_send(mproc_conn_t *c, const char *fmt, ...);
+
+/**
+ * Receive one message sent by mproc_conn_send(); free it with
+ * mproc_args_free(). Blocks.
+ * @return 0; MPROC_EEOF when the peer closed at a message boundary;
+ *         MPROC_ECODEC when the stream ends mid-message or the message
+ *         is malformed (the connection is then unusable); MPROC_EPERM on a
+ *         send-only end; MPROC_ECLOSED; MPROC_EOS.
+ */
+int mproc_conn_recv(mproc_conn_t *c, mproc_args_t **out);
+
+/**
+ * Send bytes @p buf[offset .. offset+size) of a @p len byte buffer as one
+ * message (@p size MPROC_ALL: to the end). The framing is CPython's: a
+ * big-endian int32 length, or -1 and a big-endian uint64 above 2 GiB - 1,
+ * then the bytes; a Python peer reads them with recv_bytes().
+ * @return 0; MPROC_EINVAL when @p offset > @p len ("buffer length <
+ *         offset") or offset+size > len ("buffer length < offset + size");
+ *         as mproc_conn_send() otherwise.
+ */
+int mproc_conn_send_bytes(mproc_conn_t *c, const void *buf, size_t len,
+                          size_t offset, size_t size);
+
+/**
+ * Receive one message as bytes into a new buffer (free with mproc_free()).
+ * @return 0; MPROC_EINVAL when the message is longer than @p maxlength
+ *         (MPROC_ALL: no limit); the connection is then unusable, as in
+ *         CPython ("bad message length"); else as mproc_conn_recv().
+ */
+int mproc_conn_recv_bytes(mproc_conn_t *c, size_t maxlength, void **buf,
+                          size_t *len);
+
+/**
+ * Receive one message into @p buf at @p offset (@p cap bytes in all).
+ * @return 0 and *len the message's length; MPROC_EINVAL when @p offset >
+ *         @p cap; MPROC_ETOOSHORT when the message does not fit: *len is
+ *         its length and it stays pending, whole, for the next receive
+ *         (Differs from CPython, which hands it over in the exception).
+ */
+int mproc_conn_recv_bytes_into(mproc_conn_t *c, void *buf, size_t cap,
+                               size_t offset, size_t *len);
+
+/**
+ * Whether there is data to read (or EOF) within @p timeout seconds.
+ * @return 1 readable; 0 not; a negative MPROC_E* code on error.
+ */
+int mproc_conn_poll(mproc_conn_t *c, double timeout);
+
+/** Whether the end can send / receive. */
+int mproc_conn_writable(const mproc_conn_t *c);
+int mproc_conn_readable(const mproc_conn_t *c);
+
+/** The descriptor (POSIX) or HANDLE (Windows) of the end. */
+mproc_sentinel_t mproc_conn_fileno(const mproc_conn_t *c);
+
+/** Close the end; later operations give MPROC_ECLOSED. Idempotent. */
+int mproc_conn_close(mproc_conn_t *c);
+
+/** Close (if open) and drop the caller's reference. NULL is a no-op. */
+void mproc_conn_free(mproc_conn_t *c);
+
+/** Something mproc_wait() can wait on. */
+typedef struct mproc_waitable {
+  int type; /**< MPROC_WAIT_CONN, MPROC_WAIT_PROCESS, MPROC_WAIT_SENTINEL */
+  void *obj;
+  mproc_sentinel_t sentinel;
+} mproc_waitable_t;
+
+#define MPROC_WAIT_CONN 1
+#define MPROC_WAIT_PROCESS 2
+#define MPROC_WAIT_SENTINEL 3
+#define MPROC_WAITABLE_CONN(c) ((mproc_waitable_t){MPROC_WAIT_CONN, (c), 0})
+#define MPROC_WAITABLE_PROCESS(p)                                              \
+  ((mproc_waitable_t){MPROC_WAIT_PROCESS, (p), 0})
+#define MPROC_WAITABLE_SENTINEL(s)                                             \
+  ((mproc_waitable_t){MPROC_WAIT_SENTINEL, NULL, (s)})
+
+/**
+ * Wait until at least one of @p objs is ready (a connection readable or
+ * at EOF, a process ended, a sentinel signalled) or @p timeout passes
+ * (CPython's multiprocessing.connection.wait). @p ready[i] is set to 1 for
+ * each ready object, 0 otherwise.
+ * @return the number of ready objects (0 on timeout); MPROC_EINVAL;
+ *         MPROC_ECLOSED; MPROC_EOS.
+ */
+int mproc_wait(const mproc_waitable_t *objs, size_t n, double timeout,
+               int *ready);
+
+/* ------------------------------------------------------------------ */
+/** @name Queues                                                       */
+/* ------------------------------------------------------------------ */
+
+/**
+ * A multi-producer, multi-consumer queue across processes (Queue,
+ * SimpleQueue and JoinableQueue share this type; the kind decides what
+ * is allowed). Items live in a shared-memory ring: qsize() and empty()
+ * are exact at once, and an item whose put returned is in the queue even
+ * if its producer exits at once (Differs from CPython: no feeder thread,
+ * so there is nothing to flush or join).
+ */
+typedef struct mproc_queue mproc_queue_t;
+
+/**
+ * Create a queue holding at most @p maxsize items (<= 0: no item limit).
+ * @return 0; MPROC_ENOMEM; MPROC_EOS.
+ */
+int mproc_queue_create(mproc_queue_t **out, long maxsize);
+int mproc_simple_queue_create(mproc_queue_t **out);
+int mproc_joinable_queue_create(mproc_queue_t **out, long maxsize);
+
+/**
+ * Put one item built from @p fmt (as mproc_conn_send()). Waits up to
+ * @p timeout for room (0: put_nowait).
+ * @return 0; MPROC_EFULL when there was no room in time; MPROC_ECLOSED
+ *         after mproc_queue_close() in this process; MPROC_ETYPE /
+ *         MPROC_EINVAL for a bad format or an object; MPROC_EBROKEN when a
+ *         process died in the middle of writing to the queue.
+ */
+int mproc_queue_put(mproc_queue_t *q, double timeout, const char *fmt, ...);
+int mproc_queue_vput(mproc_queue_t *q, double timeout, const char *fmt,
+                     va_list ap);
+
+/** Put one item of raw bytes (parsed with `y#` by the consumer). */
+int mproc_queue_put_bytes(mproc_queue_t *q, double timeout, const void *buf,
+                          size_t len);
+
+/**
+ * Take the oldest item, waiting up to @p timeout (0: get_nowait). Free it
+ * with mproc_args_free().
+ * @return 0; MPROC_EEMPTY when none came in time; MPROC_ECLOSED;
+ *         MPROC_EBROKEN.
+ */
+int mproc_queue_get(mproc_queue_t *q, double timeout, mproc_args_t **item);
+
+/** Number of items now in the queue (exact). @return >= 0 or an error. */
+long mproc_queue_qsize(mproc_queue_t *q);
+/** 1 when empty / full, 0 when not; a negative code on error. */
+int mproc_queue_empty(mproc_queue_t *q);
+int mproc_queue_full(mproc_queue_t *q);
+
+/**
+ * Indicate that this process will put and get no more (CPython's close()).
+ * Later put/get here give MPROC_ECLOSED; other processes are unaffected.
+ */
+int mproc_queue_close(mproc_queue_t *q);
+
+/**
+ * CPython's join_thread() and cancel_join_thread(). mproc has no feeder
+ * thread: join_thread only checks that the queue was closed (MPROC_ESTATE
+ * otherwise, as CPython's assertion); cancel_join_thread does nothing.
+ */
+int mproc_queue_join_thread(mproc_queue_t *q);
+int mproc_queue_cancel_join_thread(mproc_queue_t *q);
+
+/**
+ * JoinableQueue: mark one item as processed; wake join() when every item
+ * put has been. @return 0; MPROC_EINVAL when called more times than items
+ * were put ("task_done() called too many times"); MPROC_ETYPE for
+ * another kind of queue.
+ */
+int mproc_queue_task_done(mproc_queue_t *q);
+
+/** JoinableQueue: wait until every item put has been task_done. */
+int mproc_queue_join(mproc_queue_t *q, double timeout);
+
+void mproc_queue_free(mproc_queue_t *q);
+
+/* ------------------------------------------------------------------ */
+/** @name Locks and other synchronisation objects                      */
+/* ------------------------------------------------------------------ */
+
+/**
+ * Lock, RLock, Semaphore, BoundedSemaphore, Event, Condition and Barrier,
+ * shared between processes. A timeout that passes gives MPROC_ETIMEDOUT
+ * (CPython's False).
+ */
+typedef struct mproc_lock mproc_lock_t;           /**< Lock and RLock */
+typedef struct mproc_semaphore mproc_semaphore_t; /**< and Bounded */
+typedef struct mproc_event mproc_event_t;
+typedef struct mproc_condition mproc_condition_t;
+typedef struct mproc_barrier mproc_barrier_t;
+
+int mproc_lock_create(mproc_lock_t **out);
+int mproc_rlock_create(mproc_lock_t **out);
+
+/**
+ * Acquire, waiting up to @p timeout. A Lock is owned by the acquiring
+ * thread, so that when its process dies holding it the next acquirer is
+ * told: MPROC_EOWNERDEAD means the lock *is* acquired, and the data it
+ * protects may be half-updated (Differs from CPython, which deadlocks).
+ * @return 0; MPROC_EOWNERDEAD (acquired); MPROC_ETIMEDOUT; MPROC_EDEADLK
+ *         when the calling thread already holds a Lock (not an RLock) and
+ *         @p timeout is MPROC_FOREVER (CPython would hang; with a finite
+ *         timeout the wait runs out as in CPython).
+ */
+int mproc_lock_acquire(mproc_lock_t *l, double timeout);
+
+/**
+ * Release. @return 0; MPROC_ESTATE when not locked ("release unlocked
+ * lock"), MPROC_EPERM when held by another thread or process ("cannot
+ * release un-acquired lock"; Differs from CPython for Lock, which any
+ * process may release).
+ */
+int mproc_lock_release(mproc_lock_t *l);
+void mproc_lock_free(mproc_lock_t *l);
+
+/**
+ * `with lock:` for C: runs the block with @p lock held and releases it
+ * however the block is left: falling off its end, `break` or `continue`.
+ * (`return` and `goto` out of the block skip the release: do not.)
+ * @p status receives the acquire status (0 or MPROC_EOWNERDEAD); the
+ * block is skipped when acquiring fails with another code.
+ *
+ * @code
+ * int st;
+ * MPROC_WITH_LOCK(lock, st) { counter++; }
+ * @endcode
+ */
+#define MPROC_WITH_LOCK(lock, status)                                          \
+  for (int mproc__w_once =                                                     \
+           (((status) = mproc_lock_acquire((lock), MPROC_FOREVER)) == 0 ||     \
+            (status) == MPROC_EOWNERDEAD);                                     \
+       mproc__w_once; mproc__w_once = 0, (void)mproc_lock_release(lock))       \
+    for (int mproc__w_body = 1; mproc__w_body; mproc__w_body = 0)
+
+/**
+ * A counting semaphore with @p value initial permits (CPython's
+ * Semaphore(value)); bounded: release above @p value is an error.
+ * @return 0; MPROC_EINVAL for a negative value.
+ */
+int mproc_semaphore_create(mproc_semaphore_t **out, long value);
+int mproc_bounded_semaphore_create(mproc_semaphore_t **out, long value);
+/** @return 0; MPROC_ETIMEDOUT. */
+int mproc_semaphore_acquire(mproc_semaphore_t *s, double timeout);
+/** @return 0; MPROC_EINVAL when a BoundedSemaphore is released too many
+ *  times ("semaphore or lock released too many times"). */
+int mproc_semaphore_release(mproc_semaphore_t *s);
+/** Current value. */
+long mproc_semaphore_value(mproc_semaphore_t *s);
+void mproc_semaphore_free(mproc_semaphore_t *s);
+
+int mproc_event_create(mproc_event_t **out);
+int mproc_event_is_set(mproc_event_t *e);
+int mproc_event_set(mproc_event_t *e);
+int mproc_event_clear(mproc_event_t *e);
+/** @return 0 once set; MPROC_ETIMEDOUT. */
+int mproc_event_wait(mproc_event_t *e, double timeout);
+void mproc_event_free(mproc_event_t *e);
+
+/**
+ * A condition variable over @p lock (NULL: a new RLock, as CPython). The
+ * condition holds a reference on its lock; passing the condition to a
+ * child passes the lock with it.
+ */
+int mproc_condition_create(mproc_condition_t **out, mproc_lock_t *lock);
+/** The condition's lock (borrowed). */
+mproc_lock_t *mproc_condition_lock(mproc_condition_t *c);
+int mproc_condition_acquire(mproc_condition_t *c, double timeout);
+int mproc_condition_release(mproc_condition_t *c);
+/**
+ * Release the lock, wait for a notify or @p timeout, reacquire.
+ * @return 0 when notified; MPROC_ETIMEDOUT; MPROC_EPERM when the caller
+ *         does not hold the lock ("cannot wait on un-acquired lock").
+ */
+int mproc_condition_wait(mproc_condition_t *c, double timeout);
+/** Wait until @p pred(@p arg) is true (checked with the lock held).
+ *  @return 0 when true; MPROC_ETIMEDOUT when still false at the end. */
+int mproc_condition_wait_for(mproc_condition_t *c, int (*pred)(void *arg),
+                             void *arg, double timeout);
+/** @return 0; MPROC_EPERM without the lock ("cannot notify on un-acquired
+ *  lock"). */
+int mproc_condition_notify(mproc_condition_t *c, int n);
+int mproc_condition_notify_all(mproc_condition_t *c);
+void mproc_condition_free(mproc_condition_t *c);
+
+/**
+ * A barrier for @p parties processes or threads (CPython's Barrier).
+ * @return 0; MPROC_EINVAL when parties < 1.
+ */
+int mproc_barrier_create(mproc_barrier_t **out, int parties);
+/**
+ * Wait for all parties. @return 0..parties-1, a different index for each
+ * party of a pass (exactly one gets 0, as in CPython); MPROC_EBROKEN when the
+ * barrier is or becomes broken (abort, reset while waiting, or a timeout, which
+ * also breaks it); MPROC_ETIMEDOUT is never returned: a timeout breaks the
+ * barrier, as in CPython.
+ */
+int mproc_barrier_wait(mproc_barrier_t *b, double timeout);
+int mproc_barrier_abort(mproc_barrier_t *b);
+int mproc_barrier_reset(mproc_barrier_t *b);
+int mproc_barrier_parties(mproc_barrier_t *b);
+int mproc_barrier_n_waiting(mproc_barrier_t *b);
+int mproc_barrier_broken(mproc_barrier_t *b);
+void mproc_barrier_free(mproc_barrier_t *b);
+
+/* ------------------------------------------------------------------ */
+/** @name Shared values, arrays and memory                             */
+/* ------------------------------------------------------------------ */
+
+/** Element types of Value and Array (CPython's typecodes). */
+typedef enum mproc_ctype {
+  MPROC_C_CHAR = 1, /**< 'c' char */
+  MPROC_C_BYTE,     /**< 'b' signed char */
+  MPROC_C_UBYTE,    /**< 'B' unsigned char */
+  MPROC_C_SHORT,    /**< 'h' */
+  MPROC_C_USHORT,   /**< 'H' */
+  MPROC_C_INT,      /**< 'i' int */
+  MPROC_C_UINT,     /**< 'I' */
+  MPROC_C_LONG,     /**< 'l' long */
+  MPROC_C_ULONG,    /**< 'L' */
+  MPROC_C_INT64,    /**< 'q' int64_t */
+  MPROC_C_UINT64,   /**< 'Q' */
+  MPROC_C_FLOAT,    /**< 'f' */
+  MPROC_C_DOUBLE    /**< 'd' */
+} mproc_ctype_t;
+
+/** Value and Array (one type: a Value is an Array of one element). */
+typedef struct mproc_shared mproc_shared_t;
+
+/** The typecode of a type ('i', 'd', ...) and back (0 if unknown). */
+char mproc_ctype_code(mproc_ctype_t t);
+mproc_ctype_t mproc_ctype_from_code(char code);
+/** Size in bytes of an element. */
+size_t mproc_ctype_size(mproc_ctype_t t);
+
+/**
+ * A zero-filled shared value of type @p t (CPython's Value(typecode)).
+ * With @p lock it carries a new RLock (lock=True); otherwise none
+ * (lock=False, RawValue).
+ * @return 0; MPROC_EINVAL for an unknown type; MPROC_ENOMEM; MPROC_EOS.
+ */
+int mproc_shared_value_create(mproc_shared_t **out, mproc_ctype_t t, int lock);
+
+/** A zero-filled shared array of @p n elements (CPython's Array). */
+int mproc_shared_array_create(mproc_shared_t **out, mproc_ctype_t t, size_t n,
+                              int lock);
+
+/** Address of the first element: read and write it directly, holding the
+ *  lock when other processes write too. */
+void *mproc_shared_ptr(mproc_shared_t *v);
+size_t mproc_shared_len(const mproc_shared_t *v);
+mproc_ctype_t mproc_shared_ctype(const mproc_shared_t *v);
+/** The object's lock (borrowed), or NULL for a raw value. */
+mproc_lock_t *mproc_shared_lock(mproc_shared_t *v);
+void mproc_shared_free(mproc_shared_t *v);
+
+/** A named block of shared memory (CPython's shared_memory.SharedMemory). */
+typedef struct mproc_shm mproc_shm_t;
+
+/**
+ * Create a new block (@p create) of @p size bytes, zero-filled, or attach
+ * to the existing block @p name (NULL with @p create: a random name).
+ * Names are portable: up to 30 characters, letters, digits, '_' and '-'.
+ * A block lives as long as a process has it attached and it is not
+ * unlinked; it is removed when the last process using it ends, even when
+ * its creator crashed before unlinking it, and not while another process
+ * still uses it (Differs from CPython's resource tracker on both).
+ * @return 0; MPROC_EINVAL when creating with @p size == 0 or a bad name;
+ *         MPROC_EEXIST; MPROC_ENOTFOUND when attaching to no such block.
+ */
+int mproc_shm_open(mproc_shm_t **out, const char *name, int create,
+                   size_t size);
+const char *mproc_shm_name(const mproc_shm_t *m);
+void *mproc_shm_buf(mproc_shm_t *m);
+size_t mproc_shm_size(const mproc_shm_t *m);
+/** Detach this process (the pointer becomes invalid); idempotent. */
+int mproc_shm_close(mproc_shm_t *m);
+/** Remove the name: no new attach succeeds; attached processes keep it.
+ *  @return 0; MPROC_ENOTFOUND when already unlinked. */
+int mproc_shm_unlink(mproc_shm_t *m);
+void mproc_shm_free(mproc_shm_t *m);
 
 #ifdef __cplusplus
 }

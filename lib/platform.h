@@ -26,7 +26,20 @@ typedef struct mproc__launch {
   /* fork: called in the child right after fork(); never returns */
   void (*fork_child)(void *arg);
   void *fork_arg;
+  /* Handles (descriptors / HANDLEs) the child inherits, in the order of
+   * mproc__plat_child_handle(); nothing else is inherited. */
+  const intptr_t *handles;
+  size_t nhandles;
 } mproc__launch_t;
+
+/* The value handle @parent_value, the @i-th of a launch's handles, has
+ * in a child started with @method (POSIX spawn and forkserver move them
+ * to fixed descriptors; fork and Windows keep the values). */
+intptr_t mproc__plat_child_handle(mproc_start_method_t method, size_t i,
+                                  intptr_t parent_value);
+
+/* Close a handle a child inherited but nobody claimed. */
+void mproc__plat_handle_close(intptr_t h);
 
 /* Start a child. On success *out is a tracked child (release it with
  * mproc__plat_child_free once it has ended). */
@@ -91,5 +104,69 @@ void mproc__plat_strerror(long oserr, char *buf, size_t len);
 
 /* Translate OS error @oserr into an MPROC_E* code. */
 int mproc__plat_errcode(long oserr);
+
+/* ---- shared memory, waiting and robust mutexes (objects of lib/) ---- */
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+/* An anonymous shared-memory segment holding one object's state, and
+ * what its primitives need. Passed to children by its handles. */
+typedef struct mproc__seg {
+  void *addr; /* @size bytes for the object (zero-filled when created) */
+  size_t size;
+  void *map; /* the whole mapping (the backend's header first) */
+  size_t map_size;
+  intptr_t handle; /* memfd / file-mapping HANDLE */
+  intptr_t wake;   /* win32: the segment's wake-up semaphore; POSIX: -1 */
+} mproc__seg_t;
+
+/* Create a segment of @size usable bytes. */
+int mproc__plat_seg_create(size_t size, mproc__seg_t *out);
+
+/* List every handle a child needs to import the segment (the mapping and
+ * the kernel objects of its mutexes and waits), at most @cap. */
+int mproc__plat_seg_export(const mproc__seg_t *s, intptr_t *handles, size_t cap,
+                           size_t *n);
+
+/* In a child: map the segment exported as @handles (takes ownership of
+ * them on success). @size must match the creator's (checked). */
+int mproc__plat_seg_import(const intptr_t *handles, size_t n, size_t size,
+                           mproc__seg_t *out);
+
+/* Unmap and close. Idempotent on a zeroed or closed segment. */
+void mproc__plat_seg_close(mproc__seg_t *s);
+
+/* Sleep until *@word may differ from @expected: returns at once if it
+ * does, else when woken, or at @deadline (mproc__plat_now() seconds;
+ * MPROC__NEVER in object.h: no limit). Spurious returns are allowed;
+ * callers re-check. @return 0, or MPROC_ETIMEDOUT at the deadline. */
+int mproc__plat_word_wait(mproc__seg_t *s, atomic_uint *word, unsigned expected,
+                          double deadline);
+
+/* Wake up to @n waiters on @word (INT_MAX: all). Call after changing it. */
+void mproc__plat_word_wake(mproc__seg_t *s, atomic_uint *word, int n);
+
+/* A robust, non-recursive mutex living inside a segment, owned by the
+ * thread that locked it. */
+typedef struct mproc__mutex {
+  _Alignas(16) unsigned char opaque[64];
+} mproc__mutex_t;
+
+/* Initialise @m, which lies in @s's memory (once, by the creator). */
+int mproc__plat_mutex_init(mproc__seg_t *s, mproc__mutex_t *m);
+
+/* @return 0; MPROC_EOWNERDEAD: locked, and the previous owner died
+ * holding it (the mutex is usable again); MPROC_ETIMEDOUT at @deadline;
+ * MPROC_EDEADLK: the calling thread holds it already (returned at once,
+ * whatever the deadline). */
+int mproc__plat_mutex_lock(mproc__seg_t *s, mproc__mutex_t *m, double deadline);
+
+/* @return 0; MPROC_EPERM when the calling thread does not hold it. */
+int mproc__plat_mutex_unlock(mproc__seg_t *s, mproc__mutex_t *m);
+
+/* An id of the calling thread, unique among live threads of all
+ * processes (for owner checks in RLock and Condition). Never 0. */
+uint64_t mproc__plat_thread_id(void);
 
 #endif /* MPROC_PLATFORM_H */
