@@ -47,10 +47,27 @@ static int pack_identity(msgpack_packer *pk, const mproc__boot_t *b)
   return rc;
 }
 
+/* "objs": [[kind, [handle, ...], extra], ...] */
+static int pack_objs(msgpack_packer *pk, const mproc__boot_t *b)
+{
+  int rc = pack_key(pk, "objs") | msgpack_pack_array(pk, b->nobjs);
+
+  for (size_t i = 0; i < b->nobjs; i++) {
+    const mproc__boot_obj_t *o = &b->objs[i];
+    rc |= msgpack_pack_array(pk, 3) | msgpack_pack_int64(pk, o->kind) |
+          msgpack_pack_array(pk, o->nhandles);
+    for (size_t j = 0; j < o->nhandles; j++)
+      rc |= msgpack_pack_int64(pk, (int64_t)o->handles[j]);
+    rc |= msgpack_pack_bin_with_body(pk, o->extra, o->extra_len);
+  }
+  return rc;
+}
+
 static int pack_fields(msgpack_packer *pk, const mproc__boot_t *b)
 {
-  return msgpack_pack_map(pk, 11) | pack_int(pk, "v", BOOT_VERSION) |
-         pack_cstr(pk, "target", b->target) | pack_cstr(pk, "name", b->name) |
+  return msgpack_pack_map(pk, 12) | pack_objs(pk, b) |
+         pack_int(pk, "v", BOOT_VERSION) | pack_cstr(pk, "target", b->target) |
+         pack_cstr(pk, "name", b->name) |
          pack_bin(pk, "authkey", b->authkey, b->authkey_len) |
          pack_identity(pk, b) | pack_int(pk, "ppid", b->parent_pid) |
          pack_cstr(pk, "pname", b->parent_name) | pack_key(pk, "daemon") |
@@ -75,6 +92,8 @@ static int check_encodable(const mproc__boot_t *b)
     why = "processes are nested more than 64 deep";
   else if (b->args_len > UINT32_MAX || b->kwargs_len > UINT32_MAX)
     why = "the arguments are larger than 4 GiB - 1";
+  else if (b->nobjs > MPROC__MAX_OBJS)
+    why = "too many objects in the arguments";
   if (why != NULL)
     return mproc__err(MPROC_EINVAL, "bootstrap message: %s", why);
   return 0;
@@ -255,6 +274,59 @@ static int get_bool(const msgpack_object *map, const char *key, int *out)
   return 0;
 }
 
+static int get_obj(const msgpack_object *e, mproc__boot_obj_t *o)
+{
+  const msgpack_object *f = e->via.array.ptr, *h;
+
+  if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 3 ||
+      f[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER || f[0].via.u64 < 1 ||
+      f[0].via.u64 > 1000 || f[1].type != MSGPACK_OBJECT_ARRAY ||
+      f[1].via.array.size > MPROC__OBJ_MAX_HANDLES ||
+      f[2].type != MSGPACK_OBJECT_BIN ||
+      f[2].via.bin.size > MPROC__OBJ_MAX_EXTRA)
+    return bad("objs", "holds a malformed object");
+  o->kind = (int)f[0].via.u64;
+  h = f[1].via.array.ptr;
+  for (uint32_t j = 0; j < f[1].via.array.size; j++) {
+    /* Descriptors and HANDLEs are small non-negative numbers. */
+    if (h[j].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+        h[j].via.u64 > (uint64_t)INT32_MAX)
+      return bad("objs", "holds a bad handle");
+    o->handles[j] = (intptr_t)h[j].via.u64;
+  }
+  o->nhandles = f[1].via.array.size;
+  if (f[2].via.bin.size > 0)
+    memcpy(o->extra, f[2].via.bin.ptr, f[2].via.bin.size);
+  o->extra_len = f[2].via.bin.size;
+  return 0;
+}
+
+/* Optional: a message without objects may leave it out. */
+static int get_objs(const msgpack_object *map, mproc__boot_t *b)
+{
+  const msgpack_object *o = mproc__map_get(map, "objs");
+  uint32_t n;
+  int rc;
+
+  if (o == NULL)
+    return 0;
+  if (o->type != MSGPACK_OBJECT_ARRAY)
+    return bad("objs", "must be a list");
+  n = o->via.array.size;
+  if (n > MPROC__MAX_OBJS)
+    return bad("objs", "is too long");
+  if (n == 0)
+    return 0;
+  b->objs = calloc(n, sizeof *b->objs);
+  if (b->objs == NULL)
+    return mproc__err(MPROC_ENOMEM, "out of memory");
+  b->nobjs = n;
+  for (uint32_t i = 0; i < n; i++)
+    if ((rc = get_obj(&o->via.array.ptr[i], &b->objs[i])) != 0)
+      return rc;
+  return 0;
+}
+
 static int decode_fields(const msgpack_object *map, mproc__boot_t *b)
 {
   int64_t v;
@@ -276,7 +348,8 @@ static int decode_fields(const msgpack_object *map, mproc__boot_t *b)
       (rc = get_bin(map, "args", SIZE_MAX, &b->args, &b->args_len)) != 0 ||
       (rc = get_bin(map, "kwargs", SIZE_MAX, &b->kwargs, &b->kwargs_len)) !=
           0 ||
-      (rc = get_bool(map, "daemon", &b->daemon)) != 0)
+      (rc = get_bool(map, "daemon", &b->daemon)) != 0 ||
+      (rc = get_objs(map, b)) != 0)
     return rc;
   /* long is 32-bit on Windows. */
   if ((rc = get_int(map, "ppid", 0, LONG_MAX, &v)) != 0)
@@ -331,5 +404,6 @@ void mproc__boot_clear(mproc__boot_t *b)
   free(b->parent_name);
   free(b->args);
   free(b->kwargs);
+  free(b->objs);
   memset(b, 0, sizeof *b);
 }

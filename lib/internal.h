@@ -38,13 +38,50 @@ int mproc__err_os(const char *call, long oserr);
 
 /* ---- value codec (value.c) ---- */
 
+/* An object as a child receives it (see object.h): its kind, the
+ * handles it inherited (values in the child), the bytes that describe it,
+ * and once a target has parsed it, the imported object. */
+#define MPROC__OBJ_MAX_HANDLES 8
+#define MPROC__OBJ_MAX_EXTRA 256
+#define MPROC__MAX_OBJS 64 /* objects per process's arguments */
+typedef struct mproc__boot_obj {
+  int kind;
+  intptr_t handles[MPROC__OBJ_MAX_HANDLES];
+  size_t nhandles;
+  unsigned char extra[MPROC__OBJ_MAX_EXTRA];
+  size_t extra_len;
+  void *obj; /* the imported mproc__obj_t, or NULL */
+} mproc__boot_obj_t;
+
+/* The objects a process's arguments refer to, each referenced once (the
+ * `o` unit packs an index into this list). */
+typedef struct mproc__objlist {
+  void **items; /* mproc__obj_t *, one reference each */
+  size_t n, cap;
+} mproc__objlist_t;
+
+/* Drop the references and empty the list. */
+void mproc__objlist_clear(mproc__objlist_t *l);
+
+/* MessagePack extension type of an object reference (fixext 4: the
+ * big-endian index into the process's object list). */
+#define MPROC__EXT_OBJECT 77
+
 /* Arguments as decoded in a child: a msgpack array and an optional map,
  * unpacked into one zone. mproc_value_t is a msgpack_object. */
 struct mproc_args {
   msgpack_zone zone;
-  msgpack_object pos; /* always an array */
-  msgpack_object kw;  /* a map, or nil when there are no kwargs */
+  msgpack_object pos;      /* always an array */
+  msgpack_object kw;       /* a map, or nil when there are no kwargs */
+  mproc__boot_obj_t *objs; /* owned; what `o` units refer to */
+  size_t nobjs;
+  int own_handles; /* close unimported handles when freed (not fork) */
 };
+
+/* Hand @n objects received by a child to @a (ownership of the array
+ * moves, whatever happens). */
+void mproc__args_adopt_objs(mproc_args_t *a, mproc__boot_obj_t *objs, size_t n,
+                            int own_handles);
 
 /* Pack the units of @fmt (Py_BuildValue style, see mproc.h) as one
  * msgpack array into @out. A NULL or empty @fmt packs an empty array. */
@@ -53,6 +90,14 @@ int mproc__encode_args(msgpack_sbuffer *out, const char *fmt, va_list *ap);
 /* Pack @fmt, which must be exactly one map unit with string keys, into
  * @out. */
 int mproc__encode_kwargs(msgpack_sbuffer *out, const char *fmt, va_list *ap);
+
+/* The same, for a process's arguments: `o` units are allowed and add
+ * their objects to @objs (a reference each). The plain forms refuse `o`
+ * (MPROC_ETYPE: objects travel only by inheritance). */
+int mproc__encode_args_o(msgpack_sbuffer *out, const char *fmt, va_list *ap,
+                         mproc__objlist_t *objs);
+int mproc__encode_kwargs_o(msgpack_sbuffer *out, const char *fmt, va_list *ap,
+                           mproc__objlist_t *objs);
 
 /* Decode encoded positional arguments (@pos, must be an array) and
  * keyword arguments (@kw, a map with string keys; @kwlen 0 for none) into
@@ -89,6 +134,8 @@ typedef struct mproc__boot {
   size_t args_len;
   void *kwargs; /* encoded kwargs (msgpack map), may be empty */
   size_t kwargs_len;
+  mproc__boot_obj_t *objs; /* objects in the arguments, by index */
+  size_t nobjs;
   /* Not encoded: under fork the child calls the function itself, which
    * need not be registered. NULL after a decode. */
   mproc_target_fn fn;

@@ -112,6 +112,11 @@ void mproc__child_run(mproc__boot_t *b)
   if (mproc__args_new(&args, b->args, b->args_len, b->kwargs, b->kwargs_len) !=
       0)
     die(MPROC_EXIT_BOOTSTRAP, "bad arguments");
+  /* Under fork the handles are the parent's descriptors, which the
+   * child's copies of the parent's objects use too. */
+  mproc__args_adopt_objs(args, b->objs, b->nobjs, b->method != MPROC_FORK);
+  b->objs = NULL;
+  b->nobjs = 0;
   rc = fn(args);
   mproc__args_free(args);
   mproc_exit(rc);

@@ -22,8 +22,6 @@
 #include "internal.h"
 
 #define MPROC__OBJ_MAGIC 0x6d70726fu /* "mpro" */
-#define MPROC__OBJ_MAX_HANDLES 8
-#define MPROC__OBJ_MAX_EXTRA 256
 
 typedef struct mproc__obj mproc__obj_t;
 
@@ -64,6 +62,16 @@ void mproc__obj_unref(mproc__obj_t *o);
 mproc__obj_t *mproc__obj_check(const void *p);
 /* The ops of @kind (for import), or NULL. */
 const mproc__obj_ops_t *mproc__obj_ops_of(int kind);
+
+/* Each kind's file registers its ops at load time, so that a child can
+ * import any kind its program links (a program that can create a kind
+ * links its file): MPROC__OBJ_REGISTER(mproc__lock_ops); at file scope. */
+void mproc__obj_register(const mproc__obj_ops_t *ops);
+#define MPROC__OBJ_REGISTER(ops)                                               \
+  MPROC__CTOR(mproc__obj_register_##ops)                                       \
+  {                                                                            \
+    mproc__obj_register(&(ops));                                               \
+  }
 
 /* A timeout in seconds as an absolute deadline on mproc__plat_now()'s
  * clock: negative counts as 0, >= 1e9 is "never" (MPROC__NEVER). */

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "object.h"
 #include "platform.h"
 #include "process.h"
 
@@ -140,6 +141,7 @@ static void destroy(mproc_process_t *p)
     mproc__plat_child_free(p->child);
   msgpack_sbuffer_destroy(&p->args);
   msgpack_sbuffer_destroy(&p->kwargs);
+  mproc__objlist_clear(&p->objs);
   free(p->identity);
   free(p->authkey);
   free(p->name);
@@ -192,7 +194,7 @@ int mproc_context_processv(const mproc_context_t *ctx, mproc_process_t **out,
                    current.authkey_len);
   if (rc == 0) {
     va_copy(copy, ap);
-    rc = mproc__encode_args(&p->args, argfmt, &copy);
+    rc = mproc__encode_args_o(&p->args, argfmt, &copy, &p->objs);
     va_end(copy);
   }
   if (rc != 0) {
@@ -250,7 +252,7 @@ int mproc_process_set_kwargs(mproc_process_t *p, const char *mapfmt, ...)
                                     "started");
   msgpack_sbuffer_init(&buf);
   va_start(ap, mapfmt);
-  rc = mproc__encode_kwargs(&buf, mapfmt, &ap);
+  rc = mproc__encode_kwargs_o(&buf, mapfmt, &ap, &p->objs);
   va_end(ap);
   if (rc != 0) {
     msgpack_sbuffer_destroy(&buf);
@@ -284,13 +286,85 @@ static void fork_child(void *arg)
   b.args_len = p->args.size;
   b.kwargs = p->kwargs.data;
   b.kwargs_len = p->kwargs.size;
+  b.objs = p->fork_objs;
+  b.nobjs = p->fork_nobjs;
   mproc__child_run(&b);
 }
 
+/* The objects of @p's arguments as its child will receive them, and the
+ * flat list of handles the child must inherit (values in this process).
+ * The handles stay owned by the objects, which @p references. */
+typedef struct exported {
+  mproc__boot_obj_t *objs;
+  size_t nobjs;
+  intptr_t *handles;
+  size_t nhandles;
+} exported_t;
+
+static void exported_free(exported_t *e)
+{
+  free(e->objs);
+  free(e->handles);
+  memset(e, 0, sizeof *e);
+}
+
+static int export_one(mproc_process_t *p, mproc__obj_t *o,
+                      mproc__boot_obj_t *bo, exported_t *e)
+{
+  mproc__export_t ex;
+  int rc;
+
+  memset(&ex, 0, sizeof ex);
+  rc = o->ops->export_obj(o, &ex);
+  if (rc != 0)
+    return rc;
+  if (ex.nhandles > MPROC__OBJ_MAX_HANDLES ||
+      ex.extra_len > MPROC__OBJ_MAX_EXTRA)
+    return mproc__err(MPROC_EINVAL, "%s: exported too much",
+                      mproc_kind_name(o->ops->kind));
+  /* SCM_RIGHTS carries at most 253 descriptors per message. */
+  if (e->nhandles + ex.nhandles > 200)
+    return mproc__err(MPROC_EINVAL, "the objects in a process's arguments "
+                                    "need more than 200 handles");
+  bo->kind = o->ops->kind;
+  for (size_t j = 0; j < ex.nhandles; j++) {
+    bo->handles[j] =
+        mproc__plat_child_handle(p->method, e->nhandles, ex.handles[j]);
+    e->handles[e->nhandles++] = ex.handles[j];
+  }
+  bo->nhandles = ex.nhandles;
+  memcpy(bo->extra, ex.extra, ex.extra_len);
+  bo->extra_len = ex.extra_len;
+  return 0;
+}
+
+static int export_objects(mproc_process_t *p, exported_t *e)
+{
+  size_t n = p->objs.n;
+  int rc = 0;
+
+  memset(e, 0, sizeof *e);
+  if (n == 0)
+    return 0;
+  e->objs = calloc(n, sizeof *e->objs);
+  e->handles = calloc(n * MPROC__OBJ_MAX_HANDLES, sizeof *e->handles);
+  if (e->objs == NULL || e->handles == NULL)
+    rc = mproc__err(MPROC_ENOMEM, "out of memory");
+  for (size_t i = 0; i < n && rc == 0; i++)
+    rc = export_one(p, p->objs.items[i], &e->objs[i], e);
+  e->nobjs = n;
+  if (rc != 0)
+    exported_free(e);
+  return rc;
+}
+
 static int encode_boot(mproc_process_t *p, const char *target,
-                       msgpack_sbuffer *out)
+                       const exported_t *e, msgpack_sbuffer *out)
 {
   mproc__boot_t b = {0};
+
+  b.objs = e->objs;
+  b.nobjs = e->nobjs;
 
   b.target = (char *)target;
   b.name = p->name;
@@ -351,14 +425,22 @@ static int launch(mproc_process_t *p)
   mproc__launch_t l = {0};
   msgpack_sbuffer boot;
   const char *target = mproc_target_name(p->target);
+  exported_t e;
   int rc;
 
   msgpack_sbuffer_init(&boot);
+  rc = export_objects(p, &e);
+  if (rc != 0)
+    goto out;
   l.method = p->method;
   l.daemon = p->daemon;
+  l.handles = e.handles;
+  l.nhandles = e.nhandles;
   if (p->method == MPROC_FORK) {
     l.fork_child = fork_child;
     l.fork_arg = p;
+    p->fork_objs = e.objs;
+    p->fork_nobjs = e.nobjs;
   } else {
     if (target == NULL) {
       rc = mproc__err(MPROC_ENOTREG,
@@ -370,14 +452,20 @@ static int launch(mproc_process_t *p)
                       mproc_start_method_name(p->method));
       goto out;
     }
-    rc = encode_boot(p, target, &boot);
+    rc = encode_boot(p, target, &e, &boot);
     if (rc != 0)
       goto out;
     l.boot = boot.data;
     l.boot_len = boot.size;
   }
   rc = mproc__plat_start(&l, &p->child);
+  /* The child has its own handles now: the objects may go. */
+  if (rc == 0)
+    mproc__objlist_clear(&p->objs);
 out:
+  p->fork_objs = NULL;
+  p->fork_nobjs = 0;
+  exported_free(&e);
   msgpack_sbuffer_destroy(&boot);
   return rc;
 }

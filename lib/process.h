@@ -24,10 +24,13 @@ struct mproc_process {
   size_t authkey_len;
   int64_t *identity; /* numbers of the default name, e.g. {1, 3} */
   size_t identity_len;
-  msgpack_sbuffer args;   /* encoded positional args (an array) */
-  msgpack_sbuffer kwargs; /* encoded kwargs (a map), empty for none */
-  long creator_pid;       /* only this process may start/join it */
-  long pid;               /* the parent object's pid */
+  msgpack_sbuffer args;         /* encoded positional args (an array) */
+  msgpack_sbuffer kwargs;       /* encoded kwargs (a map), empty for none */
+  mproc__objlist_t objs;        /* objects in args/kwargs, until started */
+  mproc__boot_obj_t *fork_objs; /* fork: what the child adopts */
+  size_t fork_nobjs;
+  long creator_pid; /* only this process may start/join it */
+  long pid;         /* the parent object's pid */
   int started, closed, in_table, is_child;
   int exitcode;
   mproc__child_t *child;

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "internal.h"
+#include "object.h"
+#include "platform.h"
 
 /* msgpack-c's unpacker holds at most this many open containers
  * (MSGPACK_EMBED_STACK_SIZE of its private unpack_define.h; deeper, it
@@ -27,7 +29,8 @@ typedef struct build {
   va_list *ap;
   msgpack_sbuffer *out;
   msgpack_packer pk;
-  int nomem; /* a write into @out failed */
+  int nomem;              /* a write into @out failed */
+  mproc__objlist_t *objs; /* where `o` may go; NULL: not allowed */
 } build_t;
 
 static int build_err(const build_t *b, const char *what)
@@ -167,6 +170,70 @@ static int pack_string_unit(build_t *b, char unit, int is_key)
   return 0;
 }
 
+/* The index of @o in @l, adding it (with a reference) if new. */
+static int objlist_index(mproc__objlist_t *l, mproc__obj_t *o, uint32_t *idx)
+{
+  for (size_t i = 0; i < l->n; i++)
+    if (l->items[i] == o) {
+      *idx = (uint32_t)i;
+      return 0;
+    }
+  if (l->n == MPROC__MAX_OBJS)
+    return mproc__err(MPROC_EINVAL,
+                      "more than %d objects in one process's "
+                      "arguments",
+                      MPROC__MAX_OBJS);
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 4;
+    void **grown = realloc(l->items, cap * sizeof *grown);
+    if (grown == NULL)
+      return mproc__err(MPROC_ENOMEM, "out of memory");
+    l->items = grown;
+    l->cap = cap;
+  }
+  mproc__obj_ref(o);
+  l->items[l->n] = o;
+  *idx = (uint32_t)l->n++;
+  return 0;
+}
+
+void mproc__objlist_clear(mproc__objlist_t *l)
+{
+  for (size_t i = 0; i < l->n; i++)
+    mproc__obj_unref(l->items[i]);
+  free(l->items);
+  l->items = NULL;
+  l->n = l->cap = 0;
+}
+
+static int pack_object(build_t *b)
+{
+  mproc__obj_t *o = mproc__obj_check(va_arg(*b->ap, void *));
+  unsigned char be_idx[4];
+  uint32_t idx = 0;
+  int rc;
+
+  if (o == NULL)
+    return mproc__err(MPROC_ETYPE,
+                      "format \"%s\", position %d: 'o' needs "
+                      "an mproc object (a Queue, Lock, ...)",
+                      b->fmt, (int)(b->p - 1 - b->fmt));
+  if (b->objs == NULL)
+    return mproc__err(MPROC_ETYPE,
+                      "%s objects should only be shared between processes "
+                      "through inheritance (pass them as a process's "
+                      "arguments)",
+                      mproc_kind_name(o->ops->kind));
+  rc = objlist_index(b->objs, o, &idx);
+  if (rc != 0)
+    return rc;
+  for (int i = 0; i < 4; i++)
+    be_idx[i] = (unsigned char)(idx >> (24 - 8 * i));
+  msgpack_pack_ext(&b->pk, sizeof be_idx, MPROC__EXT_OBJECT);
+  msgpack_pack_ext_body(&b->pk, be_idx, sizeof be_idx);
+  return 0;
+}
+
 static int pack_unit(build_t *b)
 {
   char unit;
@@ -195,6 +262,8 @@ static int pack_unit(build_t *b)
     return 0;
   case 'N':
     return msgpack_pack_nil(&b->pk), 0;
+  case 'o':
+    return pack_object(b);
   case 's':
   case 'z':
     return pack_string_unit(b, 's', 0);
@@ -215,6 +284,7 @@ static int pack_unit(build_t *b)
 static void build_init(build_t *b, msgpack_sbuffer *out, const char *fmt,
                        va_list *ap)
 {
+  b->objs = NULL;
   b->fmt = fmt ? fmt : "";
   b->p = b->fmt;
   b->ap = ap;
@@ -236,12 +306,24 @@ static int build_finish(build_t *b, size_t start, int rc)
 
 int mproc__encode_args(msgpack_sbuffer *out, const char *fmt, va_list *ap)
 {
+  return mproc__encode_args_o(out, fmt, ap, NULL);
+}
+
+int mproc__encode_kwargs(msgpack_sbuffer *out, const char *fmt, va_list *ap)
+{
+  return mproc__encode_kwargs_o(out, fmt, ap, NULL);
+}
+
+int mproc__encode_args_o(msgpack_sbuffer *out, const char *fmt, va_list *ap,
+                         mproc__objlist_t *objs)
+{
   size_t start = out->size;
   build_t b;
   size_t n;
   int rc;
 
   build_init(&b, out, fmt, ap);
+  b.objs = objs;
   rc = check_brackets(&b, 1);
   if (rc != 0)
     return rc;
@@ -254,13 +336,15 @@ int mproc__encode_args(msgpack_sbuffer *out, const char *fmt, va_list *ap)
   return build_finish(&b, start, rc);
 }
 
-int mproc__encode_kwargs(msgpack_sbuffer *out, const char *fmt, va_list *ap)
+int mproc__encode_kwargs_o(msgpack_sbuffer *out, const char *fmt, va_list *ap,
+                           mproc__objlist_t *objs)
 {
   size_t start = out->size;
   build_t b;
   int rc;
 
   build_init(&b, out, fmt, ap);
+  b.objs = objs;
   rc = check_brackets(&b, 0);
   if (rc != 0)
     return rc;
@@ -486,12 +570,94 @@ int mproc__args_new(mproc_args_t **out, const void *pos, size_t poslen,
   return 0;
 }
 
+void mproc__args_adopt_objs(mproc_args_t *a, mproc__boot_obj_t *objs, size_t n,
+                            int own_handles)
+{
+  a->objs = objs;
+  a->nobjs = n;
+  a->own_handles = own_handles;
+}
+
+/* Imported objects drop the args' reference; handles nobody imported are
+ * closed, except under fork, where they are the parent's descriptors
+ * that the child's copies of the parent's objects still use. */
+static void free_objs(mproc_args_t *args)
+{
+  for (size_t i = 0; i < args->nobjs; i++) {
+    mproc__boot_obj_t *bo = &args->objs[i];
+    if (bo->obj != NULL)
+      mproc__obj_unref(bo->obj);
+    else if (args->own_handles)
+      for (size_t j = 0; j < bo->nhandles; j++)
+        mproc__plat_handle_close(bo->handles[j]);
+  }
+  free(args->objs);
+}
+
 void mproc__args_free(mproc_args_t *args)
 {
   if (args == NULL)
     return;
+  free_objs(args);
   msgpack_zone_destroy(&args->zone);
   free(args);
+}
+
+void mproc_args_free(mproc_args_t *args)
+{
+  mproc__args_free(args);
+}
+
+static const char *type_name(const msgpack_object *o);
+
+/* The object that value @o refers to, imported on first use. */
+static int resolve_object(mproc_args_t *args, const msgpack_object *o, int kind,
+                          void **out, const char *label)
+{
+  const unsigned char *p = (const unsigned char *)o->via.ext.ptr;
+  mproc__boot_obj_t *bo;
+  const mproc__obj_ops_t *ops;
+  mproc__obj_t *obj = NULL;
+  uint32_t idx;
+  int rc;
+
+  if (o->type != MSGPACK_OBJECT_EXT || o->via.ext.type != MPROC__EXT_OBJECT ||
+      o->via.ext.size != 4)
+    return mproc__err(MPROC_ETYPE, "%s must be %s, not %s", label,
+                      mproc_kind_name(kind), type_name(o));
+  idx =
+      (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+  if (args == NULL || idx >= args->nobjs)
+    return mproc__err(MPROC_ECODEC, "%s: object %u was not received", label,
+                      (unsigned)idx);
+  bo = &args->objs[idx];
+  if (bo->kind != kind)
+    return mproc__err(MPROC_ETYPE, "%s must be %s, not %s", label,
+                      mproc_kind_name(kind), mproc_kind_name(bo->kind));
+  if (bo->obj == NULL) {
+    ops = mproc__obj_ops_of(kind);
+    if (ops == NULL)
+      return mproc__err(MPROC_ENOSYS,
+                        "%s: this program cannot receive %s "
+                        "objects (it does not link them)",
+                        label, mproc_kind_name(kind));
+    rc = ops->import_obj(&obj, bo->handles, bo->nhandles, bo->extra,
+                         bo->extra_len);
+    if (rc != 0)
+      return rc;
+    bo->obj = obj;
+  }
+  *out = bo->obj;
+  return 0;
+}
+
+int mproc_args_object(mproc_args_t *args, const mproc_value_t *v, int kind,
+                      void **out)
+{
+  if (v == NULL || out == NULL)
+    return mproc__err(MPROC_EINVAL, "mproc_args_object: NULL argument");
+  return resolve_object(args, (const msgpack_object *)(const void *)v, kind,
+                        out, "value");
 }
 
 /* ------------------------------------------------------------------ */
@@ -550,12 +716,14 @@ static const char *type_name(const msgpack_object *o)
   case MSGPACK_OBJECT_MAP:
     return "dict";
   default:
+    if (o->type == MSGPACK_OBJECT_EXT && o->via.ext.type == MPROC__EXT_OBJECT)
+      return "an mproc object";
     return "extension";
   }
 }
 
 /* The units mproc_args_parse() knows (see mproc.h). */
-#define PARSE_UNITS "ilLdpszyO"
+#define PARSE_UNITS "ilLdpszyOo"
 
 typedef struct parse {
   mproc_args_t *args;
@@ -719,6 +887,13 @@ static int parse_one(parse_t *ps, const msgpack_object *o, const char **fp,
   case 'O':
     *va_arg(*ap, const mproc_value_t **) = (const mproc_value_t *)o;
     return 0;
+  case 'o': {
+    int kind = va_arg(*ap, int);
+    void **out = va_arg(*ap, void **);
+    char label[160];
+    arg_label(ps, label, sizeof label);
+    return resolve_object(ps->args, o, kind, out, label);
+  }
   default:
     return mproc__err(MPROC_EINVAL, "unknown format unit '%c'", unit);
   }
@@ -734,6 +909,8 @@ static int skip_unit(const char **fp, va_list *ap)
     (*fp)++;
   if (unit == '\0' || strchr(PARSE_UNITS, unit) == NULL)
     return mproc__err(MPROC_EINVAL, "unknown format unit '%c'", unit);
+  if (unit == 'o')
+    (void)va_arg(*ap, int); /* the kind, before the pointer */
   (void)va_arg(*ap, void *);
   if (sized)
     (void)va_arg(*ap, size_t *);
@@ -955,9 +1132,12 @@ mproc_type_t mproc_value_type(const mproc_value_t *v)
     return MPROC_T_LIST;
   case MSGPACK_OBJECT_MAP:
     return MPROC_T_MAP;
+  case MSGPACK_OBJECT_EXT:
+    /* Extensions other than mproc's object reference are never sent by
+     * mproc: every reader refuses them (ETYPE). */
+    return OBJ(v)->via.ext.type == MPROC__EXT_OBJECT ? MPROC_T_OBJECT
+                                                     : MPROC_T_OTHER;
   default:
-    /* Nil, and MessagePack extensions, which mproc never sends and
-     * mproc_type_t cannot name: every reader refuses them (ETYPE). */
     return MPROC_T_NIL;
   }
 }

@@ -211,6 +211,39 @@ static int recv_reply(int fd, mproc__child_t *c)
   return 0;
 }
 
+/* The objects' descriptors follow the request: a count, and the
+ * descriptors themselves as SCM_RIGHTS (none: the count alone). */
+#define MAX_PASSED 253 /* SCM_MAX_FD */
+
+static int send_handles(int fd, const mproc__launch_t *l)
+{
+  uint32_t n = (uint32_t)l->nhandles;
+  char cbuf[CMSG_SPACE(MAX_PASSED * sizeof(int))];
+  struct iovec iov = {.iov_base = &n, .iov_len = sizeof n};
+  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+  ssize_t r;
+
+  if (n > MAX_PASSED)
+    return -1;
+  if (n > 0) {
+    memset(cbuf, 0, sizeof cbuf);
+    mh.msg_control = cbuf;
+    mh.msg_controllen = CMSG_SPACE(n * sizeof(int));
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(n * sizeof(int));
+    for (uint32_t i = 0; i < n; i++) {
+      int h = (int)l->handles[i];
+      memcpy(CMSG_DATA(cm) + i * sizeof(int), &h, sizeof(int));
+    }
+  }
+  do
+    r = sendmsg(fd, &mh, MSG_NOSIGNAL);
+  while (r < 0 && errno == EINTR);
+  return r == (ssize_t)sizeof n ? 0 : -1;
+}
+
 int mproc__fs_start(const mproc__launch_t *l, mproc__child_t *c)
 {
   uint64_t len = l->boot_len;
@@ -230,7 +263,8 @@ int mproc__fs_start(const mproc__launch_t *l, mproc__child_t *c)
     goto out;
   }
   if (mproc__write_full(fd, &len, sizeof len) != 0 ||
-      mproc__write_full(fd, l->boot, l->boot_len) != 0) {
+      mproc__write_full(fd, l->boot, l->boot_len) != 0 ||
+      send_handles(fd, l) != 0) {
     rc = mproc__err(MPROC_EOS, "forkserver closed the connection");
     goto out;
   }
@@ -309,6 +343,42 @@ static void send_pid(int conn, int64_t pid, int pidfd)
   (void)sendmsg(conn, &mh, MSG_NOSIGNAL);
 }
 
+/* Receive the descriptors that follow a request; -1 unless exactly the
+ * announced number came. */
+static int recv_handles(int conn, int *fds, size_t *nfds)
+{
+  uint32_t n = 0;
+  char cbuf[CMSG_SPACE(MAX_PASSED * sizeof(int))];
+  struct iovec iov = {.iov_base = &n, .iov_len = sizeof n};
+  struct msghdr mh = {.msg_iov = &iov,
+                      .msg_iovlen = 1,
+                      .msg_control = cbuf,
+                      .msg_controllen = sizeof cbuf};
+  struct cmsghdr *cm;
+  size_t got = 0;
+  ssize_t r;
+
+  do
+    r = recvmsg(conn, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+  while (r < 0 && errno == EINTR);
+  for (cm = r > 0 ? CMSG_FIRSTHDR(&mh) : NULL; cm != NULL;
+       cm = CMSG_NXTHDR(&mh, cm)) {
+    if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+      continue;
+    size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < k && got < MAX_PASSED; i++)
+      memcpy(&fds[got++], CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+  }
+  *nfds = got;
+  if (r != (ssize_t)sizeof n || (mh.msg_flags & MSG_CTRUNC) || n != got) {
+    for (size_t i = 0; i < got; i++)
+      close(fds[i]);
+    *nfds = 0;
+    return -1;
+  }
+  return 0;
+}
+
 static void *read_request(int conn, const unsigned char *key, size_t *len)
 {
   uint64_t n;
@@ -332,13 +402,18 @@ static void handle_connection(int conn, const unsigned char *key)
 {
   /* A client that stalls must not stall the server for long. */
   struct timeval tv = {.tv_sec = 10};
-  size_t len;
+  int fds[MAX_PASSED];
+  size_t len, nfds = 0;
   void *buf;
   pid_t pid;
   int pidfd;
 
   setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   buf = read_request(conn, key, &len);
+  if (buf != NULL && recv_handles(conn, fds, &nfds) != 0) {
+    free(buf);
+    buf = NULL;
+  }
   if (buf == NULL) {
     close(conn);
     return;
@@ -346,8 +421,14 @@ static void handle_connection(int conn, const unsigned char *key)
   pid = fork();
   if (pid == 0) {
     child_reset(conn);
+    if (mproc__move_fds(fds, nfds, MPROC__HANDLE_FD) != 0) {
+      mproc__err_os("moving the objects' descriptors", errno);
+      mproc__boot_fail("cannot be set up");
+    }
     mproc__boot_from_mem(buf, len);
   }
+  for (size_t i = 0; i < nfds; i++)
+    close(fds[i]);
   free(buf);
   if (pid < 0) {
     send_pid(conn, -(int64_t)errno, -1);

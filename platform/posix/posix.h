@@ -15,6 +15,9 @@
 
 /* The descriptor a spawned child reads its bootstrap message from. */
 #define MPROC__BOOT_FD 3
+/* Where the handles of the objects in a child's arguments go (spawn and
+ * forkserver children): descriptors MPROC__HANDLE_FD + i. */
+#define MPROC__HANDLE_FD 4
 
 struct mproc__child {
   pid_t pid;
@@ -43,6 +46,10 @@ MPROC__NORETURN void mproc__posix_boot_from_fd(int fd);
  * and @fds[i] as descriptor 3 + i in the child; nothing else inherited
  * but stdio. */
 int mproc__spawn_self(const char *marker, const int *fds, int nfds, pid_t *pid);
+
+/* In a child: move @fds[i] to descriptor @base + i (clearing
+ * close-on-exec), whatever numbers they have now. */
+int mproc__move_fds(const int *fds, size_t n, int base);
 
 /* The forkserver: client side start, server side main loop. */
 int mproc__fs_start(const mproc__launch_t *l, mproc__child_t *c);

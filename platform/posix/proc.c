@@ -85,19 +85,23 @@ int mproc__spawn_self(const char *marker, const int *fds, int nfds, pid_t *pid)
   posix_spawnattr_t attr;
   sigset_t none, all;
   char *argv[3];
-  int rc;
+  int rc, tmp = MPROC__BOOT_FD + nfds;
 
   argv[0] = (char *)mproc__argv0;
   argv[1] = (char *)marker;
   argv[2] = NULL;
   posix_spawn_file_actions_init(&fa);
   posix_spawnattr_init(&attr);
-  /* Descriptors are first moved above the target range, so that dup2 of
-   * fd N onto 3 + i never clobbers a later source. */
+  /* Descriptors are first moved above both the target range and every
+   * source, so that dup2 of fd N onto 3 + i never clobbers a later
+   * source. */
   for (int i = 0; i < nfds; i++)
-    posix_spawn_file_actions_adddup2(&fa, fds[i], 100 + i);
+    if (fds[i] >= tmp)
+      tmp = fds[i] + 1;
   for (int i = 0; i < nfds; i++)
-    posix_spawn_file_actions_adddup2(&fa, 100 + i, MPROC__BOOT_FD + i);
+    posix_spawn_file_actions_adddup2(&fa, fds[i], tmp + i);
+  for (int i = 0; i < nfds; i++)
+    posix_spawn_file_actions_adddup2(&fa, tmp + i, MPROC__BOOT_FD + i);
   /* Nothing but stdio and what we pass reaches the child, as on
    * Windows with a handle list. */
   posix_spawn_file_actions_addclosefrom_np(&fa, MPROC__BOOT_FD + nfds);
@@ -115,6 +119,50 @@ int mproc__spawn_self(const char *marker, const int *fds, int nfds, pid_t *pid)
   if (rc != 0)
     return mproc__err_os("posix_spawn", rc);
   return 0;
+}
+
+int mproc__move_fds(const int *fds, size_t n, int base)
+{
+  int tmp = base + (int)n;
+  int *moved;
+
+  if (n == 0)
+    return 0;
+  moved = malloc(n * sizeof *moved);
+  if (moved == NULL)
+    return -1;
+  /* Above every target first, as in mproc__spawn_self. */
+  for (size_t i = 0; i < n; i++) {
+    moved[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, tmp);
+    if (moved[i] < 0) {
+      free(moved);
+      return -1;
+    }
+    close(fds[i]);
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (dup2(moved[i], base + (int)i) < 0) {
+      free(moved);
+      return -1;
+    }
+    close(moved[i]);
+  }
+  free(moved);
+  return 0;
+}
+
+intptr_t mproc__plat_child_handle(mproc_start_method_t method, size_t i,
+                                  intptr_t parent_value)
+{
+  if (method == MPROC_FORK)
+    return parent_value;
+  return MPROC__HANDLE_FD + (intptr_t)i;
+}
+
+void mproc__plat_handle_close(intptr_t h)
+{
+  if (h >= 0)
+    close((int)h);
 }
 
 static int start_fork(const mproc__launch_t *l, mproc__child_t *c)
@@ -140,12 +188,23 @@ static int start_spawn(const mproc__launch_t *l, mproc__child_t *c)
 {
   int sv[2] = {-1, -1};
   char marker[64];
-  int rc, err;
+  int *fds, rc, err;
 
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+  fds = malloc((1 + l->nhandles) * sizeof *fds);
+  if (fds == NULL)
+    return mproc__err(MPROC_ENOMEM, "out of memory");
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    free(fds);
     return mproc__err_os("socketpair", errno);
+  }
+  /* The bootstrap socket is descriptor 3, the objects' handles follow:
+   * MPROC__HANDLE_FD + i. */
+  fds[0] = sv[1];
+  for (size_t i = 0; i < l->nhandles; i++)
+    fds[1 + i] = (int)l->handles[i];
   snprintf(marker, sizeof marker, "%s%d", MPROC__SPAWN_ARG, MPROC__BOOT_FD);
-  rc = mproc__spawn_self(marker, &sv[1], 1, &c->pid);
+  rc = mproc__spawn_self(marker, fds, 1 + (int)l->nhandles, &c->pid);
+  free(fds);
   close(sv[1]);
   if (rc == 0) {
     /* EPIPE means the child has already ended; its exit code says why. */
@@ -219,8 +278,7 @@ int mproc__plat_wait(mproc__child_t *c, double timeout)
     return 0;
   for (;;) {
     int use_conn = c->conn >= 0 && !c->server_gone;
-    struct pollfd pfd = {.fd = use_conn ? c->conn : c->pidfd,
-                         .events = POLLIN};
+    struct pollfd pfd = {.fd = use_conn ? c->conn : c->pidfd, .events = POLLIN};
     int n = poll(&pfd, 1, poll_ms(timeout, deadline));
     if (n > 0 && use_conn && conn_at_eof(c))
       continue;
