@@ -1,6 +1,6 @@
 /*
- * The two platform functions error.c needs, for the fuzz targets only
- * (they link the codec without a backend).
+ * The platform functions the codec needs (error.c, object.c, value.c),
+ * for the fuzz targets only (they link the codec without a backend).
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,4 +16,14 @@ int mproc__plat_errcode(long oserr)
 {
   (void)oserr;
   return MPROC_EOS;
+}
+
+void mproc__plat_handle_close(intptr_t h)
+{
+  (void)h; /* the fuzzers pass no real handles */
+}
+
+double mproc__plat_now(void)
+{
+  return 0.0;
 }
