@@ -17,6 +17,7 @@
 
 #include <CUnit/CUnit.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stddef.h>
 
 #include "mproc.h"
@@ -58,6 +59,30 @@ typedef struct mproc_test_case {
 /* Add CUnit suite @name with the tests of @cases (ended by {NULL, NULL}).
  * Returns 0, or -1 after printing CUnit's error. */
 int mproc_test_add_suite(const char *name, const mproc_test_case_t *cases);
+
+/* ---- helper children (children.c) ---- */
+
+/* Generous bound for joins expected to succeed: a hang fails the test
+ * instead of the whole run. */
+#define MPROC_TEST_JOIN_LIMIT 60.0
+
+/* Assert an exit code, saying in the failure what it was. */
+#define EXPECT_EXIT(expr, want)                                                \
+  mproc_test_expect_exit((expr), (want), #expr, __LINE__)
+void mproc_test_expect_exit(int got, int want, const char *what, int line);
+
+/* Create and start a process running @fn with arguments built from @fmt
+ * (asserting both succeed); NULL on failure. */
+mproc_process_t *mproc_test_start(mproc_target_fn fn, const char *fmt, ...);
+mproc_process_t *mproc_test_startv(mproc_target_fn fn, const char *fmt,
+                                   va_list ap);
+/* Join @p (killing it if it overruns the limit), give its exit code, free
+ * it. NULL gives MPROC_EXITCODE_NONE. */
+int mproc_test_finish(mproc_process_t *p);
+/* Start and finish: the child's exit code. */
+int mproc_test_run(mproc_target_fn fn, const char *fmt, ...);
+/* Terminate a blocked child and finish it, asserting -SIGTERM. */
+void mproc_test_stop(mproc_process_t *p);
 
 /* ---- time ---- */
 

@@ -15,9 +15,6 @@
 
 /* Exit code of a child whose arguments did not parse. */
 #define BADARGS 99
-/* Generous bound for joins expected to succeed: a hang fails the test
- * instead of the whole run. */
-#define JOIN_LIMIT 60.0
 
 /* ------------------------------------------------------------------ */
 /* Helper children                                                     */
@@ -183,7 +180,7 @@ MPROC_TARGET(t_try_child)
   }
   rc = mproc_process_start(p);
   if (rc == 0)
-    (void)mproc_process_join(p, JOIN_LIMIT);
+    (void)mproc_process_join(p, MPROC_TEST_JOIN_LIMIT);
   mproc_process_free(p);
   return rc == 0 ? 100 : -rc;
 }
@@ -279,7 +276,7 @@ MPROC_TARGET(t_tree)
         mproc_process_start(p[i]) != 0)
       rc = 200 + i;
   for (int i = 0; i < 2; i++)
-    if (p[i] != NULL && mproc_process_join(p[i], JOIN_LIMIT) == 0)
+    if (p[i] != NULL && mproc_process_join(p[i], MPROC_TEST_JOIN_LIMIT) == 0)
       (void)mproc_process_exitcode(p[i], &codes[i]);
   for (int i = 0; i < 2; i++)
     mproc_process_free(p[i]);
@@ -368,83 +365,6 @@ static int late_target(mproc_args_t *args)
 /* Helpers                                                             */
 /* ------------------------------------------------------------------ */
 
-/* Assert an exit code, saying in the failure what it was. */
-#define EXPECT_EXIT(expr, want) expect_exit((expr), (want), #expr, __LINE__)
-
-static void expect_exit(int got, int want, const char *what, int line)
-{
-  char msg[600];
-  snprintf(msg, sizeof msg, "exit code %d, expected %d: %s", got, want, what);
-  CU_assertImplementation(got == want, (unsigned)line, msg, __FILE__, "",
-                          CU_FALSE);
-}
-
-/* Create and start a process (asserting both succeed); NULL on failure. */
-static mproc_process_t *start_childv(mproc_target_fn fn, const char *fmt,
-                                     va_list ap)
-{
-  mproc_process_t *p = NULL;
-  int rc = mproc_context_processv(NULL, &p, fn, fmt, ap);
-  CU_ASSERT_EQUAL(rc, 0);
-  if (rc != 0)
-    return NULL;
-  rc = mproc_process_start(p);
-  CU_ASSERT_EQUAL(rc, 0);
-  if (rc != 0) {
-    fprintf(stderr, "start failed: %s\n", mproc_last_error());
-    mproc_process_free(p);
-    return NULL;
-  }
-  return p;
-}
-
-static mproc_process_t *start_child(mproc_target_fn fn, const char *fmt, ...)
-{
-  mproc_process_t *p;
-  va_list ap;
-  va_start(ap, fmt);
-  p = start_childv(fn, fmt, ap);
-  va_end(ap);
-  return p;
-}
-
-/* Join @p (killing it if it overruns), give its exit code, free it. */
-static int finish_child(mproc_process_t *p)
-{
-  int code = MPROC_EXITCODE_NONE, rc;
-  if (p == NULL)
-    return MPROC_EXITCODE_NONE;
-  rc = mproc_process_join(p, JOIN_LIMIT);
-  CU_ASSERT_EQUAL(rc, 0);
-  if (rc != 0) {
-    (void)mproc_process_kill(p);
-    (void)mproc_process_join(p, JOIN_LIMIT);
-  }
-  CU_ASSERT_EQUAL(mproc_process_exitcode(p, &code), 0);
-  mproc_process_free(p);
-  return code;
-}
-
-/* Start @fn with the arguments, join it, free it: its exit code. */
-static int run_child(mproc_target_fn fn, const char *fmt, ...)
-{
-  mproc_process_t *p;
-  va_list ap;
-  va_start(ap, fmt);
-  p = start_childv(fn, fmt, ap);
-  va_end(ap);
-  return p ? finish_child(p) : MPROC_EXITCODE_NONE;
-}
-
-/* Terminate a blocked child and finish it; asserts -SIGTERM. */
-static void stop_child(mproc_process_t *p)
-{
-  if (p == NULL)
-    return;
-  CU_ASSERT_EQUAL(mproc_process_terminate(p), 0);
-  EXPECT_EXIT(finish_child(p), -SIGTERM);
-}
-
 /* Poll until @pid has ended, at most @timeout seconds: 1 if it did. */
 static int wait_pid_gone(long pid, double timeout)
 {
@@ -485,14 +405,14 @@ static void test_args_and_kwargs(void)
   memset(text, 'X', 5);
   memset(bytes, 0xee, sizeof bytes);
   CU_ASSERT_EQUAL(mproc_process_start(p), 0);
-  EXPECT_EXIT(finish_child(p), 0);
+  EXPECT_EXIT(mproc_test_finish(p), 0);
 
   p = NULL;
   CU_ASSERT_EQUAL_FATAL(mproc_process_create(&p, t_args_kw, "i", 1), 0);
   CU_ASSERT_EQUAL(
       mproc_process_set_kwargs(p, "{s:s,s:i}", "name", "egon", "age", 18), 0);
   CU_ASSERT_EQUAL(mproc_process_start(p), 0);
-  EXPECT_EXIT(finish_child(p), 0);
+  EXPECT_EXIT(mproc_test_finish(p), 0);
 }
 
 static void test_kwargs_errors(void)
@@ -504,7 +424,7 @@ static void test_kwargs_errors(void)
   CU_ASSERT_EQUAL(mproc_process_set_kwargs(p, "{i:i}", 1, 2), MPROC_EINVAL);
   CU_ASSERT_EQUAL(mproc_process_start(p), 0);
   CU_ASSERT_EQUAL(mproc_process_set_kwargs(p, "{s:i}", "a", 1), MPROC_ESTATE);
-  EXPECT_EXIT(finish_child(p), 0);
+  EXPECT_EXIT(mproc_test_finish(p), 0);
   /* A NULL target or a bad format fails at create. */
   p = NULL;
   CU_ASSERT_EQUAL(mproc_process_create(&p, NULL, NULL), MPROC_EINVAL);
@@ -516,8 +436,8 @@ static void test_kwargs_errors(void)
 
 static void test_arg_type_mismatch(void)
 {
-  EXPECT_EXIT(run_child(t_typed, "s", "not an int"), 0);
-  EXPECT_EXIT(run_child(t_typed, "d", 1.5), 0);
+  EXPECT_EXIT(mproc_test_run(t_typed, "s", "not an int"), 0);
+  EXPECT_EXIT(mproc_test_run(t_typed, "d", 1.5), 0);
 }
 
 static void test_big_bytes(void)
@@ -536,7 +456,7 @@ static void test_big_bytes(void)
   if (p == NULL)
     return;
   CU_ASSERT_EQUAL(mproc_process_start(p), 0);
-  EXPECT_EXIT(finish_child(p), 0);
+  EXPECT_EXIT(mproc_test_finish(p), 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -545,16 +465,16 @@ static void test_big_bytes(void)
 
 static void test_exit_codes(void)
 {
-  EXPECT_EXIT(run_child(t_return, "i", 0), 0);
-  EXPECT_EXIT(run_child(t_return, "i", 7), 7);
-  EXPECT_EXIT(run_child(t_return, "i", 255), 255);
-  EXPECT_EXIT(run_child(t_exit_nested, "i", 5), 5);
+  EXPECT_EXIT(mproc_test_run(t_return, "i", 0), 0);
+  EXPECT_EXIT(mproc_test_run(t_return, "i", 7), 7);
+  EXPECT_EXIT(mproc_test_run(t_return, "i", 255), 255);
+  EXPECT_EXIT(mproc_test_run(t_exit_nested, "i", 5), 5);
 }
 
 /* exitcode polls: it reaps an ended child without a join. */
 static void test_exitcode_polls(void)
 {
-  mproc_process_t *p = start_child(t_return, "i", 3);
+  mproc_process_t *p = mproc_test_start(t_return, "i", 3);
   double deadline = mproc_test_now() + 10.0;
   int code = MPROC_EXITCODE_NONE;
   if (p == NULL)
@@ -565,7 +485,7 @@ static void test_exitcode_polls(void)
   CU_ASSERT_EQUAL(code, 3);
   CU_ASSERT_EQUAL(mproc_process_is_alive(p), 0);
   CU_ASSERT_EQUAL(mproc_process_join(p, 0), 0);
-  EXPECT_EXIT(finish_child(p), 3);
+  EXPECT_EXIT(mproc_test_finish(p), 3);
 }
 
 static void test_lifecycle_states(void)
@@ -587,7 +507,7 @@ static void test_lifecycle_states(void)
   CU_ASSERT_EQUAL(code, MPROC_EXITCODE_NONE);
 
   CU_ASSERT_EQUAL(mproc_process_terminate(p), 0);
-  CU_ASSERT_EQUAL(mproc_process_join(p, JOIN_LIMIT), 0);
+  CU_ASSERT_EQUAL(mproc_process_join(p, MPROC_TEST_JOIN_LIMIT), 0);
   CU_ASSERT_EQUAL(mproc_process_is_alive(p), 0);
   CU_ASSERT_EQUAL(mproc_process_exitcode(p, &code), 0);
   CU_ASSERT_EQUAL(code, -SIGTERM);
@@ -603,29 +523,29 @@ static void test_lifecycle_states(void)
 
 static void test_terminate_and_kill(void)
 {
-  mproc_process_t *p = start_child(t_block, NULL);
+  mproc_process_t *p = mproc_test_start(t_block, NULL);
   if (p != NULL) {
     CU_ASSERT_EQUAL(mproc_process_terminate(p), 0);
-    EXPECT_EXIT(finish_child(p), -SIGTERM);
+    EXPECT_EXIT(mproc_test_finish(p), -SIGTERM);
   }
-  p = start_child(t_block, NULL);
+  p = mproc_test_start(t_block, NULL);
   if (p != NULL) {
     CU_ASSERT_EQUAL(mproc_process_kill(p), 0);
-    EXPECT_EXIT(finish_child(p), -SIGKILL);
+    EXPECT_EXIT(mproc_test_finish(p), -SIGKILL);
   }
 }
 
 /* A crashed child reads the same everywhere: -SIGSEGV. */
 static void test_crash_is_sigsegv(void)
 {
-  mproc_process_t *p = start_child(t_crash, NULL);
+  mproc_process_t *p = mproc_test_start(t_crash, NULL);
   if (p != NULL)
-    EXPECT_EXIT(finish_child(p), -SIGSEGV);
+    EXPECT_EXIT(mproc_test_finish(p), -SIGSEGV);
 }
 
 static void test_join_timeout(void)
 {
-  mproc_process_t *p = start_child(t_block, NULL);
+  mproc_process_t *p = mproc_test_start(t_block, NULL);
   double t0, dt;
   if (p == NULL)
     return;
@@ -641,17 +561,17 @@ static void test_join_timeout(void)
   CU_ASSERT(dt >= 0.15);
   CU_ASSERT(dt < 5.0);
   CU_ASSERT_EQUAL(mproc_process_is_alive(p), 1);
-  stop_child(p);
+  mproc_test_stop(p);
 
   /* MPROC_FOREVER waits for a child that ends by itself. */
-  p = start_child(t_exit_nested, "i", 6);
+  p = mproc_test_start(t_exit_nested, "i", 6);
   if (p == NULL)
     return;
   CU_ASSERT_EQUAL(mproc_process_join(p, MPROC_FOREVER), 0);
   CU_ASSERT_EQUAL(mproc_process_is_alive(p), 0);
   /* Joining again returns at once. */
   CU_ASSERT_EQUAL(mproc_process_join(p, 0), 0);
-  EXPECT_EXIT(finish_child(p), 6);
+  EXPECT_EXIT(mproc_test_finish(p), 6);
 }
 
 /* ------------------------------------------------------------------ */
@@ -679,7 +599,7 @@ static void test_state_errors(void)
   CU_ASSERT_EQUAL(mproc_process_close(p), MPROC_ESTATE);
   CU_ASSERT_EQUAL(mproc_process_is_alive(p), 1);
   CU_ASSERT_EQUAL(mproc_process_terminate(p), 0);
-  CU_ASSERT_EQUAL(mproc_process_join(p, JOIN_LIMIT), 0);
+  CU_ASSERT_EQUAL(mproc_process_join(p, MPROC_TEST_JOIN_LIMIT), 0);
   /* Also after the end: a process object runs once. */
   CU_ASSERT_EQUAL(mproc_process_start(p), MPROC_ESTATE);
   mproc_process_free(p);
@@ -687,12 +607,12 @@ static void test_state_errors(void)
 
 static void test_use_after_close(void)
 {
-  mproc_process_t *p = start_child(t_return, "i", 0);
+  mproc_process_t *p = mproc_test_start(t_return, "i", 0);
   mproc_sentinel_t s;
   int code;
   if (p == NULL)
     return;
-  CU_ASSERT_EQUAL(mproc_process_join(p, JOIN_LIMIT), 0);
+  CU_ASSERT_EQUAL(mproc_process_join(p, MPROC_TEST_JOIN_LIMIT), 0);
   CU_ASSERT_EQUAL(mproc_process_close(p), 0);
   CU_ASSERT_EQUAL(mproc_process_close(p), 0);
   CU_ASSERT_EQUAL(mproc_process_start(p), MPROC_ECLOSED);
@@ -725,9 +645,9 @@ static void test_daemon_cannot_have_children(void)
   CU_ASSERT_EQUAL(mproc_process_set_daemon(p, 1), 0);
   CU_ASSERT_EQUAL(mproc_process_daemon(p), 1);
   CU_ASSERT_EQUAL(mproc_process_start(p), 0);
-  EXPECT_EXIT(finish_child(p), -MPROC_EDAEMON);
+  EXPECT_EXIT(mproc_test_finish(p), -MPROC_EDAEMON);
   /* A non-daemonic child may have children. */
-  EXPECT_EXIT(run_child(t_try_child, "p", 0), 100);
+  EXPECT_EXIT(mproc_test_run(t_try_child, "p", 0), 100);
 }
 
 static void test_unregistered_target(void)
@@ -747,7 +667,7 @@ static void test_unregistered_target(void)
   } else {
     CU_ASSERT_EQUAL(rc, 0);
     if (rc == 0)
-      EXPECT_EXIT(finish_child(p), 4);
+      EXPECT_EXIT(mproc_test_finish(p), 4);
   }
 }
 
@@ -765,7 +685,7 @@ static void test_register(void)
   /* Registered only in this process, after mproc_main(): a re-executed
    * child does not know the name and exits with MPROC_EXIT_NOTARGET; a
    * forked child calls the function itself. */
-  code = run_child(late_target, NULL);
+  code = mproc_test_run(late_target, NULL);
   if (needs_registration(mproc_get_start_method()))
     EXPECT_EXIT(code, MPROC_EXIT_NOTARGET);
   else
@@ -781,7 +701,7 @@ static void test_context_process(void)
   CU_ASSERT_EQUAL_FATAL(mproc_context_process(ctx, &p, t_return, "i", 9), 0);
   CU_ASSERT_EQUAL(mproc_process_start_method(p), MPROC_SPAWN);
   CU_ASSERT_EQUAL(mproc_process_start(p), 0);
-  EXPECT_EXIT(finish_child(p), 9);
+  EXPECT_EXIT(mproc_test_finish(p), 9);
   p = NULL;
   CU_ASSERT_EQUAL_FATAL(mproc_context_process(NULL, &p, t_return, "i", 1), 0);
   CU_ASSERT_EQUAL(mproc_process_start_method(p), mproc_get_start_method());
@@ -816,10 +736,10 @@ static void test_names(void)
   CU_ASSERT_EQUAL_FATAL(mproc_process_create(&a, t_name_is, "s", "custom"), 0);
   CU_ASSERT_EQUAL(mproc_process_set_name(a, "custom"), 0);
   CU_ASSERT_EQUAL(mproc_process_start(a), 0);
-  EXPECT_EXIT(finish_child(a), 0);
+  EXPECT_EXIT(mproc_test_finish(a), 0);
 
   /* Grandchildren are named after their parent. */
-  EXPECT_EXIT(run_child(t_grandchild_names, NULL), 0);
+  EXPECT_EXIT(mproc_test_run(t_grandchild_names, NULL), 0);
 }
 
 static void test_default_name_in_child(void)
@@ -835,7 +755,7 @@ static void test_default_name_in_child(void)
     CU_ASSERT_EQUAL(sscanf(want, "Process-%d", &n), 1);
     snprintf(want, sizeof want, "Process-%d", n + 1);
   }
-  EXPECT_EXIT(run_child(t_name_is, "s", want), 0);
+  EXPECT_EXIT(mproc_test_run(t_name_is, "s", want), 0);
 }
 
 static void test_parent_process(void)
@@ -843,8 +763,8 @@ static void test_parent_process(void)
   CU_ASSERT_PTR_NULL(mproc_parent_process());
   CU_ASSERT_EQUAL(mproc_process_pid(mproc_current_process()),
                   mproc_test_getpid());
-  EXPECT_EXIT(run_child(t_parent_check, "ls", mproc_test_getpid(),
-                        mproc_process_name(mproc_current_process())),
+  EXPECT_EXIT(mproc_test_run(t_parent_check, "ls", mproc_test_getpid(),
+                             mproc_process_name(mproc_current_process())),
               0);
 }
 
@@ -854,13 +774,13 @@ static void test_pid_in_child(void)
   mproc_process_t *p;
   long seen = -1;
   CU_ASSERT_EQUAL_FATAL(mproc_test_tmp_path(path, sizeof path), 0);
-  p = start_child(t_write_pid, "s", path);
+  p = mproc_test_start(t_write_pid, "s", path);
   if (p == NULL)
     return;
   CU_ASSERT_EQUAL(mproc_test_wait_file(path, text, sizeof text, 10.0), 0);
   CU_ASSERT_EQUAL(sscanf(text, "%ld", &seen), 1);
   CU_ASSERT_EQUAL(seen, mproc_process_pid(p));
-  EXPECT_EXIT(finish_child(p), 0);
+  EXPECT_EXIT(mproc_test_finish(p), 0);
   mproc_test_remove(path);
 }
 
@@ -883,7 +803,7 @@ static void test_authkey(void)
   CU_ASSERT_EQUAL(plen, 32);
   CU_ASSERT(plen == 32 && memcmp(pkey, saved, 32) == 0);
   CU_ASSERT_EQUAL(mproc_process_start(p), 0);
-  EXPECT_EXIT(finish_child(p), 0);
+  EXPECT_EXIT(mproc_test_finish(p), 0);
 
   /* A key set before start is the child's. */
   p = NULL;
@@ -893,7 +813,7 @@ static void test_authkey(void)
   CU_ASSERT_EQUAL(mproc_process_set_authkey(p, NULL, 3), MPROC_EINVAL);
   CU_ASSERT_EQUAL(mproc_process_set_authkey(p, "secret key", 10), 0);
   CU_ASSERT_EQUAL(mproc_process_start(p), 0);
-  EXPECT_EXIT(finish_child(p), 0);
+  EXPECT_EXIT(mproc_test_finish(p), 0);
 
   /* ... and the parent's own key did not change. */
   CU_ASSERT_EQUAL(mproc_process_authkey(mproc_current_process(), &key, &len),
@@ -921,7 +841,7 @@ static void test_daemon_flag(void)
 
 static void test_sentinel(void)
 {
-  mproc_process_t *p = start_child(t_block, NULL);
+  mproc_process_t *p = mproc_test_start(t_block, NULL);
   mproc_sentinel_t s = 0, s2 = 0;
   if (p == NULL)
     return;
@@ -932,7 +852,7 @@ static void test_sentinel(void)
   CU_ASSERT_EQUAL(mproc_test_sentinel_wait(s, 0.1), 0);
   CU_ASSERT_EQUAL(mproc_process_terminate(p), 0);
   CU_ASSERT_EQUAL(mproc_test_sentinel_wait(s, 10.0), 1);
-  EXPECT_EXIT(finish_child(p), -SIGTERM);
+  EXPECT_EXIT(mproc_test_finish(p), -SIGTERM);
 }
 
 static void test_hundred_processes(void)
@@ -952,7 +872,7 @@ static void test_hundred_processes(void)
     if (p[i] == NULL)
       continue;
     if (mproc_process_pid(p[i]) > 0) {
-      CU_ASSERT_EQUAL(mproc_process_join(p[i], JOIN_LIMIT), 0);
+      CU_ASSERT_EQUAL(mproc_process_join(p[i], MPROC_TEST_JOIN_LIMIT), 0);
       CU_ASSERT_EQUAL(mproc_process_exitcode(p[i], &code), 0);
       CU_ASSERT_EQUAL(code, (i * 37) % 256);
     }
@@ -962,7 +882,7 @@ static void test_hundred_processes(void)
 
 static void test_tree(void)
 {
-  EXPECT_EXIT(run_child(t_tree, NULL), 12);
+  EXPECT_EXIT(mproc_test_run(t_tree, NULL), 12);
 }
 
 static int list_has(mproc_process_t **list, int n, mproc_process_t *p)
@@ -990,7 +910,7 @@ static void test_active_children(void)
   int n, code = 0;
   CU_ASSERT_EQUAL(mproc_active_children(NULL, 0), 0);
   for (int i = 0; i < 3; i++)
-    p[i] = start_child(t_block, NULL);
+    p[i] = mproc_test_start(t_block, NULL);
   if (p[0] == NULL || p[1] == NULL || p[2] == NULL)
     goto out;
   n = mproc_active_children(list, 8);
@@ -1009,7 +929,7 @@ static void test_active_children(void)
   n = mproc_active_children(list, 8);
   CU_ASSERT_FALSE(list_has(list, n, p[0]));
 
-  quick = start_child(t_return, "i", 3);
+  quick = mproc_test_start(t_return, "i", 3);
   CU_ASSERT_EQUAL(wait_active(2), 2);
   if (quick != NULL) {
     CU_ASSERT_EQUAL(mproc_process_exitcode(quick, &code), 0);
@@ -1017,8 +937,8 @@ static void test_active_children(void)
   }
 out:
   for (int i = 0; i < 3; i++)
-    stop_child(p[i]);
-  finish_child(quick);
+    mproc_test_stop(p[i]);
+  mproc_test_finish(quick);
   CU_ASSERT_EQUAL(mproc_active_children(NULL, 0), 0);
 }
 
@@ -1081,7 +1001,7 @@ static void test_free_running_is_reaped(void)
 {
   mproc_process_t *p;
   long pid;
-  p = start_child(t_block, NULL);
+  p = mproc_test_start(t_block, NULL);
   if (p == NULL)
     return;
   pid = mproc_process_pid(p);
@@ -1126,13 +1046,13 @@ static void test_daemon_dies_with_killed_parent(void)
   long g = 0;
   int gone;
   CU_ASSERT_EQUAL_FATAL(mproc_test_tmp_path(path, sizeof path), 0);
-  a = start_child(t_parent_of_daemon, "s", path);
+  a = mproc_test_start(t_parent_of_daemon, "s", path);
   if (a == NULL)
     return;
   CU_ASSERT_EQUAL(mproc_test_wait_file(path, text, sizeof text, 10.0), 0);
   CU_ASSERT_EQUAL(sscanf(text, "%ld", &g), 1);
   CU_ASSERT_EQUAL(mproc_test_kill_pid(mproc_process_pid(a), SIGKILL), 0);
-  EXPECT_EXIT(finish_child(a), -SIGKILL);
+  EXPECT_EXIT(mproc_test_finish(a), -SIGKILL);
   if (g > 0) {
     gone = wait_pid_gone(g, 1.0);
     CU_ASSERT(gone);
@@ -1152,7 +1072,7 @@ static void check_exit_with_unjoined_children(int use_exit)
   int rc, gone;
   CU_ASSERT_EQUAL_FATAL(mproc_test_tmp_path(gpath, sizeof gpath), 0);
   CU_ASSERT_EQUAL_FATAL(mproc_test_tmp_path(donepath, sizeof donepath), 0);
-  a = start_child(t_unjoined, "ssp", gpath, donepath, use_exit);
+  a = mproc_test_start(t_unjoined, "ssp", gpath, donepath, use_exit);
   if (a == NULL)
     return;
   rc = mproc_process_join(a, 10.0);
@@ -1161,7 +1081,7 @@ static void check_exit_with_unjoined_children(int use_exit)
     /* The non-daemonic grandchild was joined before the child exited. */
     CU_ASSERT_EQUAL(mproc_test_read_file(donepath, text, sizeof text), 0);
   }
-  EXPECT_EXIT(finish_child(a), 0);
+  EXPECT_EXIT(mproc_test_finish(a), 0);
   CU_ASSERT_EQUAL(mproc_test_read_file(gpath, text, sizeof text), 0);
   if (sscanf(text, "%ld", &g) == 1 && g > 0) {
     gone = wait_pid_gone(g, 1.0);
