@@ -76,7 +76,13 @@ struct mproc_args {
   mproc__boot_obj_t *objs; /* owned; what `o` units refer to */
   size_t nobjs;
   int own_handles; /* close unimported handles when freed (not fork) */
+  void *buf;       /* the encoded bytes, when decoded in place */
 };
+
+/* Decode one encoded argument list (a msgpack array) in place: @buf
+ * (from malloc) becomes the args' and is freed with them, also on
+ * failure. For messages from queues and connections: no copy. */
+int mproc__args_take(mproc_args_t **out, void *buf, size_t len);
 
 /* Hand @n objects received by a child to @a (ownership of the array
  * moves, whatever happens). */

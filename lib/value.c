@@ -570,6 +570,42 @@ int mproc__args_new(mproc_args_t **out, const void *pos, size_t poslen,
   return 0;
 }
 
+int mproc__args_take(mproc_args_t **out, void *buf, size_t len)
+{
+  mproc_args_t *a = calloc(1, sizeof *a);
+  msgpack_unpack_return r;
+  size_t off = 0;
+  int rc = 0;
+
+  *out = NULL;
+  if (a == NULL || !msgpack_zone_init(&a->zone, 1024)) {
+    free(a);
+    free(buf);
+    return mproc__err(MPROC_ENOMEM, "out of memory");
+  }
+  a->buf = buf;
+  a->kw.type = MSGPACK_OBJECT_NIL;
+  if (buf == NULL || len == 0 || mproc__msgpack_bounded(buf, len) != 0)
+    rc = mproc__err(MPROC_ECODEC, "message: truncated, malformed or nested "
+                                  "more than %d deep",
+                    MAX_DEPTH);
+  if (rc == 0) {
+    r = msgpack_unpack(buf, len, &off, &a->zone, &a->pos);
+    if (r == MSGPACK_UNPACK_NOMEM_ERROR)
+      rc = mproc__err(MPROC_ENOMEM, "out of memory decoding a message");
+    else if (r != MSGPACK_UNPACK_SUCCESS)
+      rc = mproc__err(MPROC_ECODEC, "message: malformed MessagePack");
+    else if (a->pos.type != MSGPACK_OBJECT_ARRAY)
+      rc = mproc__err(MPROC_ECODEC, "message: not a list");
+  }
+  if (rc != 0) {
+    mproc__args_free(a);
+    return rc;
+  }
+  *out = a;
+  return 0;
+}
+
 void mproc__args_adopt_objs(mproc_args_t *a, mproc__boot_obj_t *objs, size_t n,
                             int own_handles)
 {
@@ -600,6 +636,7 @@ void mproc__args_free(mproc_args_t *args)
     return;
   free_objs(args);
   msgpack_zone_destroy(&args->zone);
+  free(args->buf);
   free(args);
 }
 

@@ -1,0 +1,737 @@
+/*
+ * Queue, SimpleQueue and JoinableQueue: a ring of framed messages in one
+ * shared segment. No pipe and no feeder thread: a put copies the item
+ * into shared memory before it returns, so qsize() is exact at once and
+ * an item whose put returned survives its producer's exit.
+ *
+ * Writers take the write mutex for a whole message and readers the read
+ * mutex, so messages never interleave. A message that fits the ring is
+ * written when there is room for all of it; a larger one streams through
+ * in chunks while a reader consumes it. Sleeping is on futex-like words
+ * (seq counters) that are only woken when someone is counted as waiting,
+ * so an uncontended put or get makes no system call.
+ *
+ * A process that dies holding a mutex in the middle of a message leaves
+ * the ring inconsistent: the next one to take that mutex learns it from
+ * the robust mutex and marks the queue broken (MPROC_EBROKEN) instead of
+ * handing out garbage. Dying between messages loses nothing.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "object.h"
+#include "platform.h"
+
+#define RING_DEFAULT ((uint64_t)4 << 20) /* 1 MiB items fit whole */
+#define FRAME 8                          /* little-endian length */
+#define SPIN 200                         /* polls before sleeping */
+#define LIVENESS_SLICE 0.05 /* how often a stalled reader checks the writer */
+#define QUEUE_EXTRA_VERSION 1
+
+typedef struct qstate {
+  mproc__mutex_t wlock;
+  mproc__mutex_t rlock;
+  _Alignas(64) atomic_ullong head; /* bytes published by writers */
+  atomic_uint data_seq;            /* bumped after head moves */
+  atomic_uint data_waiters;
+  atomic_uint writing;             /* a writer is inside a message */
+  _Alignas(64) atomic_ullong tail; /* bytes consumed by readers */
+  atomic_uint space_seq;           /* bumped after tail moves or a slot frees */
+  atomic_uint space_waiters;
+  atomic_uint reading;            /* a reader is inside a message */
+  _Alignas(64) atomic_long items; /* messages whose header is published */
+  atomic_long slots;              /* items counted against maxsize */
+  atomic_long unfinished;         /* JoinableQueue: put minus task_done */
+  atomic_uint join_seq;
+  atomic_uint join_waiters;
+  atomic_uint broken;
+  uint64_t cap;
+  long maxsize;
+  _Alignas(64) unsigned char ring[];
+} qstate_t;
+
+struct mproc_queue {
+  mproc__obj_t hdr;
+  mproc__seg_t seg;
+  qstate_t *st;
+  int closed;
+};
+
+static void queue_destroy(mproc__obj_t *o)
+{
+  mproc_queue_t *q = (mproc_queue_t *)o;
+
+  mproc__plat_seg_close(&q->seg);
+  free(q);
+}
+
+static int queue_export(mproc__obj_t *o, mproc__export_t *ex)
+{
+  mproc_queue_t *q = (mproc_queue_t *)o;
+  uint64_t cap = q->st->cap;
+
+  ex->extra[0] = QUEUE_EXTRA_VERSION;
+  for (int i = 0; i < 8; i++)
+    ex->extra[1 + i] = (unsigned char)(cap >> (8 * i));
+  ex->extra[9] =
+      (unsigned char)(q->hdr.ops->kind == MPROC_KIND_QUEUE          ? 1
+                      : q->hdr.ops->kind == MPROC_KIND_SIMPLE_QUEUE ? 2
+                                                                    : 3);
+  ex->extra_len = 10;
+  return mproc__plat_seg_export(&q->seg, ex->handles, MPROC__OBJ_MAX_HANDLES,
+                                &ex->nhandles);
+}
+
+static int queue_import(mproc__obj_t **out, const intptr_t *handles, size_t n,
+                        const void *extra, size_t extra_len);
+
+const mproc__obj_ops_t mproc__queue_ops = {MPROC_KIND_QUEUE, queue_export,
+                                           queue_import, queue_destroy};
+const mproc__obj_ops_t mproc__simple_queue_ops = {
+    MPROC_KIND_SIMPLE_QUEUE, queue_export, queue_import, queue_destroy};
+const mproc__obj_ops_t mproc__joinable_queue_ops = {
+    MPROC_KIND_JOINABLE_QUEUE, queue_export, queue_import, queue_destroy};
+MPROC__OBJ_REGISTER(mproc__queue_ops)
+MPROC__OBJ_REGISTER(mproc__simple_queue_ops)
+MPROC__OBJ_REGISTER(mproc__joinable_queue_ops)
+
+static const mproc__obj_ops_t *ops_of_kind(int kind)
+{
+  if (kind == MPROC_KIND_SIMPLE_QUEUE)
+    return &mproc__simple_queue_ops;
+  if (kind == MPROC_KIND_JOINABLE_QUEUE)
+    return &mproc__joinable_queue_ops;
+  return &mproc__queue_ops;
+}
+
+static int queue_import_kind(mproc__obj_t **out, const intptr_t *handles,
+                             size_t n, const unsigned char *e, int kind)
+{
+  mproc_queue_t *q = calloc(1, sizeof *q);
+  uint64_t cap = 0;
+  int rc;
+
+  if (q == NULL)
+    return mproc__err(MPROC_ENOMEM, "out of memory");
+  for (int i = 0; i < 8; i++)
+    cap |= (uint64_t)e[1 + i] << (8 * i);
+  if (cap < 64 || cap > ((uint64_t)1 << 40)) {
+    free(q);
+    return mproc__err(MPROC_ECODEC, "Queue: bad ring size from the parent");
+  }
+  rc = mproc__plat_seg_import(handles, n, sizeof(qstate_t) + cap, &q->seg);
+  if (rc != 0) {
+    free(q);
+    return rc;
+  }
+  mproc__obj_init(&q->hdr, ops_of_kind(kind));
+  q->st = q->seg.addr;
+  *out = &q->hdr;
+  return 0;
+}
+
+/* The three kinds share one import; the kind travels in the extra. */
+static int queue_import(mproc__obj_t **out, const intptr_t *handles, size_t n,
+                        const void *extra, size_t extra_len)
+{
+  const unsigned char *e = extra;
+
+  if (extra_len != 10 || e[0] != QUEUE_EXTRA_VERSION || e[9] < 1 || e[9] > 3)
+    return mproc__err(MPROC_ECODEC, "Queue: bad description from the parent");
+  return queue_import_kind(out, handles, n, e,
+                           e[9] == 1   ? MPROC_KIND_QUEUE
+                           : e[9] == 2 ? MPROC_KIND_SIMPLE_QUEUE
+                                       : MPROC_KIND_JOINABLE_QUEUE);
+}
+
+static int create(mproc_queue_t **out, long maxsize, int kind)
+{
+  mproc_queue_t *q;
+  int rc;
+
+  if (out == NULL)
+    return mproc__err(MPROC_EINVAL, "Queue: NULL output");
+  *out = NULL;
+  if ((rc = mproc__init()) != 0)
+    return rc;
+  q = calloc(1, sizeof *q);
+  if (q == NULL)
+    return mproc__err(MPROC_ENOMEM, "out of memory");
+  rc = mproc__plat_seg_create(sizeof(qstate_t) + RING_DEFAULT, &q->seg);
+  if (rc != 0) {
+    free(q);
+    return rc;
+  }
+  q->st = q->seg.addr;
+  q->st->cap = RING_DEFAULT;
+  q->st->maxsize = maxsize > 0 ? maxsize : 0;
+  if ((rc = mproc__plat_mutex_init(&q->seg, &q->st->wlock)) != 0 ||
+      (rc = mproc__plat_mutex_init(&q->seg, &q->st->rlock)) != 0) {
+    mproc__plat_seg_close(&q->seg);
+    free(q);
+    return rc;
+  }
+  mproc__obj_init(&q->hdr, ops_of_kind(kind));
+  *out = q;
+  return 0;
+}
+
+int mproc_queue_create(mproc_queue_t **out, long maxsize)
+{
+  return create(out, maxsize, MPROC_KIND_QUEUE);
+}
+
+int mproc_simple_queue_create(mproc_queue_t **out)
+{
+  return create(out, 0, MPROC_KIND_SIMPLE_QUEUE);
+}
+
+int mproc_joinable_queue_create(mproc_queue_t **out, long maxsize)
+{
+  return create(out, maxsize, MPROC_KIND_JOINABLE_QUEUE);
+}
+
+static int kind_of(const mproc_queue_t *q)
+{
+  return q->hdr.ops->kind;
+}
+
+/* Validate @q for an operation; 0 or an error with a message. */
+static int usable(mproc_queue_t *q, const char *what)
+{
+  mproc__obj_t *o = mproc__obj_check(q);
+
+  if (o == NULL ||
+      (o->ops != &mproc__queue_ops && o->ops != &mproc__simple_queue_ops &&
+       o->ops != &mproc__joinable_queue_ops))
+    return mproc__err(MPROC_EINVAL, "%s: not a queue", what);
+  if (q->closed)
+    return mproc__err(MPROC_ECLOSED, "%s: Queue is closed", what);
+  if (atomic_load(&q->st->broken))
+    return mproc__err(MPROC_EBROKEN,
+                      "%s: a process died in the middle of a message; the "
+                      "queue is unusable",
+                      what);
+  return 0;
+}
+
+/* ---- waiting ---- */
+
+/* Sleep until @seq moves (or @deadline), counted in @waiters so that
+ * wakers know to make the system call. The caller re-checks its
+ * condition after reading @seen, before calling. */
+static int sleep_on(mproc_queue_t *q, atomic_uint *seq, atomic_uint *waiters,
+                    unsigned seen, double deadline)
+{
+  int rc;
+
+  atomic_fetch_add(waiters, 1);
+  rc = mproc__plat_word_wait(&q->seg, seq, seen, deadline);
+  atomic_fetch_sub(waiters, 1);
+  return rc;
+}
+
+static void bump(mproc_queue_t *q, atomic_uint *seq, atomic_uint *waiters)
+{
+  atomic_fetch_add(seq, 1);
+  if (atomic_load(waiters) != 0)
+    mproc__plat_word_wake(&q->seg, seq, INT32_MAX);
+}
+
+/* Wait until @cond(q) holds: spin briefly, then sleep on @seq. */
+static int wait_until(mproc_queue_t *q, int (*cond)(mproc_queue_t *),
+                      atomic_uint *seq, atomic_uint *waiters, double deadline)
+{
+  for (int i = 0; i < SPIN; i++)
+    if (cond(q))
+      return 0;
+  for (;;) {
+    unsigned seen = atomic_load(seq);
+    if (cond(q))
+      return 0;
+    if (atomic_load(&q->st->broken))
+      return MPROC_EBROKEN;
+    atomic_fetch_add(waiters, 1);
+    int again = !cond(q);
+    int rc = again ? mproc__plat_word_wait(&q->seg, seq, seen, deadline) : 0;
+    atomic_fetch_sub(waiters, 1);
+    if (rc == MPROC_ETIMEDOUT && !cond(q))
+      return MPROC_ETIMEDOUT;
+  }
+}
+
+/* ---- the ring ---- */
+
+static void ring_copy_in(qstate_t *st, uint64_t pos, const void *src,
+                         size_t len)
+{
+  if (len == 0)
+    return;
+  uint64_t off = pos % st->cap;
+  size_t first = (size_t)(st->cap - off) < len ? (size_t)(st->cap - off) : len;
+
+  memcpy(st->ring + off, src, first);
+  memcpy(st->ring, (const char *)src + first, len - first);
+}
+
+static void ring_copy_out(qstate_t *st, uint64_t pos, void *dst, size_t len)
+{
+  uint64_t off = pos % st->cap;
+  size_t first = (size_t)(st->cap - off) < len ? (size_t)(st->cap - off) : len;
+
+  memcpy(dst, st->ring + off, first);
+  memcpy((char *)dst + first, st->ring, len - first);
+}
+
+static uint64_t ring_free(qstate_t *st)
+{
+  return st->cap - (atomic_load(&st->head) - atomic_load(&st->tail));
+}
+
+/* Conditions for wait_until. */
+static int has_slot(mproc_queue_t *q)
+{
+  return q->st->maxsize == 0 || atomic_load(&q->st->slots) < q->st->maxsize;
+}
+
+static int has_item(mproc_queue_t *q)
+{
+  return atomic_load(&q->st->items) > 0;
+}
+
+static int no_unfinished(mproc_queue_t *q)
+{
+  return atomic_load(&q->st->unfinished) == 0;
+}
+
+/* Take a slot against maxsize, waiting until @deadline. */
+static int take_slot(mproc_queue_t *q, double deadline)
+{
+  qstate_t *st = q->st;
+
+  if (st->maxsize == 0) {
+    atomic_fetch_add(&st->slots, 1);
+    return 0;
+  }
+  for (;;) {
+    long n = atomic_load(&st->slots);
+    if (n < st->maxsize) {
+      if (atomic_compare_exchange_weak(&st->slots, &n, n + 1))
+        return 0;
+      continue;
+    }
+    int rc =
+        wait_until(q, has_slot, &st->space_seq, &st->space_waiters, deadline);
+    if (rc != 0)
+      return rc;
+  }
+}
+
+static void give_slot(mproc_queue_t *q)
+{
+  atomic_fetch_sub(&q->st->slots, 1);
+  bump(q, &q->st->space_seq, &q->st->space_waiters);
+}
+
+/* Lock a queue mutex; a previous holder that died inside a message
+ * (@inside set) breaks the queue. */
+static int lock_side(mproc_queue_t *q, mproc__mutex_t *m, atomic_uint *inside,
+                     double deadline)
+{
+  int rc = mproc__plat_mutex_lock(&q->seg, m, deadline);
+
+  if (rc == MPROC_EOWNERDEAD) {
+    if (atomic_load(inside)) {
+      atomic_store(&q->st->broken, 1);
+      bump(q, &q->st->data_seq, &q->st->data_waiters);
+      bump(q, &q->st->space_seq, &q->st->space_waiters);
+      mproc__plat_mutex_unlock(&q->seg, m);
+      return mproc__err(MPROC_EBROKEN, "Queue: a process died in the middle "
+                                       "of a message; the queue is unusable");
+    }
+    rc = 0;
+  }
+  return rc;
+}
+
+/* Wait for @need bytes of room, sleeping on the space word. */
+static int wait_room(mproc_queue_t *q, uint64_t need, double deadline)
+{
+  qstate_t *st = q->st;
+
+  for (int i = 0; i < SPIN; i++)
+    if (ring_free(st) >= need)
+      return 0;
+  for (;;) {
+    unsigned seen = atomic_load(&st->space_seq);
+    if (ring_free(st) >= need)
+      return 0;
+    if (atomic_load(&st->broken))
+      return MPROC_EBROKEN;
+    if (sleep_on(q, &st->space_seq, &st->space_waiters, seen, deadline) ==
+            MPROC_ETIMEDOUT &&
+        ring_free(st) < need)
+      return MPROC_ETIMEDOUT;
+  }
+}
+
+/* Publish @len more bytes and, with @item, one more message. */
+static void publish(mproc_queue_t *q, uint64_t len, int item)
+{
+  atomic_fetch_add(&q->st->head, len);
+  if (item)
+    atomic_fetch_add(&q->st->items, 1);
+  bump(q, &q->st->data_seq, &q->st->data_waiters);
+}
+
+/* Write one framed message of @len bytes from @parts (a header and a
+ * body, either may be empty), holding the write mutex. */
+static int write_message(mproc_queue_t *q, const void *a, size_t alen,
+                         const void *b, size_t blen, double deadline)
+{
+  qstate_t *st = q->st;
+  uint64_t len = (uint64_t)alen + blen, pos;
+  unsigned char frame[FRAME];
+  const unsigned char *src;
+  size_t done, left;
+  int rc;
+
+  for (int i = 0; i < FRAME; i++)
+    frame[i] = (unsigned char)(len >> (8 * i));
+  /* Whole messages wait for room for all of themselves; larger ones for
+   * an empty ring, then stream. */
+  rc = wait_room(q, FRAME + len <= st->cap ? FRAME + len : st->cap, deadline);
+  if (rc != 0)
+    return rc;
+  pos = atomic_load(&st->head);
+  if (FRAME + len <= st->cap) {
+    ring_copy_in(st, pos, frame, FRAME);
+    ring_copy_in(st, pos + FRAME, a, alen);
+    ring_copy_in(st, pos + FRAME + alen, b, blen);
+    publish(q, FRAME + len, 1);
+    return 0;
+  }
+  atomic_store(&st->writing, 1);
+  ring_copy_in(st, pos, frame, FRAME);
+  publish(q, FRAME, 1);
+  for (int part = 0; part < 2; part++) {
+    src = part == 0 ? a : b;
+    left = part == 0 ? alen : blen;
+    done = 0;
+    while (left > 0) {
+      uint64_t room;
+      /* Once started, the message must be finished: no deadline. */
+      rc = wait_room(q, 1, MPROC__NEVER);
+      if (rc != 0)
+        return rc;
+      room = ring_free(st);
+      size_t chunk = left < room ? left : (size_t)room;
+      ring_copy_in(st, atomic_load(&st->head), src + done, chunk);
+      publish(q, chunk, 0);
+      done += chunk;
+      left -= chunk;
+    }
+  }
+  atomic_store(&st->writing, 0);
+  return 0;
+}
+
+static int put_parts(mproc_queue_t *q, double timeout, const void *a,
+                     size_t alen, const void *b, size_t blen)
+{
+  double deadline = mproc__deadline(timeout);
+  int joinable = kind_of(q) == MPROC_KIND_JOINABLE_QUEUE;
+  int rc = take_slot(q, deadline);
+
+  if (rc == MPROC_ETIMEDOUT)
+    return mproc__err(MPROC_EFULL, "Queue is full");
+  if (rc != 0)
+    return rc == MPROC_EBROKEN ? usable(q, "put") : rc;
+  /* Counted before it is visible, so that a consumer's task_done can
+   * never run ahead of it. */
+  if (joinable)
+    atomic_fetch_add(&q->st->unfinished, 1);
+  rc = lock_side(q, &q->st->wlock, &q->st->writing, deadline);
+  if (rc == 0) {
+    rc = write_message(q, a, alen, b, blen, deadline);
+    mproc__plat_mutex_unlock(&q->seg, &q->st->wlock);
+  }
+  if (rc != 0) {
+    if (joinable)
+      atomic_fetch_sub(&q->st->unfinished, 1);
+    give_slot(q);
+    if (rc == MPROC_ETIMEDOUT)
+      return mproc__err(MPROC_EFULL, "Queue is full");
+    return rc == MPROC_EBROKEN ? usable(q, "put") : rc;
+  }
+  return 0;
+}
+
+int mproc_queue_vput(mproc_queue_t *q, double timeout, const char *fmt,
+                     va_list ap)
+{
+  msgpack_sbuffer buf;
+  va_list copy;
+  int rc = usable(q, "put");
+
+  if (rc != 0)
+    return rc;
+  msgpack_sbuffer_init(&buf);
+  va_copy(copy, ap);
+  rc = mproc__encode_args(&buf, fmt, &copy);
+  va_end(copy);
+  if (rc == 0)
+    rc = put_parts(q, timeout, buf.data, buf.size, NULL, 0);
+  msgpack_sbuffer_destroy(&buf);
+  return rc;
+}
+
+int mproc_queue_put(mproc_queue_t *q, double timeout, const char *fmt, ...)
+{
+  va_list ap;
+  int rc;
+
+  va_start(ap, fmt);
+  rc = mproc_queue_vput(q, timeout, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+int mproc_queue_put_bytes(mproc_queue_t *q, double timeout, const void *buf,
+                          size_t len)
+{
+  msgpack_sbuffer head;
+  msgpack_packer pk;
+  int rc = usable(q, "put_bytes");
+
+  if (rc != 0)
+    return rc;
+  if (buf == NULL && len > 0)
+    return mproc__err(MPROC_EINVAL, "put_bytes: NULL buffer");
+  if (len > UINT32_MAX)
+    return mproc__err(MPROC_EINVAL, "put_bytes: item larger than 4 GiB - 1");
+  /* [bin] without copying the body twice: the header is packed apart
+   * and the body goes straight into the ring. */
+  msgpack_sbuffer_init(&head);
+  msgpack_packer_init(&pk, &head, msgpack_sbuffer_write);
+  if (msgpack_pack_array(&pk, 1) != 0 || msgpack_pack_bin(&pk, len) != 0) {
+    msgpack_sbuffer_destroy(&head);
+    return mproc__err(MPROC_ENOMEM, "out of memory");
+  }
+  rc = put_parts(q, timeout, head.data, head.size, buf, len);
+  msgpack_sbuffer_destroy(&head);
+  return rc;
+}
+
+/* ---- get ---- */
+
+/* Whether the writer of the message being read is still at it: it holds
+ * the write mutex. If it died there, the queue is broken. */
+static int writer_alive(mproc_queue_t *q)
+{
+  int rc = mproc__plat_mutex_lock(&q->seg, &q->st->wlock, mproc__plat_now());
+
+  if (rc == MPROC_ETIMEDOUT)
+    return 1;
+  if (rc == 0 || rc == MPROC_EOWNERDEAD)
+    mproc__plat_mutex_unlock(&q->seg, &q->st->wlock);
+  return 0;
+}
+
+/* Read @len bytes at the tail as they arrive, freeing room as it goes. */
+static int read_stream(mproc_queue_t *q, unsigned char *dst, uint64_t len)
+{
+  qstate_t *st = q->st;
+
+  while (len > 0) {
+    uint64_t tail = atomic_load(&st->tail);
+    uint64_t avail = atomic_load(&st->head) - tail;
+    if (avail == 0) {
+      unsigned seen = atomic_load(&st->data_seq);
+      if (atomic_load(&st->head) != tail)
+        continue;
+      if (sleep_on(q, &st->data_seq, &st->data_waiters, seen,
+                   mproc__plat_now() + LIVENESS_SLICE) == MPROC_ETIMEDOUT &&
+          atomic_load(&st->head) == tail && !writer_alive(q)) {
+        atomic_store(&st->broken, 1);
+        return mproc__err(MPROC_EBROKEN, "Queue: the writer of a message "
+                                         "died in the middle of it");
+      }
+      continue;
+    }
+    size_t chunk = (size_t)(avail < len ? avail : len);
+    ring_copy_out(st, tail, dst, chunk);
+    atomic_fetch_add(&st->tail, chunk);
+    bump(q, &st->space_seq, &st->space_waiters);
+    dst += chunk;
+    len -= chunk;
+  }
+  return 0;
+}
+
+static int read_message(mproc_queue_t *q, void **out, size_t *outlen)
+{
+  qstate_t *st = q->st;
+  unsigned char frame[FRAME];
+  uint64_t len = 0;
+  void *buf;
+  int rc = 0;
+
+  /* The header was published with the item count. */
+  ring_copy_out(st, atomic_load(&st->tail), frame, FRAME);
+  for (int i = 0; i < FRAME; i++)
+    len |= (uint64_t)frame[i] << (8 * i);
+  if (len == 0 || len > SIZE_MAX / 2) {
+    atomic_store(&st->broken, 1);
+    return mproc__err(MPROC_EBROKEN, "Queue: corrupted message length");
+  }
+  atomic_fetch_sub(&st->items, 1);
+  atomic_fetch_add(&st->tail, FRAME);
+  buf = malloc((size_t)len);
+  atomic_store(&st->reading, 1);
+  if (buf == NULL) {
+    /* The message must still leave the ring, or the queue would stall. */
+    unsigned char sink[4096];
+    while (len > 0 && rc == 0) {
+      size_t n = len < sizeof sink ? (size_t)len : sizeof sink;
+      rc = read_stream(q, sink, n);
+      len -= n;
+    }
+    atomic_store(&st->reading, 0);
+    return mproc__err(MPROC_ENOMEM, "out of memory receiving an item");
+  }
+  rc = read_stream(q, buf, len);
+  atomic_store(&st->reading, 0);
+  if (rc != 0) {
+    free(buf);
+    return rc;
+  }
+  *out = buf;
+  *outlen = (size_t)len;
+  return 0;
+}
+
+int mproc_queue_get(mproc_queue_t *q, double timeout, mproc_args_t **item)
+{
+  double deadline = mproc__deadline(timeout);
+  void *buf = NULL;
+  size_t len = 0;
+  int rc = usable(q, "get");
+
+  if (rc != 0)
+    return rc;
+  if (item == NULL)
+    return mproc__err(MPROC_EINVAL, "get: NULL item");
+  *item = NULL;
+  rc = lock_side(q, &q->st->rlock, &q->st->reading, deadline);
+  if (rc == MPROC_ETIMEDOUT)
+    return mproc__err(MPROC_EEMPTY, "Queue is empty");
+  if (rc != 0)
+    return rc;
+  rc =
+      wait_until(q, has_item, &q->st->data_seq, &q->st->data_waiters, deadline);
+  if (rc == 0)
+    rc = read_message(q, &buf, &len);
+  mproc__plat_mutex_unlock(&q->seg, &q->st->rlock);
+  if (rc == MPROC_ETIMEDOUT)
+    return mproc__err(MPROC_EEMPTY, "Queue is empty");
+  if (rc == MPROC_EBROKEN)
+    return usable(q, "get");
+  if (rc != 0)
+    return rc;
+  give_slot(q);
+  return mproc__args_take(item, buf, len);
+}
+
+long mproc_queue_qsize(mproc_queue_t *q)
+{
+  int rc = usable(q, "qsize");
+
+  return rc != 0 ? rc : atomic_load(&q->st->items);
+}
+
+int mproc_queue_empty(mproc_queue_t *q)
+{
+  int rc = usable(q, "empty");
+
+  return rc != 0 ? rc : atomic_load(&q->st->items) == 0;
+}
+
+int mproc_queue_full(mproc_queue_t *q)
+{
+  int rc = usable(q, "full");
+
+  if (rc != 0)
+    return rc;
+  return q->st->maxsize > 0 && atomic_load(&q->st->slots) >= q->st->maxsize;
+}
+
+int mproc_queue_close(mproc_queue_t *q)
+{
+  int rc = usable(q, "close");
+
+  if (rc == MPROC_ECLOSED || rc == MPROC_EBROKEN)
+    return 0; /* idempotent, as CPython's */
+  if (rc != 0)
+    return rc;
+  q->closed = 1;
+  return 0;
+}
+
+int mproc_queue_join_thread(mproc_queue_t *q)
+{
+  if (mproc__obj_check(q) == NULL)
+    return mproc__err(MPROC_EINVAL, "join_thread: not a queue");
+  if (!q->closed)
+    return mproc__err(MPROC_ESTATE, "join_thread: Queue %p not closed",
+                      (void *)q);
+  return 0;
+}
+
+int mproc_queue_cancel_join_thread(mproc_queue_t *q)
+{
+  if (mproc__obj_check(q) == NULL)
+    return mproc__err(MPROC_EINVAL, "cancel_join_thread: not a queue");
+  return 0;
+}
+
+int mproc_queue_task_done(mproc_queue_t *q)
+{
+  int rc = usable(q, "task_done");
+
+  if (rc != 0)
+    return rc;
+  if (kind_of(q) != MPROC_KIND_JOINABLE_QUEUE)
+    return mproc__err(MPROC_ETYPE, "task_done: only a JoinableQueue has it");
+  for (;;) {
+    long n = atomic_load(&q->st->unfinished);
+    if (n <= 0)
+      return mproc__err(MPROC_EINVAL, "task_done() called too many times");
+    if (atomic_compare_exchange_weak(&q->st->unfinished, &n, n - 1)) {
+      if (n == 1)
+        bump(q, &q->st->join_seq, &q->st->join_waiters);
+      return 0;
+    }
+  }
+}
+
+int mproc_queue_join(mproc_queue_t *q, double timeout)
+{
+  int rc = usable(q, "join");
+
+  if (rc != 0)
+    return rc;
+  if (kind_of(q) != MPROC_KIND_JOINABLE_QUEUE)
+    return mproc__err(MPROC_ETYPE, "join: only a JoinableQueue has it");
+  rc = wait_until(q, no_unfinished, &q->st->join_seq, &q->st->join_waiters,
+                  mproc__deadline(timeout));
+  if (rc == MPROC_ETIMEDOUT)
+    return mproc__err(MPROC_ETIMEDOUT, "join: items are still unfinished");
+  return rc;
+}
+
+void mproc_queue_free(mproc_queue_t *q)
+{
+  if (q != NULL)
+    mproc__obj_unref(&q->hdr);
+}
