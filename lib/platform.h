@@ -169,4 +169,28 @@ int mproc__plat_mutex_unlock(mproc__seg_t *s, mproc__mutex_t *m);
  * processes (for owner checks in RLock and Condition). Never 0. */
 uint64_t mproc__plat_thread_id(void);
 
+/* ---- pipes for Connection ---- */
+
+/* A connected pair. @duplex: both ends read and write; otherwise @r only
+ * reads and @w only writes. Handles are not inherited by default. */
+int mproc__plat_pipe(int duplex, intptr_t *r, intptr_t *w);
+
+/* Read at most @cap bytes, blocking until at least one byte or EOF.
+ * *got is 0 at EOF. */
+int mproc__plat_pipe_read(intptr_t h, void *buf, size_t cap, size_t *got);
+
+/* Write all @len bytes (blocking; no SIGPIPE: a closed peer is an
+ * error). */
+int mproc__plat_pipe_write(intptr_t h, const void *buf, size_t len);
+
+/* Wait until one of @n handles is ready or @deadline: a pipe (@is_pipe[i])
+ * readable or at EOF, anything else (a process sentinel) signalled.
+ * Sets @ready[i]; returns how many are ready (0 at the deadline) or an
+ * error. */
+int mproc__plat_wait_handles(const intptr_t *h, const int *is_pipe, size_t n,
+                             double deadline, int *ready);
+
+/* Take an inherited handle for good (close-on-exec on POSIX). */
+void mproc__plat_handle_own(intptr_t h);
+
 #endif /* MPROC_PLATFORM_H */
