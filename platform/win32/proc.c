@@ -116,17 +116,20 @@ static int dup_inheritable(HANDLE h, HANDLE *out)
 typedef struct spawn_handles {
   HANDLE boot_r, boot_w;
   HANDLE std[3];
-  HANDLE list[4];
+  HANDLE *list; /* the bootstrap pipe, stdio, the objects' handles */
   DWORD n_list;
 } spawn_handles_t;
 
-static int make_handles(spawn_handles_t *h)
+static int make_handles(spawn_handles_t *h, const mproc__launch_t *l)
 {
   SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
   static const DWORD which[3] = {STD_INPUT_HANDLE, STD_OUTPUT_HANDLE,
                                  STD_ERROR_HANDLE};
 
   memset(h, 0, sizeof *h);
+  h->list = malloc((4 + l->nhandles) * sizeof *h->list);
+  if (h->list == NULL)
+    return mproc__err(MPROC_ENOMEM, "out of memory");
   /* The read end is inheritable, but only the handle list decides what
    * this child gets: other children started meanwhile never see it. */
   if (!CreatePipe(&h->boot_r, &h->boot_w, &sa, 0))
@@ -138,6 +141,11 @@ static int make_handles(spawn_handles_t *h)
     if (h->std[i] != NULL)
       h->list[h->n_list++] = h->std[i];
   }
+  /* The objects' handles keep their values in the child (that is what
+   * lets shared memory hold HANDLE values); they are made inheritable
+   * only around CreateProcess (see create()). */
+  for (size_t i = 0; i < l->nhandles; i++)
+    h->list[h->n_list++] = (HANDLE)l->handles[i];
   return 0;
 }
 
@@ -148,6 +156,18 @@ static void close_handles(spawn_handles_t *h)
   for (int i = 0; i < 5; i++)
     if (all[i] != NULL)
       CloseHandle(all[i]);
+  free(h->list);
+}
+
+/* Serialises the window in which objects' handles are inheritable, so
+ * that two starts sharing an object cannot clear each other's flag. */
+static SRWLOCK inherit_lock = SRWLOCK_INIT;
+
+static void set_inherit(const mproc__launch_t *l, int on)
+{
+  for (size_t i = 0; i < l->nhandles; i++)
+    SetHandleInformation((HANDLE)l->handles[i], HANDLE_FLAG_INHERIT,
+                         on ? HANDLE_FLAG_INHERIT : 0);
 }
 
 static int create(spawn_handles_t *h, int daemon, PROCESS_INFORMATION *pi)
@@ -247,9 +267,14 @@ int mproc__plat_start(const mproc__launch_t *l, mproc__child_t **out)
   c = calloc(1, sizeof *c);
   if (c == NULL)
     return mproc__err(MPROC_ENOMEM, "out of memory");
-  rc = make_handles(&h);
-  if (rc == 0)
+  rc = make_handles(&h, l);
+  if (rc == 0) {
+    AcquireSRWLockExclusive(&inherit_lock);
+    set_inherit(l, 1);
     rc = create(&h, l->daemon, &pi);
+    set_inherit(l, 0);
+    ReleaseSRWLockExclusive(&inherit_lock);
+  }
   if (rc == 0) {
     created = 1;
     if (l->daemon)
@@ -452,4 +477,18 @@ int mproc__plat_errcode(long oserr)
   default:
     return MPROC_EOS;
   }
+}
+
+intptr_t mproc__plat_child_handle(mproc_start_method_t method, size_t i,
+                                  intptr_t parent_value)
+{
+  (void)method;
+  (void)i;
+  return parent_value; /* inherited handles keep their values */
+}
+
+void mproc__plat_handle_close(intptr_t h)
+{
+  if (h != 0 && h != (intptr_t)INVALID_HANDLE_VALUE)
+    CloseHandle((HANDLE)h);
 }
