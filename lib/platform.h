@@ -193,4 +193,38 @@ int mproc__plat_wait_handles(const intptr_t *h, const int *is_pipe, size_t n,
 /* Take an inherited handle for good (close-on-exec on POSIX). */
 void mproc__plat_handle_own(intptr_t h);
 
+/* ---- named shared memory (SharedMemory) ---- */
+
+/* A named block as this process maps it. Every process with it open
+ * counts as a user; the block disappears when the last user closes it or
+ * dies (Linux: a shared file lock each user holds, which the kernel drops
+ * with the process; Windows: the kernel's own handle count). */
+typedef struct mproc__named {
+  intptr_t handle;
+  void *map;
+  size_t map_size;
+} mproc__named_t;
+
+/* Create block @name (validated by the caller) of @size bytes,
+ * zero-filled. MPROC_EEXIST if the name is taken. */
+int mproc__plat_named_create(const char *name, size_t size,
+                             mproc__named_t *out);
+
+/* Attach to block @name, whatever its size. MPROC_ENOTFOUND. */
+int mproc__plat_named_open(const char *name, mproc__named_t *out);
+
+/* In a child: map the inherited handle @h (ownership moves on success). */
+int mproc__plat_named_adopt(intptr_t h, mproc__named_t *out);
+
+/* Detach; removes the block when this was its last user. */
+void mproc__plat_named_close(const char *name, mproc__named_t *m);
+
+/* Remove the name now (Linux); attached users keep the memory.
+ * MPROC_ENOTFOUND when there is no such name. Windows cannot remove a
+ * name: the caller marks the block unlinked instead (returns 0). */
+int mproc__plat_named_unlink(const char *name);
+
+/* Remove blocks whose users all died without closing them. */
+void mproc__plat_named_sweep(void);
+
 #endif /* MPROC_PLATFORM_H */

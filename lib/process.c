@@ -568,13 +568,19 @@ static void table_unlink_locked(mproc_process_t *p)
  * has ended. */
 static int try_reap(mproc_process_t *p)
 {
-  int ended;
+  int ended, reaped = 0;
 
   table_lock();
-  if (p->in_table && mproc__plat_reap(p->child, &p->exitcode) == 0)
+  if (p->in_table && mproc__plat_reap(p->child, &p->exitcode) == 0) {
     table_unlink_locked(p);
+    reaped = 1;
+  }
   ended = !p->in_table;
   table_unlock();
+  /* The child may have left named shared memory blocks with no user
+   * alive (it crashed, or ended without closing them). */
+  if (reaped)
+    mproc__plat_named_sweep();
   return ended;
 }
 
