@@ -586,8 +586,9 @@ int mproc__args_take(mproc_args_t **out, void *buf, size_t len)
   a->buf = buf;
   a->kw.type = MSGPACK_OBJECT_NIL;
   if (buf == NULL || len == 0 || mproc__msgpack_bounded(buf, len) != 0)
-    rc = mproc__err(MPROC_ECODEC, "message: truncated, malformed or nested "
-                                  "more than %d deep",
+    rc = mproc__err(MPROC_ECODEC,
+                    "message: truncated, malformed or nested "
+                    "more than %d deep",
                     MAX_DEPTH);
   if (rc == 0) {
     r = msgpack_unpack(buf, len, &off, &a->zone, &a->pos);
