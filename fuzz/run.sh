@@ -10,10 +10,10 @@ dir=${1:-build/fuzz}
 secs=${FUZZ_SECONDS:-30}
 CC=clang CXX=clang++ cmake -S . -B "$dir" -DMPROC_FUZZ=ON -DMPROC_BUILD_TESTS=OFF \
   -DMPROC_BUILD_EXAMPLES=OFF -DMPROC_BUILD_BENCH=OFF >/dev/null
-cmake --build "$dir" -j2 --target fuzz_bootstrap fuzz_args >"$dir/build.log" 2>&1 \
+cmake --build "$dir" -j2 --target fuzz_bootstrap fuzz_args fuzz_conn >"$dir/build.log" 2>&1 \
   || { cat "$dir/build.log"; exit 1; }
 status=0
-for t in bootstrap args; do
+for t in bootstrap args conn; do
   work=$(mktemp -d)
   cp fuzz/corpus/$t/* "$work/" 2>/dev/null || true
   if "$dir/fuzz/fuzz_$t" "$work" -max_total_time="$secs" -timeout=5 \

@@ -19,6 +19,7 @@
 
 #define RBUF 65536
 #define SMALL 16384 /* messages up to this size go out in one write */
+#define GROW_FROM ((size_t)1 << 20) /* receive buffers start at most here */
 #define CONN_EXTRA_VERSION 1
 
 struct mproc_conn {
@@ -287,6 +288,38 @@ static int read_body(mproc_conn_t *c, unsigned char *dst, size_t len)
   return 0;
 }
 
+/* Read a @len byte body into a new buffer that grows as the bytes come:
+ * a peer announcing gigabytes it never sends costs a chunk, not the
+ * announced size. */
+static int read_growing(mproc_conn_t *c, size_t len, unsigned char **out)
+{
+  size_t cap = len < GROW_FROM ? len : GROW_FROM, done = 0;
+  unsigned char *buf = malloc(cap ? cap : 1), *bigger;
+  int rc;
+
+  for (;;) {
+    if (buf == NULL) {
+      c->broken = "out of memory receiving a message";
+      return mproc__err(MPROC_ENOMEM, "out of memory");
+    }
+    rc = read_body(c, buf + done, cap - done);
+    if (rc != 0) {
+      free(buf);
+      return rc;
+    }
+    done = cap;
+    if (done == len)
+      break;
+    cap = len - cap < cap ? len : cap * 2;
+    bigger = realloc(buf, cap);
+    if (bigger == NULL)
+      free(buf);
+    buf = bigger;
+  }
+  *out = buf;
+  return 0;
+}
+
 /* Read one whole message into a new buffer. */
 static int recv_frame(mproc_conn_t *c, size_t maxlength, void **out,
                       size_t *outlen)
@@ -324,16 +357,9 @@ static int recv_frame(mproc_conn_t *c, size_t maxlength, void **out,
     c->broken = "a message was longer than the maximum length";
     return mproc__err(MPROC_EINVAL, "bad message length");
   }
-  buf = malloc(len ? (size_t)len : 1);
-  if (buf == NULL) {
-    c->broken = "out of memory receiving a message";
-    return mproc__err(MPROC_ENOMEM, "out of memory");
-  }
-  rc = read_body(c, buf, (size_t)len);
-  if (rc != 0) {
-    free(buf);
+  rc = read_growing(c, (size_t)len, &buf);
+  if (rc != 0)
     return rc;
-  }
   *out = buf;
   *outlen = (size_t)len;
   return 0;
