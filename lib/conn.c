@@ -325,7 +325,7 @@ static int recv_frame(mproc_conn_t *c, size_t maxlength, void **out,
                       size_t *outlen)
 {
   uint64_t len = 0;
-  unsigned char *buf;
+  unsigned char *buf = NULL;
   int rc;
 
   if (c->pending != NULL) {
