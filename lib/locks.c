@@ -14,8 +14,8 @@
 
 typedef struct lock_state {
   mproc__mutex_t mx;
-  uint64_t owner;     /* thread id of the holder, 0 when free */
-  uint32_t count;     /* RLock recursion depth */
+  uint64_t owner;     /* RLock: thread id of the holder, 0 when free */
+  uint32_t count;     /* RLock: recursion depth */
   atomic_uint parked; /* never changes: what a self-deadlock waits on */
 } lock_state_t;
 
@@ -160,12 +160,15 @@ static int self_deadlock(mproc_lock_t *l, double timeout)
 
 int mproc__lock_acquire_deadline(mproc_lock_t *l, double deadline)
 {
-  uint64_t me = mproc__plat_thread_id();
+  uint64_t me;
   int rc;
 
+  /* A Lock is the backend's mutex and nothing more: the fast path is
+   * one call. An RLock adds its owner and depth. */
+  if (!l->recursive)
+    return mproc__plat_mutex_lock(&l->seg, &l->st->mx, deadline);
+  me = mproc__plat_thread_id();
   if (l->st->owner == me) {
-    if (!l->recursive)
-      return MPROC_EDEADLK;
     l->st->count++;
     return 0;
   }
@@ -183,9 +186,9 @@ int mproc_lock_acquire(mproc_lock_t *l, double timeout)
 
   if (check(l) == NULL)
     return mproc__err(MPROC_EINVAL, "Lock: not a Lock or RLock");
-  if (!l->recursive && l->st->owner == mproc__plat_thread_id())
-    return self_deadlock(l, timeout);
   rc = mproc__lock_acquire_deadline(l, mproc__deadline(timeout));
+  if (rc == MPROC_EDEADLK)
+    return self_deadlock(l, timeout);
   if (rc == MPROC_ETIMEDOUT)
     return mproc__err(MPROC_ETIMEDOUT, "%s: timed out", kind_name(l));
   return rc;
@@ -193,6 +196,8 @@ int mproc_lock_acquire(mproc_lock_t *l, double timeout)
 
 int mproc__lock_owned(mproc_lock_t *l)
 {
+  if (!l->recursive)
+    return mproc__plat_mutex_mine(&l->st->mx);
   return l->st->owner == mproc__plat_thread_id();
 }
 
@@ -200,9 +205,11 @@ int mproc__lock_owned(mproc_lock_t *l)
  * to restore. */
 int mproc__lock_release_all(mproc_lock_t *l, uint32_t *depth)
 {
-  *depth = l->st->count;
-  l->st->count = 0;
-  l->st->owner = 0;
+  *depth = l->recursive ? l->st->count : 1;
+  if (l->recursive) {
+    l->st->count = 0;
+    l->st->owner = 0;
+  }
   return mproc__plat_mutex_unlock(&l->seg, &l->st->mx);
 }
 
@@ -210,22 +217,32 @@ int mproc__lock_restore(mproc_lock_t *l, uint32_t depth, double deadline)
 {
   int rc = mproc__lock_acquire_deadline(l, deadline);
 
-  if (rc == 0 || rc == MPROC_EOWNERDEAD)
+  if ((rc == 0 || rc == MPROC_EOWNERDEAD) && l->recursive)
     l->st->count = depth;
   return rc;
 }
 
+static int release_error(mproc_lock_t *l)
+{
+  if (!l->recursive && !mproc__plat_mutex_locked(&l->st->mx))
+    return mproc__err(MPROC_ESTATE, "release unlocked lock");
+  /* Differs from CPython's Lock, which any process may release: the
+   * owner is what makes a dead holder detectable. */
+  return mproc__err(MPROC_EPERM, "cannot release un-acquired lock");
+}
+
 int mproc_lock_release(mproc_lock_t *l)
 {
+  int rc;
+
   if (check(l) == NULL)
     return mproc__err(MPROC_EINVAL, "Lock: not a Lock or RLock");
-  if (l->st->owner != mproc__plat_thread_id()) {
-    if (l->st->owner == 0 && !l->recursive)
-      return mproc__err(MPROC_ESTATE, "release unlocked lock");
-    /* Differs from CPython's Lock, which any process may release: the
-     * owner is what makes a dead holder detectable. */
-    return mproc__err(MPROC_EPERM, "cannot release un-acquired lock");
+  if (!l->recursive) {
+    rc = mproc__plat_mutex_unlock(&l->seg, &l->st->mx);
+    return rc == MPROC_EPERM ? release_error(l) : rc;
   }
+  if (l->st->owner != mproc__plat_thread_id())
+    return release_error(l);
   if (--l->st->count > 0)
     return 0;
   l->st->owner = 0;
@@ -236,11 +253,6 @@ void mproc_lock_free(mproc_lock_t *l)
 {
   if (l != NULL)
     mproc__obj_unref(&l->hdr);
-}
-
-mproc__seg_t *mproc__lock_seg(mproc_lock_t *l)
-{
-  return &l->seg;
 }
 
 int mproc__lock_is(const void *p)

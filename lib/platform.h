@@ -165,6 +165,10 @@ int mproc__plat_mutex_lock(mproc__seg_t *s, mproc__mutex_t *m, double deadline);
 /* @return 0; MPROC_EPERM when the calling thread does not hold it. */
 int mproc__plat_mutex_unlock(mproc__seg_t *s, mproc__mutex_t *m);
 
+/* Whether some thread holds @m / whether the calling thread does. */
+int mproc__plat_mutex_locked(mproc__mutex_t *m);
+int mproc__plat_mutex_mine(mproc__mutex_t *m);
+
 /* An id of the calling thread, unique among live threads of all
  * processes (for owner checks in RLock and Condition). Never 0. */
 uint64_t mproc__plat_thread_id(void);

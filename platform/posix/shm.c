@@ -240,9 +240,54 @@ int mproc__plat_mutex_unlock(mproc__seg_t *s, mproc__mutex_t *m)
   return 0;
 }
 
+/* glibc keeps the owner's thread id in the low bits of a robust mutex's
+ * futex word (the kernel's robust-futex protocol, a stable ABI); the
+ * high bits are the waiters and owner-died flags. */
+#define TID_MASK 0x3fffffffu
+
+static unsigned owner_tid(mproc__mutex_t *m)
+{
+  pthread_mutex_t *mx = (pthread_mutex_t *)(void *)m->opaque;
+
+  return (unsigned)__atomic_load_n(&mx->__data.__lock, __ATOMIC_RELAXED) &
+         TID_MASK;
+}
+
+int mproc__plat_mutex_locked(mproc__mutex_t *m)
+{
+  return owner_tid(m) != 0;
+}
+
+static _Thread_local unsigned my_tid;
+
+int mproc__plat_mutex_mine(mproc__mutex_t *m)
+{
+  if (my_tid == 0)
+    my_tid = (unsigned)gettid();
+  return owner_tid(m) == my_tid;
+}
+
+/* getpid() and gettid() are system calls: the id is cached per thread,
+ * and forgotten in the child of any fork (the forking thread is the
+ * child's only thread, with a new id). */
+static _Thread_local uint64_t tid_cache;
+
+static void forget_tid(void)
+{
+  tid_cache = 0;
+  my_tid = 0;
+}
+
+__attribute__((constructor)) static void register_forget_tid(void)
+{
+  pthread_atfork(NULL, NULL, forget_tid);
+}
+
 uint64_t mproc__plat_thread_id(void)
 {
   /* A thread id is unique system-wide among live threads; the pid makes
    * a stale record of a dead process's thread unlikely to match. */
-  return (uint64_t)getpid() << 32 | (uint32_t)gettid();
+  if (tid_cache == 0)
+    tid_cache = (uint64_t)getpid() << 32 | (uint32_t)gettid();
+  return tid_cache;
 }

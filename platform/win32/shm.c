@@ -266,6 +266,16 @@ int mproc__plat_mutex_unlock(mproc__seg_t *s, mproc__mutex_t *m)
   return 0;
 }
 
+int mproc__plat_mutex_locked(mproc__mutex_t *m)
+{
+  return ((win_mutex_t *)(void *)m->opaque)->owner != 0;
+}
+
+int mproc__plat_mutex_mine(mproc__mutex_t *m)
+{
+  return ((win_mutex_t *)(void *)m->opaque)->owner == mproc__plat_thread_id();
+}
+
 uint64_t mproc__plat_thread_id(void)
 {
   return (uint64_t)GetCurrentProcessId() << 32 | GetCurrentThreadId();
