@@ -84,6 +84,14 @@ struct mproc_args {
  * failure. For messages from queues and connections: no copy. */
 int mproc__args_take(mproc_args_t **out, void *buf, size_t len);
 
+/* Room for @len encoded bytes with the args that will hold them, in one
+ * allocation (NULL when out of memory). Fill it, then either decode it
+ * with mproc__args_take_buffer (which owns it from then on, also on
+ * failure) or drop it with mproc__args_buffer_free. */
+void *mproc__args_buffer(size_t len);
+void mproc__args_buffer_free(void *buf);
+int mproc__args_take_buffer(mproc_args_t **out, void *buf, size_t len);
+
 /* Hand @n objects received by a child to @a (ownership of the array
  * moves, whatever happens). */
 void mproc__args_adopt_objs(mproc_args_t *a, mproc__boot_obj_t *objs, size_t n,

@@ -186,7 +186,8 @@ int mproc_lock_acquire(mproc_lock_t *l, double timeout)
 
   if (check(l) == NULL)
     return mproc__err(MPROC_EINVAL, "Lock: not a Lock or RLock");
-  rc = mproc__lock_acquire_deadline(l, mproc__deadline(timeout));
+  rc = mproc__lock_acquire_deadline(
+      l, timeout >= 1e9 ? MPROC__NEVER : mproc__deadline(timeout));
   if (rc == MPROC_EDEADLK)
     return self_deadlock(l, timeout);
   if (rc == MPROC_ETIMEDOUT)

@@ -47,15 +47,6 @@ void mproc__obj_unref(mproc__obj_t *o)
   o->ops->destroy(o);
 }
 
-mproc__obj_t *mproc__obj_check(const void *p)
-{
-  mproc__obj_t *o = (mproc__obj_t *)p;
-
-  if (o == NULL || o->magic != MPROC__OBJ_MAGIC || o->ops == NULL)
-    return NULL;
-  return o;
-}
-
 int mproc_object_kind(const void *obj)
 {
   mproc__obj_t *o = mproc__obj_check(obj);

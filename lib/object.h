@@ -58,8 +58,16 @@ void mproc__obj_init(mproc__obj_t *o, const mproc__obj_ops_t *ops);
 void mproc__obj_ref(mproc__obj_t *o);
 /* Drop a reference; the last one destroys the object. NULL is a no-op. */
 void mproc__obj_unref(mproc__obj_t *o);
-/* @p as an object, or NULL when it is not one (NULL included). */
-mproc__obj_t *mproc__obj_check(const void *p);
+/* @p as an object, or NULL when it is not one (NULL included). Inline:
+ * every public call on an object starts with it. */
+static inline mproc__obj_t *mproc__obj_check(const void *p)
+{
+  mproc__obj_t *o = (mproc__obj_t *)p;
+
+  if (o == NULL || o->magic != MPROC__OBJ_MAGIC || o->ops == NULL)
+    return NULL;
+  return o;
+}
 /* The ops of @kind (for import), or NULL. */
 const mproc__obj_ops_t *mproc__obj_ops_of(int kind);
 

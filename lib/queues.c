@@ -31,16 +31,19 @@
 typedef struct qstate {
   mproc__mutex_t wlock;
   mproc__mutex_t rlock;
+  /* Each side writes only its own cache line and reads the other's
+   * rarely (the copies it keeps in its mproc_queue_t). */
   _Alignas(64) atomic_ullong head; /* bytes published by writers */
+  atomic_ullong puts;              /* messages whose header is published */
   atomic_uint data_seq;            /* bumped after head moves */
   atomic_uint data_waiters;
   atomic_uint writing;             /* a writer is inside a message */
   _Alignas(64) atomic_ullong tail; /* bytes consumed by readers */
+  atomic_ullong gets;              /* messages taken */
   atomic_uint space_seq;           /* bumped after tail moves or a slot frees */
   atomic_uint space_waiters;
   atomic_uint reading;            /* a reader is inside a message */
-  _Alignas(64) atomic_long items; /* messages whose header is published */
-  atomic_long slots;              /* items counted against maxsize */
+  _Alignas(64) atomic_long slots; /* items counted against maxsize */
   atomic_long unfinished;         /* JoinableQueue: put minus task_done */
   atomic_uint join_seq;
   atomic_uint join_waiters;
@@ -55,6 +58,9 @@ struct mproc_queue {
   mproc__seg_t seg;
   qstate_t *st;
   int closed;
+  /* Last values seen of the other side's counters: both only grow, so a
+   * stale copy only under-reports room or items, and is re-read then. */
+  atomic_ullong seen_tail, seen_puts, seen_head;
 };
 
 static void queue_destroy(mproc__obj_t *o)
@@ -217,45 +223,52 @@ static int usable(mproc_queue_t *q, const char *what)
 
 /* ---- waiting ---- */
 
-/* Sleep until @seq moves (or @deadline), counted in @waiters so that
- * wakers know to make the system call. The caller re-checks its
- * condition after reading @seen, before calling. */
-static int sleep_on(mproc_queue_t *q, atomic_uint *seq, atomic_uint *waiters,
-                    unsigned seen, double deadline)
+/* A waiter counts itself in @waiters, then re-checks its condition, then
+ * sleeps on @seq; a waker changes the state, then bumps @seq and makes
+ * the system call only when it sees a waiter. Either the waker sees the
+ * count or the waiter's re-check sees the new state, so no wake-up is
+ * lost, and an uncontended put or get touches no shared counter it does
+ * not need. */
+/* Spinning politely: the other side owns the cache line we poll. */
+static inline void cpu_relax(void)
 {
-  int rc;
-
-  atomic_fetch_add(waiters, 1);
-  rc = mproc__plat_word_wait(&q->seg, seq, seen, deadline);
-  atomic_fetch_sub(waiters, 1);
-  return rc;
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
 }
+
+typedef int (*cond_fn)(mproc_queue_t *q, uint64_t arg);
 
 static void bump(mproc_queue_t *q, atomic_uint *seq, atomic_uint *waiters)
 {
-  atomic_fetch_add(seq, 1);
-  if (atomic_load(waiters) != 0)
+  if (atomic_load(waiters) != 0) {
+    atomic_fetch_add(seq, 1);
     mproc__plat_word_wake(&q->seg, seq, INT32_MAX);
+  }
 }
 
-/* Wait until @cond(q) holds: spin briefly, then sleep on @seq. */
-static int wait_until(mproc_queue_t *q, int (*cond)(mproc_queue_t *),
+/* Wait until @cond(q, arg) holds: spin briefly, then sleep on @seq. */
+static int wait_until(mproc_queue_t *q, cond_fn cond, uint64_t arg,
                       atomic_uint *seq, atomic_uint *waiters, double deadline)
 {
-  for (int i = 0; i < SPIN; i++)
-    if (cond(q))
+  for (int i = 0; i < SPIN; i++) {
+    if (cond(q, arg))
       return 0;
+    cpu_relax();
+  }
   for (;;) {
-    unsigned seen = atomic_load(seq);
-    if (cond(q))
-      return 0;
     if (atomic_load(&q->st->broken))
       return MPROC_EBROKEN;
     atomic_fetch_add(waiters, 1);
-    int again = !cond(q);
-    int rc = again ? mproc__plat_word_wait(&q->seg, seq, seen, deadline) : 0;
+    unsigned seen = atomic_load(seq);
+    int rc =
+        cond(q, arg) ? 0 : mproc__plat_word_wait(&q->seg, seq, seen, deadline);
     atomic_fetch_sub(waiters, 1);
-    if (rc == MPROC_ETIMEDOUT && !cond(q))
+    if (cond(q, arg))
+      return 0;
+    if (rc == MPROC_ETIMEDOUT)
       return MPROC_ETIMEDOUT;
   }
 }
@@ -289,19 +302,48 @@ static uint64_t ring_free(qstate_t *st)
 }
 
 /* Conditions for wait_until. */
-static int has_slot(mproc_queue_t *q)
+static int has_slot(mproc_queue_t *q, uint64_t unused)
 {
+  (void)unused;
   return q->st->maxsize == 0 || atomic_load(&q->st->slots) < q->st->maxsize;
 }
 
-static int has_item(mproc_queue_t *q)
+static int has_item(mproc_queue_t *q, uint64_t unused)
 {
-  return atomic_load(&q->st->items) > 0;
+  uint64_t gets = atomic_load(&q->st->gets);
+
+  (void)unused;
+  if (atomic_load_explicit(&q->seen_puts, memory_order_relaxed) > gets)
+    return 1;
+  uint64_t puts = atomic_load(&q->st->puts);
+  atomic_store_explicit(&q->seen_puts, puts, memory_order_relaxed);
+  return puts > gets;
 }
 
-static int no_unfinished(mproc_queue_t *q)
+static int no_unfinished(mproc_queue_t *q, uint64_t unused)
 {
+  (void)unused;
   return atomic_load(&q->st->unfinished) == 0;
+}
+
+static int has_room(mproc_queue_t *q, uint64_t need)
+{
+  uint64_t head = atomic_load(&q->st->head);
+  uint64_t used =
+      head - atomic_load_explicit(&q->seen_tail, memory_order_relaxed);
+
+  /* A copy older than head's last lap is no bound at all. */
+  if (used <= q->st->cap && q->st->cap - used >= need)
+    return 1;
+  uint64_t tail = atomic_load(&q->st->tail);
+  atomic_store_explicit(&q->seen_tail, tail, memory_order_relaxed);
+  return q->st->cap - (head - tail) >= need;
+}
+
+/* More bytes than the reader's position @tail are published. */
+static int has_bytes(mproc_queue_t *q, uint64_t tail)
+{
+  return atomic_load(&q->st->head) != tail;
 }
 
 /* Take a slot against maxsize, waiting until @deadline. */
@@ -309,10 +351,8 @@ static int take_slot(mproc_queue_t *q, double deadline)
 {
   qstate_t *st = q->st;
 
-  if (st->maxsize == 0) {
-    atomic_fetch_add(&st->slots, 1);
-    return 0;
-  }
+  if (st->maxsize == 0)
+    return 0; /* unbounded: nothing to count */
   for (;;) {
     long n = atomic_load(&st->slots);
     if (n < st->maxsize) {
@@ -320,8 +360,8 @@ static int take_slot(mproc_queue_t *q, double deadline)
         return 0;
       continue;
     }
-    int rc =
-        wait_until(q, has_slot, &st->space_seq, &st->space_waiters, deadline);
+    int rc = wait_until(q, has_slot, 0, &st->space_seq, &st->space_waiters,
+                        deadline);
     if (rc != 0)
       return rc;
   }
@@ -329,6 +369,8 @@ static int take_slot(mproc_queue_t *q, double deadline)
 
 static void give_slot(mproc_queue_t *q)
 {
+  if (q->st->maxsize == 0)
+    return;
   atomic_fetch_sub(&q->st->slots, 1);
   bump(q, &q->st->space_seq, &q->st->space_waiters);
 }
@@ -357,22 +399,8 @@ static int lock_side(mproc_queue_t *q, mproc__mutex_t *m, atomic_uint *inside,
 /* Wait for @need bytes of room, sleeping on the space word. */
 static int wait_room(mproc_queue_t *q, uint64_t need, double deadline)
 {
-  qstate_t *st = q->st;
-
-  for (int i = 0; i < SPIN; i++)
-    if (ring_free(st) >= need)
-      return 0;
-  for (;;) {
-    unsigned seen = atomic_load(&st->space_seq);
-    if (ring_free(st) >= need)
-      return 0;
-    if (atomic_load(&st->broken))
-      return MPROC_EBROKEN;
-    if (sleep_on(q, &st->space_seq, &st->space_waiters, seen, deadline) ==
-            MPROC_ETIMEDOUT &&
-        ring_free(st) < need)
-      return MPROC_ETIMEDOUT;
-  }
+  return wait_until(q, has_room, need, &q->st->space_seq, &q->st->space_waiters,
+                    deadline);
 }
 
 /* Publish @len more bytes and, with @item, one more message. */
@@ -380,7 +408,7 @@ static void publish(mproc_queue_t *q, uint64_t len, int item)
 {
   atomic_fetch_add(&q->st->head, len);
   if (item)
-    atomic_fetch_add(&q->st->items, 1);
+    atomic_fetch_add(&q->st->puts, 1);
   bump(q, &q->st->data_seq, &q->st->data_waiters);
 }
 
@@ -547,12 +575,11 @@ static int read_stream(mproc_queue_t *q, unsigned char *dst, uint64_t len)
     uint64_t tail = atomic_load(&st->tail);
     uint64_t avail = atomic_load(&st->head) - tail;
     if (avail == 0) {
-      unsigned seen = atomic_load(&st->data_seq);
-      if (atomic_load(&st->head) != tail)
-        continue;
-      if (sleep_on(q, &st->data_seq, &st->data_waiters, seen,
-                   mproc__plat_now() + LIVENESS_SLICE) == MPROC_ETIMEDOUT &&
-          atomic_load(&st->head) == tail && !writer_alive(q)) {
+      int rc = wait_until(q, has_bytes, tail, &st->data_seq, &st->data_waiters,
+                          mproc__plat_now() + LIVENESS_SLICE);
+      if (rc == MPROC_EBROKEN)
+        return rc;
+      if (rc == MPROC_ETIMEDOUT && !writer_alive(q)) {
         atomic_store(&st->broken, 1);
         return mproc__err(MPROC_EBROKEN, "Queue: the writer of a message "
                                          "died in the middle of it");
@@ -569,11 +596,25 @@ static int read_stream(mproc_queue_t *q, unsigned char *dst, uint64_t len)
   return 0;
 }
 
+static uint64_t refresh_head(mproc_queue_t *q)
+{
+  uint64_t head = atomic_load(&q->st->head);
+
+  atomic_store_explicit(&q->seen_head, head, memory_order_relaxed);
+  return head;
+}
+
+/* Whether a message of @len bytes at @tail is all below @head. */
+static int whole_at(uint64_t head, uint64_t tail, uint64_t len)
+{
+  return head >= tail && head - tail >= FRAME + len;
+}
+
 static int read_message(mproc_queue_t *q, void **out, size_t *outlen)
 {
   qstate_t *st = q->st;
   unsigned char frame[FRAME];
-  uint64_t len = 0;
+  uint64_t len = 0, tail;
   void *buf;
   int rc = 0;
 
@@ -585,9 +626,23 @@ static int read_message(mproc_queue_t *q, void **out, size_t *outlen)
     atomic_store(&st->broken, 1);
     return mproc__err(MPROC_EBROKEN, "Queue: corrupted message length");
   }
-  atomic_fetch_sub(&st->items, 1);
-  atomic_fetch_add(&st->tail, FRAME);
-  buf = malloc((size_t)len);
+  atomic_fetch_add(&st->gets, 1);
+  buf = mproc__args_buffer((size_t)len);
+  tail = atomic_load(&st->tail);
+  if (buf != NULL &&
+      (whole_at(atomic_load_explicit(&q->seen_head, memory_order_relaxed), tail,
+                len) ||
+       whole_at(refresh_head(q), tail, len))) {
+    /* All there (the usual case): one move of the tail. Only the reader
+     * holding the read mutex moves it. */
+    ring_copy_out(st, tail + FRAME, buf, (size_t)len);
+    atomic_store(&st->tail, tail + FRAME + len);
+    bump(q, &st->space_seq, &st->space_waiters);
+    *out = buf;
+    *outlen = (size_t)len;
+    return 0;
+  }
+  atomic_store(&st->tail, tail + FRAME);
   atomic_store(&st->reading, 1);
   if (buf == NULL) {
     /* The message must still leave the ring, or the queue would stall. */
@@ -603,7 +658,7 @@ static int read_message(mproc_queue_t *q, void **out, size_t *outlen)
   rc = read_stream(q, buf, len);
   atomic_store(&st->reading, 0);
   if (rc != 0) {
-    free(buf);
+    mproc__args_buffer_free(buf);
     return rc;
   }
   *out = buf;
@@ -628,8 +683,8 @@ int mproc_queue_get(mproc_queue_t *q, double timeout, mproc_args_t **item)
     return mproc__err(MPROC_EEMPTY, "Queue is empty");
   if (rc != 0)
     return rc;
-  rc =
-      wait_until(q, has_item, &q->st->data_seq, &q->st->data_waiters, deadline);
+  rc = wait_until(q, has_item, 0, &q->st->data_seq, &q->st->data_waiters,
+                  deadline);
   if (rc == 0)
     rc = read_message(q, &buf, &len);
   mproc__plat_mutex_unlock(&q->seg, &q->st->rlock);
@@ -640,21 +695,29 @@ int mproc_queue_get(mproc_queue_t *q, double timeout, mproc_args_t **item)
   if (rc != 0)
     return rc;
   give_slot(q);
-  return mproc__args_take(item, buf, len);
+  return mproc__args_take_buffer(item, buf, len);
+}
+
+/* Items in the queue: gets first, so the count is never negative. */
+static long queued(mproc_queue_t *q)
+{
+  uint64_t gets = atomic_load(&q->st->gets);
+
+  return (long)(atomic_load(&q->st->puts) - gets);
 }
 
 long mproc_queue_qsize(mproc_queue_t *q)
 {
   int rc = usable(q, "qsize");
 
-  return rc != 0 ? rc : atomic_load(&q->st->items);
+  return rc != 0 ? rc : queued(q);
 }
 
 int mproc_queue_empty(mproc_queue_t *q)
 {
   int rc = usable(q, "empty");
 
-  return rc != 0 ? rc : atomic_load(&q->st->items) == 0;
+  return rc != 0 ? rc : queued(q) == 0;
 }
 
 int mproc_queue_full(mproc_queue_t *q)
@@ -723,7 +786,7 @@ int mproc_queue_join(mproc_queue_t *q, double timeout)
     return rc;
   if (kind_of(q) != MPROC_KIND_JOINABLE_QUEUE)
     return mproc__err(MPROC_ETYPE, "join: only a JoinableQueue has it");
-  rc = wait_until(q, no_unfinished, &q->st->join_seq, &q->st->join_waiters,
+  rc = wait_until(q, no_unfinished, 0, &q->st->join_seq, &q->st->join_waiters,
                   mproc__deadline(timeout));
   if (rc == MPROC_ETIMEDOUT)
     return mproc__err(MPROC_ETIMEDOUT, "join: items are still unfinished");

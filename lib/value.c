@@ -570,28 +570,21 @@ int mproc__args_new(mproc_args_t **out, const void *pos, size_t poslen,
   return 0;
 }
 
-int mproc__args_take(mproc_args_t **out, void *buf, size_t len)
+/* Decode @len bytes at a->buf into @a; frees @a on failure. */
+static int args_decode(mproc_args_t **out, mproc_args_t *a, size_t len)
 {
-  mproc_args_t *a = calloc(1, sizeof *a);
   msgpack_unpack_return r;
   size_t off = 0;
   int rc = 0;
 
-  *out = NULL;
-  if (a == NULL || !msgpack_zone_init(&a->zone, 1024)) {
-    free(a);
-    free(buf);
-    return mproc__err(MPROC_ENOMEM, "out of memory");
-  }
-  a->buf = buf;
   a->kw.type = MSGPACK_OBJECT_NIL;
-  if (buf == NULL || len == 0 || mproc__msgpack_bounded(buf, len) != 0)
+  if (a->buf == NULL || len == 0 || mproc__msgpack_bounded(a->buf, len) != 0)
     rc = mproc__err(MPROC_ECODEC,
                     "message: truncated, malformed or nested "
                     "more than %d deep",
                     MAX_DEPTH);
   if (rc == 0) {
-    r = msgpack_unpack(buf, len, &off, &a->zone, &a->pos);
+    r = msgpack_unpack(a->buf, len, &off, &a->zone, &a->pos);
     if (r == MSGPACK_UNPACK_NOMEM_ERROR)
       rc = mproc__err(MPROC_ENOMEM, "out of memory decoding a message");
     else if (r != MSGPACK_UNPACK_SUCCESS)
@@ -605,6 +598,53 @@ int mproc__args_take(mproc_args_t **out, void *buf, size_t len)
   }
   *out = a;
   return 0;
+}
+
+int mproc__args_take(mproc_args_t **out, void *buf, size_t len)
+{
+  mproc_args_t *a = calloc(1, sizeof *a);
+
+  *out = NULL;
+  if (a == NULL || !msgpack_zone_init(&a->zone, 1024)) {
+    free(a);
+    free(buf);
+    return mproc__err(MPROC_ENOMEM, "out of memory");
+  }
+  a->buf = buf;
+  return args_decode(out, a, len);
+}
+
+/* The args live right before their bytes: one allocation, one free. */
+void *mproc__args_buffer(size_t len)
+{
+  mproc_args_t *a;
+
+  if (len > SIZE_MAX - sizeof *a)
+    return NULL;
+  a = malloc(sizeof *a + len);
+  if (a == NULL)
+    return NULL;
+  memset(a, 0, sizeof *a);
+  a->buf = a + 1;
+  return a->buf;
+}
+
+void mproc__args_buffer_free(void *buf)
+{
+  if (buf != NULL)
+    free((mproc_args_t *)buf - 1);
+}
+
+int mproc__args_take_buffer(mproc_args_t **out, void *buf, size_t len)
+{
+  mproc_args_t *a = (mproc_args_t *)buf - 1;
+
+  *out = NULL;
+  if (!msgpack_zone_init(&a->zone, 1024)) {
+    free(a);
+    return mproc__err(MPROC_ENOMEM, "out of memory");
+  }
+  return args_decode(out, a, len);
 }
 
 void mproc__args_adopt_objs(mproc_args_t *a, mproc__boot_obj_t *objs, size_t n,
@@ -637,7 +677,8 @@ void mproc__args_free(mproc_args_t *args)
     return;
   free_objs(args);
   msgpack_zone_destroy(&args->zone);
-  free(args->buf);
+  if (args->buf != (void *)(args + 1))
+    free(args->buf);
   free(args);
 }
 

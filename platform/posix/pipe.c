@@ -51,11 +51,27 @@ int mproc__plat_pipe_read(intptr_t h, void *buf, size_t cap, size_t *got)
 
 int mproc__plat_pipe_write(intptr_t h, const void *buf, size_t len)
 {
-  /* A pipe has no MSG_NOSIGNAL: block SIGPIPE around the write instead
-   * of killing the caller (mproc__write_full handles both kinds). */
   int rc;
   sigset_t pipe_set, old;
+  ssize_t n;
 
+  /* A socket (duplex) says MSG_NOSIGNAL: no signal mask to touch. */
+  do
+    n = send((int)h, buf, len, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  if (n >= 0 || errno != ENOTSOCK) {
+    if (n < 0)
+      rc = -errno;
+    else if ((size_t)n == len)
+      rc = 0;
+    else
+      rc = mproc__write_full((int)h, (const char *)buf + n, len - (size_t)n);
+    if (rc != 0)
+      return mproc__err_os("write", -rc);
+    return 0;
+  }
+  /* A pipe has no MSG_NOSIGNAL: block SIGPIPE around the write instead
+   * of killing the caller. */
   sigemptyset(&pipe_set);
   sigaddset(&pipe_set, SIGPIPE);
   pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
