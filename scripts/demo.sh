@@ -21,7 +21,8 @@ cmake --build $dir -j2 >$dir.log 2>&1 || { cat $dir.log; exit 1; }
 echo "start method: ${MPROC_START_METHOD:-default}${DEMO_WINE:+ (Windows build, under Wine)}"
 failed=0
 for ex in process_basic process_subclass process_join process_isolation \
-          current_process terminate daemon daemon_son factorial_sum; do
+          current_process terminate daemon daemon_son factorial_sum \
+          lock_global ticket queue_eval queue_reader_writer; do
   echo
   echo "=== $ex  (seed: examples/python/$ex.py)"
   "${run[@]}" $dir/examples/$ex$exe || { echo "!!! $ex failed"; failed=1; }
