@@ -412,6 +412,21 @@ static void publish(mproc_queue_t *q, uint64_t len, int item)
   bump(q, &q->st->data_seq, &q->st->data_waiters);
 }
 
+static int lock_side(mproc_queue_t *q, mproc__mutex_t *m, atomic_uint *inside,
+                     double deadline);
+
+/* Whether the reader taking a streamed message is alive (or absent). The
+ * read mutex tells: taking it finds a holder that died inside a message,
+ * which breaks the queue. */
+static int reader_alive(mproc_queue_t *q)
+{
+  int rc = lock_side(q, &q->st->rlock, &q->st->reading, mproc__plat_now());
+
+  if (rc == 0)
+    mproc__plat_mutex_unlock(&q->seg, &q->st->rlock);
+  return rc != MPROC_EBROKEN;
+}
+
 /* Write one framed message of @len bytes from @parts (a header and a
  * body, either may be empty), holding the write mutex. */
 static int write_message(mproc_queue_t *q, const void *a, size_t alen,
@@ -448,8 +463,14 @@ static int write_message(mproc_queue_t *q, const void *a, size_t alen,
     done = 0;
     while (left > 0) {
       uint64_t room;
-      /* Once started, the message must be finished: no deadline. */
-      rc = wait_room(q, 1, MPROC__NEVER);
+      /* Once started, the message must be finished: no deadline, but a
+       * reader that died inside it would leave us waiting forever. */
+      rc = wait_room(q, 1, mproc__plat_now() + LIVENESS_SLICE);
+      if (rc == MPROC_ETIMEDOUT) {
+        if (!reader_alive(q))
+          return MPROC_EBROKEN;
+        continue;
+      }
       if (rc != 0)
         return rc;
       room = ring_free(st);
@@ -626,9 +647,11 @@ static int read_message(mproc_queue_t *q, void **out, size_t *outlen)
     atomic_store(&st->broken, 1);
     return mproc__err(MPROC_EBROKEN, "Queue: corrupted message length");
   }
-  atomic_fetch_add(&st->gets, 1);
+  /* From the first change to the shared state to the last, a reader
+   * that dies leaves the queue half-read: `reading` says so. */
   buf = mproc__args_buffer((size_t)len);
   tail = atomic_load(&st->tail);
+  atomic_store(&st->reading, 1);
   if (buf != NULL &&
       (whole_at(atomic_load_explicit(&q->seen_head, memory_order_relaxed), tail,
                 len) ||
@@ -637,13 +660,15 @@ static int read_message(mproc_queue_t *q, void **out, size_t *outlen)
      * holding the read mutex moves it. */
     ring_copy_out(st, tail + FRAME, buf, (size_t)len);
     atomic_store(&st->tail, tail + FRAME + len);
+    atomic_fetch_add(&st->gets, 1);
+    atomic_store(&st->reading, 0);
     bump(q, &st->space_seq, &st->space_waiters);
     *out = buf;
     *outlen = (size_t)len;
     return 0;
   }
+  atomic_fetch_add(&st->gets, 1);
   atomic_store(&st->tail, tail + FRAME);
-  atomic_store(&st->reading, 1);
   if (buf == NULL) {
     /* The message must still leave the ring, or the queue would stall. */
     unsigned char sink[4096];

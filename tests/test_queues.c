@@ -75,6 +75,38 @@ MPROC_TARGET(q_big)
   return rc == 0 ? 0 : 2;
 }
 
+/* Puts one item of @len bytes; exits 3 when the queue broke under it. */
+MPROC_TARGET(q_big_put)
+{
+  mproc_queue_t *q;
+  int64_t len;
+  unsigned char *buf;
+  int rc;
+
+  if (mproc_args_parse(args, "oL", MPROC_KIND_QUEUE, &q, &len) != 0)
+    return BADARGS;
+  buf = calloc(1, (size_t)len);
+  if (buf == NULL)
+    return 1;
+  rc = mproc_queue_put_bytes(q, MPROC_FOREVER, buf, (size_t)len);
+  free(buf);
+  return rc == 0 ? 0 : rc == MPROC_EBROKEN ? 3 : 2;
+}
+
+/* Gets one item (never returns while its writer is stopped). */
+MPROC_TARGET(q_get_one)
+{
+  mproc_queue_t *q;
+  mproc_args_t *item = NULL;
+
+  if (mproc_args_parse(args, "o", MPROC_KIND_QUEUE, &q) != 0)
+    return BADARGS;
+  if (mproc_queue_get(q, MPROC_FOREVER, &item) != 0)
+    return 1;
+  mproc_args_free(item);
+  return 0;
+}
+
 /* Tries the lock without waiting: 10 if it was busy, 11 if acquired. */
 MPROC_TARGET(l_try)
 {
@@ -345,6 +377,46 @@ static void test_queue_16mib_item(void)
   mproc_queue_free(q);
 }
 
+/* Wait (bounded) until @q holds @n items. */
+static int wait_qsize(mproc_queue_t *q, long n)
+{
+  double end = mproc_test_now() + 30;
+
+  while (mproc_queue_qsize(q) != n)
+    if (mproc_test_now() > end)
+      return 0;
+  return 1;
+}
+
+/* A reader killed in the middle of an item that streams through the ring
+ * must not leave its writer waiting for room forever: the writer's put
+ * fails with MPROC_EBROKEN, and so does everything after. */
+static void test_queue_reader_dies_mid_item(void)
+{
+#ifdef _WIN32
+  printf("skipped: stopping a process mid-write needs SIGSTOP\n");
+#else
+  const int64_t len = 64 << 20; /* 16 rings */
+  mproc_queue_t *q = new_queue(0);
+  mproc_process_t *w, *r;
+
+  w = mproc_test_start(q_big_put, "oL", q, len);
+  /* The header is out and the ring full: the writer waits for room. */
+  CU_ASSERT_FATAL(wait_qsize(q, 1));
+  CU_ASSERT_EQUAL(kill((pid_t)mproc_process_pid(w), SIGSTOP), 0);
+  r = mproc_test_start(q_get_one, "o", q);
+  /* The reader has taken the header, drained the ring and waits for a
+   * writer that does not move. */
+  CU_ASSERT_FATAL(wait_qsize(q, 0));
+  CU_ASSERT_EQUAL(mproc_process_kill(r), 0);
+  EXPECT_EXIT(mproc_test_finish(r), -SIGKILL);
+  CU_ASSERT_EQUAL(kill((pid_t)mproc_process_pid(w), SIGCONT), 0);
+  EXPECT_EXIT(mproc_test_finish(w), 3);
+  CU_ASSERT_EQUAL(mproc_queue_put(q, 0, "i", 1), MPROC_EBROKEN);
+  mproc_queue_free(q);
+#endif
+}
+
 /* CPython's test_task_done: four workers, join returns when all done. */
 static void test_joinable_queue_workers(void)
 {
@@ -533,6 +605,7 @@ void mproc_test_register_queues(void)
       MPROC_TEST_CASE(test_queue_producer_exits_after_put),
       MPROC_TEST_CASE(test_queue_many_producers),
       MPROC_TEST_CASE(test_queue_16mib_item),
+      MPROC_TEST_CASE(test_queue_reader_dies_mid_item),
       MPROC_TEST_CASE(test_joinable_queue_workers),
       MPROC_TEST_CASE(test_lock_semantics),
       MPROC_TEST_CASE(test_rlock_semantics),
