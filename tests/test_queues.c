@@ -377,6 +377,7 @@ static void test_queue_16mib_item(void)
   mproc_queue_free(q);
 }
 
+#ifndef _WIN32
 /* Wait (bounded) until @q holds @n items. */
 static int wait_qsize(mproc_queue_t *q, long n)
 {
@@ -387,6 +388,7 @@ static int wait_qsize(mproc_queue_t *q, long n)
       return 0;
   return 1;
 }
+#endif
 
 /* A reader killed in the middle of an item that streams through the ring
  * must not leave its writer waiting for room forever: the writer's put
