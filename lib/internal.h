@@ -168,6 +168,16 @@ int mproc__boot_decode(const void *payload, size_t len, mproc__boot_t *out);
 /* Free what a decode allocated; leaves @b zeroed. */
 void mproc__boot_clear(mproc__boot_t *b);
 
+/* ---- queues (queues.c) ---- */
+
+/* A SimpleQueue whose ring holds @cap bytes (larger items stream). */
+int mproc__simple_queue_create_ring(mproc_queue_t **out, size_t cap);
+
+/* Put @len bytes that already are one encoded argument list (a msgpack
+ * array): what get() gives back decoded. */
+int mproc__queue_put_raw(mproc_queue_t *q, double timeout, const void *data,
+                         size_t len);
+
 /* ---- the entry table (registry.c) ---- */
 
 mproc_target_fn mproc__target_lookup(const char *name);

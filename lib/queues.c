@@ -150,7 +150,8 @@ static int queue_import(mproc__obj_t **out, const intptr_t *handles, size_t n,
                                        : MPROC_KIND_JOINABLE_QUEUE);
 }
 
-static int create(mproc_queue_t **out, long maxsize, int kind)
+static int create_ring(mproc_queue_t **out, long maxsize, int kind,
+                       uint64_t cap)
 {
   mproc_queue_t *q;
   int rc;
@@ -163,13 +164,13 @@ static int create(mproc_queue_t **out, long maxsize, int kind)
   q = calloc(1, sizeof *q);
   if (q == NULL)
     return mproc__err(MPROC_ENOMEM, "out of memory");
-  rc = mproc__plat_seg_create(sizeof(qstate_t) + RING_DEFAULT, &q->seg);
+  rc = mproc__plat_seg_create(sizeof(qstate_t) + cap, &q->seg);
   if (rc != 0) {
     free(q);
     return rc;
   }
   q->st = q->seg.addr;
-  q->st->cap = RING_DEFAULT;
+  q->st->cap = cap;
   q->st->maxsize = maxsize > 0 ? maxsize : 0;
   if ((rc = mproc__plat_mutex_init(&q->seg, &q->st->wlock)) != 0 ||
       (rc = mproc__plat_mutex_init(&q->seg, &q->st->rlock)) != 0) {
@@ -180,6 +181,17 @@ static int create(mproc_queue_t **out, long maxsize, int kind)
   mproc__obj_init(&q->hdr, ops_of_kind(kind));
   *out = q;
   return 0;
+}
+
+static int create(mproc_queue_t **out, long maxsize, int kind)
+{
+  return create_ring(out, maxsize, kind, RING_DEFAULT);
+}
+
+int mproc__simple_queue_create_ring(mproc_queue_t **out, size_t cap)
+{
+  return create_ring(out, 0, MPROC_KIND_SIMPLE_QUEUE,
+                     cap < 4096 ? 4096 : (uint64_t)cap);
 }
 
 int mproc_queue_create(mproc_queue_t **out, long maxsize)
@@ -544,6 +556,14 @@ int mproc_queue_put(mproc_queue_t *q, double timeout, const char *fmt, ...)
   rc = mproc_queue_vput(q, timeout, fmt, ap);
   va_end(ap);
   return rc;
+}
+
+int mproc__queue_put_raw(mproc_queue_t *q, double timeout, const void *data,
+                         size_t len)
+{
+  int rc = usable(q, "put");
+
+  return rc != 0 ? rc : put_parts(q, timeout, data, len, NULL, 0);
 }
 
 int mproc_queue_put_bytes(mproc_queue_t *q, double timeout, const void *buf,
