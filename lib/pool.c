@@ -374,9 +374,10 @@ typedef struct chunk {
 
 struct job {
   int kind, refs;
-  int done;   /* the result (or failure) is known */
-  int status; /* 0 or the failure */
-  char *msg;  /* the failure's message */
+  int settled; /* the result (or failure) is known */
+  int done;    /* ... and its callbacks have run: callers see it */
+  int status;  /* 0 or the failure */
+  char *msg;   /* the failure's message */
   size_t nitems, nchunks, chunksize;
   size_t chunks_back; /* chunks whose result (or failure) came back */
   size_t items_back;
@@ -535,8 +536,11 @@ static void fire_add(fire_t **list, job_t *j, int what, size_t done,
 {
   fire_t *f = malloc(sizeof *f);
 
-  if (f == NULL)
+  if (f == NULL) { /* no callback then, but never a hang */
+    if (what != 2)
+      j->done = 1;
     return;
+  }
   f->job = j;
   f->what = what;
   f->done = done;
@@ -572,12 +576,17 @@ static void fire_run(fire_t *list)
     }
   }
   lock();
+  /* Ready only now, as in CPython: the callbacks run before get()
+   * returns. */
   while (rev != NULL) {
     fire_t *f = rev;
     rev = f->next;
+    if (f->what != 2)
+      f->job->done = 1;
     job_unref(f->job);
     free(f);
   }
+  apr_thread_cond_broadcast(g_cv);
 }
 
 /* Record chunk @c of @j as back, with its result message @res (taken) or
@@ -600,8 +609,8 @@ static void chunk_back(mproc_pool_t *pool, job_t *j, size_t c,
     mproc_args_free(res);
     j->cstatus[c] = status;
     j->cmsg[c] = strdup(msg ? msg : "task failed");
-    if (!j->done && j->kind != J_IMAP) {
-      j->done = 1;
+    if (!j->settled && j->kind != J_IMAP) {
+      j->settled = 1;
       j->status = status;
       j->msg = strdup(msg ? msg : "task failed");
       fire_add(fire, j, 1, 0, 0);
@@ -609,8 +618,8 @@ static void chunk_back(mproc_pool_t *pool, job_t *j, size_t c,
   }
   if (j->kind == J_MAP && j->cb.on_progress != NULL && status == 0)
     fire_add(fire, j, 2, j->items_back, j->nitems);
-  if (j->chunks_back == j->nchunks && !j->done) {
-    j->done = 1;
+  if (j->chunks_back == j->nchunks && !j->settled) {
+    j->settled = 1;
     if (j->kind != J_IMAP)
       fire_add(fire, j, 0, 0, 0);
   }
@@ -1096,7 +1105,7 @@ static int submit(mproc_pool_t *pool, job_t *j, chunk_t *chunks)
     return mproc__err(MPROC_ESTATE, "Pool not running");
   }
   if (j->nchunks == 0) {
-    j->done = 1;
+    j->settled = j->done = 1;
     return 0;
   }
   if (pool->njobs == pool->cap_jobs) {
