@@ -959,7 +959,9 @@ static void *APR_THREAD_FUNC result_thread(apr_thread_t *t, void *arg)
   free(objs);
   free(ready);
   free(who);
-  apr_thread_exit(t, APR_SUCCESS);
+  /* Returning ends the thread as apr_thread_exit() would, without the
+   * forced unwind of pthread_exit (which ASan's thread teardown trips on). */
+  (void)t;
   return NULL;
 }
 
