@@ -21,28 +21,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
+
 #define RUNS 5
 #define SMALL_N 200000
 #define BIG_N 400
-
-static double now(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return v[n / 2];
-}
 
 /* ---- children ---- */
 
@@ -243,28 +226,16 @@ typedef struct py {
 
 static py_t cpython(const char *method)
 {
-  py_t r = {0};
-  char cmd[1024], name[64];
-  double v;
-  FILE *f;
+  static const char *const names[] = {"queue_small_per_s", "queue_1mib_mb_s",
+                                      "conn_rtt_us", "lock_ns"};
+  double v[4] = {0};
+  py_t r;
 
-  snprintf(cmd, sizeof cmd, "python3 '%s' %s", MPROC_BENCH_IPC_PY, method);
-  f = popen(cmd, "r");
-  if (f == NULL)
-    return r;
-  while (fscanf(f, "%63s %lf", name, &v) == 2) {
-    if (strcmp(name, "queue_small_per_s") == 0)
-      r.small = v;
-    else if (strcmp(name, "queue_1mib_mb_s") == 0)
-      r.big = v;
-    else if (strcmp(name, "conn_rtt_us") == 0)
-      r.rtt_us = v;
-    else if (strcmp(name, "lock_ns") == 0)
-      r.lock_ns = v;
-    r.ok++;
-  }
-  pclose(f);
-  r.ok = r.ok == 4;
+  r.ok = cpython_values(MPROC_BENCH_IPC_PY, method, names, v, 4);
+  r.small = v[0];
+  r.big = v[1];
+  r.rtt_us = v[2];
+  r.lock_ns = v[3];
   return r;
 }
 

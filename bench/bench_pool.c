@@ -17,27 +17,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
+
 #define RUNS 3
 #define TINY_N 50000
-
-static double now(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return v[n / 2];
-}
 
 static void check(int rc, const char *what)
 {
@@ -136,26 +119,15 @@ typedef struct py {
 
 static py_t cpython(const char *method)
 {
-  py_t r = {0};
-  char cmd[1024], name[64];
-  double v;
-  FILE *f;
+  static const char *const names[] = {"tiny_per_s", "map_1m_per_s",
+                                      "map_100k_per_s"};
+  double v[3] = {0};
+  py_t r;
 
-  snprintf(cmd, sizeof cmd, "python3 '%s' %s", MPROC_BENCH_POOL_PY, method);
-  f = popen(cmd, "r");
-  if (f == NULL)
-    return r;
-  while (fscanf(f, "%63s %lf", name, &v) == 2) {
-    if (strcmp(name, "tiny_per_s") == 0)
-      r.tiny = v;
-    else if (strcmp(name, "map_1m_per_s") == 0)
-      r.map1m = v;
-    else if (strcmp(name, "map_100k_per_s") == 0)
-      r.map100k = v;
-    r.ok++;
-  }
-  pclose(f);
-  r.ok = r.ok == 3;
+  r.ok = cpython_values(MPROC_BENCH_POOL_PY, method, names, v, 3);
+  r.tiny = v[0];
+  r.map1m = v[1];
+  r.map100k = v[2];
   return r;
 }
 
