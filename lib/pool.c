@@ -223,6 +223,8 @@ static void run_chunk(const msgpack_object *task, msgpack_sbuffer *out)
   msgpack_sbuffer vals, one;
   char name[256], *fail = NULL;
   mproc_target_fn fn = NULL;
+  mproc_args_t view;
+  int zoned;
   int star = f[3].type == MSGPACK_OBJECT_BOOLEAN && f[3].via.boolean;
   int status = 0;
   uint32_t n = items->type == MSGPACK_OBJECT_ARRAY ? items->via.array.size : 0;
@@ -240,18 +242,19 @@ static void run_chunk(const msgpack_object *task, msgpack_sbuffer *out)
     status = MPROC_ENOTREG;
     fail = strdup("the task's function is not registered in the worker");
   }
+  /* One argument view for the chunk; its zone (where parsed strings are
+   * copied) is emptied between items. */
+  memset(&view, 0, sizeof view);
+  view.kw.type = MSGPACK_OBJECT_NIL;
+  if (status == 0 && !msgpack_zone_init(&view.zone, 256)) {
+    status = MPROC_ENOMEM;
+    fail = strdup("out of memory in the worker");
+  }
+  zoned = status == 0;
   for (uint32_t i = 0; i < n && status == 0; i++) {
-    mproc_args_t view;
     msgpack_object wrap = items->via.array.ptr[i];
     int rc;
 
-    memset(&view, 0, sizeof view);
-    if (!msgpack_zone_init(&view.zone, 256)) {
-      status = MPROC_ENOMEM;
-      fail = strdup("out of memory in the worker");
-      break;
-    }
-    view.kw.type = MSGPACK_OBJECT_NIL;
     if (star) {
       view.pos = items->via.array.ptr[i];
     } else {
@@ -260,7 +263,6 @@ static void run_chunk(const msgpack_object *task, msgpack_sbuffer *out)
       view.pos.via.array.ptr = &wrap;
     }
     if (view.pos.type != MSGPACK_OBJECT_ARRAY) {
-      msgpack_zone_destroy(&view.zone);
       status = MPROC_ETASK;
       fail = strdup("starmap: an item is not a list of arguments");
       break;
@@ -272,7 +274,7 @@ static void run_chunk(const msgpack_object *task, msgpack_sbuffer *out)
     task_failure = NULL;
     rc = fn(&view);
     task_result = NULL;
-    msgpack_zone_destroy(&view.zone);
+    msgpack_zone_clear(&view.zone);
     if (rc != 0) {
       char msg[1100];
       if (task_failure != NULL)
@@ -287,6 +289,8 @@ static void run_chunk(const msgpack_object *task, msgpack_sbuffer *out)
     }
     msgpack_sbuffer_write(&vals, one.data, one.size);
   }
+  if (zoned)
+    msgpack_zone_destroy(&view.zone);
   free(task_failure);
   task_failure = NULL;
   out->size = 0;
@@ -448,19 +452,21 @@ static const msgpack_object *chunk_values(job_t *j, size_t c)
   return &j->res[c]->pos.via.array.ptr[3];
 }
 
-/* A new args holding the @n values @v[0..n) of chunks as one list. */
+/* A new args holding, as one list, every value of chunks [c0, c1) (@count
+ * MPROC_ALL) or the @count values of chunk @c0 from @pos on. */
 static int pack_values(mproc_args_t **out, job_t *j, size_t c0, size_t c1,
                        size_t pos, size_t count)
 {
   msgpack_sbuffer b;
   msgpack_packer pk;
-  size_t total = 0;
+  size_t total = count, len;
   void *buf;
 
-  for (size_t c = c0; c < c1; c++)
-    total += chunk_values(j, c)->via.array.size;
-  if (count != MPROC_ALL)
-    total = count;
+  if (count == MPROC_ALL) {
+    total = 0;
+    for (size_t c = c0; c < c1; c++)
+      total += chunk_values(j, c)->via.array.size;
+  }
   msgpack_sbuffer_init(&b);
   msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
   msgpack_pack_array(&pk, total);
@@ -477,9 +483,9 @@ static int pack_values(mproc_args_t **out, job_t *j, size_t c0, size_t c1,
     return mproc__err(MPROC_ENOMEM, "out of memory");
   }
   memcpy(buf, b.data, b.size);
-  total = b.size;
+  len = b.size;
   msgpack_sbuffer_destroy(&b);
-  return mproc__args_take_buffer(out, buf, total);
+  return mproc__args_take_buffer(out, buf, len);
 }
 
 /* The result of a finished apply/map job as the caller sees it. */
@@ -503,6 +509,10 @@ typedef struct worker {
 struct mproc_pool {
   int n, state, thread_running, joined;
   worker_t *w;
+  /* The result thread's mproc_wait() set: the doorbell, then workers. */
+  mproc_waitable_t *wait_objs;
+  int *wait_ready;
+  worker_t **wait_who;
   chunk_t *pend_head, *pend_tail;
   size_t unfinished; /* chunks submitted and not back */
   apr_pool_t *ap;
@@ -517,10 +527,6 @@ struct mproc_pool {
   void *init_args;
   size_t init_len;
   long maxtasks;
-  uint64_t next_job;
-  job_t **jobs; /* by id - first_job: every job with chunks out */
-  size_t njobs, cap_jobs;
-  uint64_t first_job;
 };
 
 /* Callbacks to run once the lock is released. */
@@ -623,25 +629,9 @@ static void chunk_back(mproc_pool_t *pool, job_t *j, size_t c,
     if (j->kind != J_IMAP)
       fire_add(fire, j, 0, 0, 0);
   }
-  if (j->chunks_back == j->nchunks) {
-    /* The pool's reference: no chunk of it is out any more. */
-    for (size_t i = 0; i < pool->njobs; i++)
-      if (pool->jobs[i] == j) {
-        pool->jobs[i] = pool->jobs[--pool->njobs];
-        break;
-      }
-    job_unref(j);
-  }
+  if (j->chunks_back == j->nchunks)
+    job_unref(j); /* the pool's: no chunk of it is out any more */
   apr_thread_cond_broadcast(g_cv);
-}
-
-static job_t *find_job(mproc_pool_t *pool, uint64_t id, job_t *hint)
-{
-  (void)id;
-  for (size_t i = 0; i < pool->njobs; i++)
-    if (pool->jobs[i] == hint)
-      return hint;
-  return NULL;
 }
 
 /* A result message from worker @w. */
@@ -663,26 +653,22 @@ static void handle_result(mproc_pool_t *pool, worker_t *w, mproc_args_t *m,
   if (w->out_head == NULL)
     w->out_tail = NULL;
   w->nout--;
-  j = find_job(pool, f[0].via.u64, ch->job);
-  if (j != NULL) {
-    if (f[2].type == MSGPACK_OBJECT_BOOLEAN && f[2].via.boolean &&
-        f[3].type == MSGPACK_OBJECT_ARRAY) {
-      chunk_back(pool, j, ch->idx, m, 0, NULL, fire);
-    } else {
-      int status = MPROC_ETASK;
-      char msg[1200] = "task failed";
-      if (f[3].type == MSGPACK_OBJECT_ARRAY && f[3].via.array.size == 2) {
-        const msgpack_object *e = f[3].via.array.ptr;
-        if (e[0].type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-          status = (int)e[0].via.i64;
-        if (e[1].type == MSGPACK_OBJECT_STR)
-          snprintf(msg, sizeof msg, "%.*s", (int)e[1].via.str.size,
-                   e[1].via.str.ptr);
-      }
-      chunk_back(pool, j, ch->idx, m, status, msg, fire);
-    }
+  j = ch->job; /* alive: the pool holds it while a chunk is out */
+  if (f[2].type == MSGPACK_OBJECT_BOOLEAN && f[2].via.boolean &&
+      f[3].type == MSGPACK_OBJECT_ARRAY) {
+    chunk_back(pool, j, ch->idx, m, 0, NULL, fire);
   } else {
-    mproc_args_free(m);
+    int status = MPROC_ETASK;
+    char msg[1200] = "task failed";
+    if (f[3].type == MSGPACK_OBJECT_ARRAY && f[3].via.array.size == 2) {
+      const msgpack_object *e = f[3].via.array.ptr;
+      if (e[0].type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+        status = (int)e[0].via.i64;
+      if (e[1].type == MSGPACK_OBJECT_STR)
+        snprintf(msg, sizeof msg, "%.*s", (int)e[1].via.str.size,
+                 e[1].via.str.ptr);
+    }
+    chunk_back(pool, j, ch->idx, m, status, msg, fire);
   }
   free(ch->msg);
   free(ch);
@@ -767,9 +753,7 @@ static void worker_ended(mproc_pool_t *pool, worker_t *w, fire_t **fire)
   if (w->out_head != NULL) {
     chunk_t *ch = w->out_head;
     w->out_head = ch->next;
-    job_t *j = find_job(pool, 0, ch->job);
-    if (j != NULL)
-      chunk_back(pool, j, ch->idx, NULL, MPROC_EWORKER, msg, fire);
+    chunk_back(pool, ch->job, ch->idx, NULL, MPROC_EWORKER, msg, fire);
     free(ch->msg);
     free(ch);
     if (w->out_head != NULL)
@@ -840,10 +824,8 @@ static void fail_everything(mproc_pool_t *pool, fire_t **fire)
   while (pool->pend_head != NULL) {
     chunk_t *ch = pool->pend_head;
     pool->pend_head = ch->next;
-    job_t *j = find_job(pool, 0, ch->job);
-    if (j != NULL)
-      chunk_back(pool, j, ch->idx, NULL, MPROC_ECLOSED, "Pool terminated",
-                 fire);
+    chunk_back(pool, ch->job, ch->idx, NULL, MPROC_ECLOSED, "Pool terminated",
+               fire);
     free(ch->msg);
     free(ch);
   }
@@ -883,9 +865,9 @@ static void stop_workers(mproc_pool_t *pool, int terminate)
 static void *APR_THREAD_FUNC result_thread(apr_thread_t *t, void *arg)
 {
   mproc_pool_t *pool = arg;
-  mproc_waitable_t *objs = calloc((size_t)pool->n + 1, sizeof *objs);
-  int *ready = calloc((size_t)pool->n + 1, sizeof *ready);
-  worker_t **who = calloc((size_t)pool->n + 1, sizeof *who);
+  mproc_waitable_t *objs = pool->wait_objs;
+  int *ready = pool->wait_ready;
+  worker_t **who = pool->wait_who;
 
   lock();
   for (;;) {
@@ -956,9 +938,6 @@ static void *APR_THREAD_FUNC result_thread(apr_thread_t *t, void *arg)
   pool->thread_running = 0;
   apr_thread_cond_broadcast(g_cv);
   unlock();
-  free(objs);
-  free(ready);
-  free(who);
   /* Returning ends the thread as apr_thread_exit() would, without the
    * forced unwind of pthread_exit (which ASan's thread teardown trips on). */
   (void)t;
@@ -967,10 +946,10 @@ static void *APR_THREAD_FUNC result_thread(apr_thread_t *t, void *arg)
 
 static void pool_destroy(mproc_pool_t *pool)
 {
-  for (size_t i = 0; i < pool->njobs; i++)
-    job_unref(pool->jobs[i]);
-  free(pool->jobs);
   free(pool->w);
+  free(pool->wait_objs);
+  free(pool->wait_ready);
+  free(pool->wait_who);
   mproc_conn_free(pool->bell_r);
   mproc_conn_free(pool->bell_w);
   mproc_shared_free(pool->sleeping_v);
@@ -1020,7 +999,11 @@ int mproc_pool_create(mproc_pool_t **out, const mproc_pool_options_t *opts, ...)
            : strcmp(m, "forkserver") == 0 ? "ForkServer"
                                           : "Spawn");
   pool->w = calloc((size_t)pool->n, sizeof *pool->w);
-  if (pool->w == NULL) {
+  pool->wait_objs = calloc((size_t)pool->n + 1, sizeof *pool->wait_objs);
+  pool->wait_ready = calloc((size_t)pool->n + 1, sizeof *pool->wait_ready);
+  pool->wait_who = calloc((size_t)pool->n + 1, sizeof *pool->wait_who);
+  if (pool->w == NULL || pool->wait_objs == NULL || pool->wait_ready == NULL ||
+      pool->wait_who == NULL) {
     pool_destroy(pool);
     return mproc__err(MPROC_ENOMEM, "out of memory");
   }
@@ -1110,15 +1093,6 @@ static int submit(mproc_pool_t *pool, job_t *j, chunk_t *chunks)
     j->settled = j->done = 1;
     return 0;
   }
-  if (pool->njobs == pool->cap_jobs) {
-    size_t cap = pool->cap_jobs * 2 + 8;
-    job_t **jobs = realloc(pool->jobs, cap * sizeof *jobs);
-    if (jobs == NULL)
-      return mproc__err(MPROC_ENOMEM, "out of memory");
-    pool->jobs = jobs;
-    pool->cap_jobs = cap;
-  }
-  pool->jobs[pool->njobs++] = j;
   j->refs++;
   pool->unfinished += j->nchunks;
   chunk_t *last = chunks;
