@@ -418,18 +418,27 @@ static void test_pool_invalid(void)
   mproc_args_t *r = NULL;
   mproc_async_t *a = NULL;
   mproc_lock_t *l = NULL;
+  mproc_items_t *it = NULL;
 
   CU_ASSERT_EQUAL(mproc_pool_create(&p, &o), MPROC_EINVAL);
   CU_ASSERT_PTR_NULL(p);
   o.processes = 1;
   o.maxtasksperchild = -1;
   CU_ASSERT_EQUAL(mproc_pool_create(&p, &o), MPROC_EINVAL);
+  o.maxtasksperchild = 0;
+  o.initializer = not_registered;
+  CU_ASSERT_EQUAL(mproc_pool_create(&p, &o), MPROC_ENOTREG);
+  CU_ASSERT_PTR_NULL(p);
   p = new_pool(1);
   CU_ASSERT_EQUAL(mproc_pool_join(p), MPROC_ESTATE); /* still running */
   CU_ASSERT_EQUAL(mproc_pool_apply(p, &r, not_registered, NULL), MPROC_ENOTREG);
   /* Objects travel only through inheritance. */
   CU_ASSERT_EQUAL_FATAL(mproc_lock_create(&l), 0);
   CU_ASSERT_EQUAL(mproc_pool_apply(p, &r, p_sqr, "o", l), MPROC_ETYPE);
+  CU_ASSERT_EQUAL_FATAL(mproc_items_create(&it), 0);
+  CU_ASSERT_EQUAL(mproc_items_add(it, "o", l), MPROC_ETYPE);
+  CU_ASSERT_EQUAL(mproc_items_count(it), 0);
+  mproc_items_free(it);
   mproc_lock_free(l);
   CU_ASSERT_EQUAL(mproc_pool_close(p), 0);
   CU_ASSERT_EQUAL(mproc_pool_apply_async(p, &a, NULL, p_sqr, "i", 1),

@@ -55,7 +55,8 @@ MPROC_TARGET(q_worker)
   return mproc_queue_put(out, MPROC_FOREVER, "l", sum) == 0 ? 0 : 4;
 }
 
-/* Sends back one big item of @len bytes, byte i = i * 7. */
+/* Sends back one big item of @len bytes, byte i = i * 7; exits 3 when
+ * the queue broke under it. */
 MPROC_TARGET(q_big)
 {
   mproc_queue_t *q;
@@ -70,24 +71,6 @@ MPROC_TARGET(q_big)
     return 1;
   for (int64_t i = 0; i < len; i++)
     buf[i] = (unsigned char)(i * 7);
-  rc = mproc_queue_put_bytes(q, MPROC_FOREVER, buf, (size_t)len);
-  free(buf);
-  return rc == 0 ? 0 : 2;
-}
-
-/* Puts one item of @len bytes; exits 3 when the queue broke under it. */
-MPROC_TARGET(q_big_put)
-{
-  mproc_queue_t *q;
-  int64_t len;
-  unsigned char *buf;
-  int rc;
-
-  if (mproc_args_parse(args, "oL", MPROC_KIND_QUEUE, &q, &len) != 0)
-    return BADARGS;
-  buf = calloc(1, (size_t)len);
-  if (buf == NULL)
-    return 1;
   rc = mproc_queue_put_bytes(q, MPROC_FOREVER, buf, (size_t)len);
   free(buf);
   return rc == 0 ? 0 : rc == MPROC_EBROKEN ? 3 : 2;
@@ -402,7 +385,7 @@ static void test_queue_reader_dies_mid_item(void)
   mproc_queue_t *q = new_queue(0);
   mproc_process_t *w, *r;
 
-  w = mproc_test_start(q_big_put, "oL", q, len);
+  w = mproc_test_start(q_big, "oL", q, len);
   /* The header is out and the ring full: the writer waits for room. */
   CU_ASSERT_FATAL(wait_qsize(q, 1));
   CU_ASSERT_EQUAL(kill((pid_t)mproc_process_pid(w), SIGSTOP), 0);
