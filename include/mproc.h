@@ -62,7 +62,9 @@ extern "C" {
   XX(EDEADLK, -25, "would deadlock")                                           \
   XX(ETASK, -26, "the task failed")                                            \
   XX(EWORKER, -27, "the worker running the task died")                         \
-  XX(ESTOP, -28, "no more results")
+  XX(ESTOP, -28, "no more results")                                            \
+  XX(ENOMETHOD, -29, "the shared object does not expose that method")          \
+  XX(EADDRINUSE, -30, "address already in use")
 
 /** Status codes. 0 is success; every error is negative. */
 typedef enum mproc_errno {
@@ -532,7 +534,11 @@ typedef enum mproc_kind {
   MPROC_KIND_BARRIER,
   MPROC_KIND_VALUE,
   MPROC_KIND_ARRAY,
-  MPROC_KIND_SHARED_MEMORY
+  MPROC_KIND_SHARED_MEMORY,
+  /** A proxy to an object held by a manager. Unlike the others it is a
+   *  value, not an inherited handle: `o` may carry it anywhere a value
+   *  goes (pool tasks, queue items, messages, a manager's dict). */
+  MPROC_KIND_PROXY
 } mproc_kind_t;
 
 /** Name of a kind ("Queue", "Lock", ...), as in error messages. */
@@ -1111,6 +1117,271 @@ void mproc_pool_free(mproc_pool_t *pool);
 int mproc_pool_processes(const mproc_pool_t *pool);
 /** Pids of the current workers into @p pids (up to @p n); the count. */
 size_t mproc_pool_worker_pids(mproc_pool_t *pool, long *pids, size_t n);
+
+/* ------------------------------------------------------------------ */
+/** @name Listener and Client (multiprocessing.connection)             */
+/* ------------------------------------------------------------------ */
+
+/**
+ * Address families, named as in CPython:
+ * - "AF_UNIX": a unix-domain socket at a file path (POSIX only; the
+ *   POSIX default). A NULL address gives a new private path in a
+ *   temporary directory, removed when the listener closes.
+ * - "AF_INET": TCP, address "host:port" (IPv4 or a host name; port 0
+ *   picks a free port, which mproc_listener_address() then shows).
+ * - "AF_PIPE": a Windows named pipe, address "\\\\.\\pipe\\name" (Windows
+ *   only; the Windows default). Between mproc programs only: CPython's
+ *   PipeConnection frames messages differently.
+ *
+ * A NULL family is deduced from the address as CPython's address_type()
+ * does: a "\\\\" prefix is AF_PIPE, "host:port" (digits after the last
+ * ':' and no '/') is AF_INET, anything else AF_UNIX; with a NULL address
+ * it is mproc_default_family().
+ */
+const char *mproc_default_family(void);
+
+/** Names of the families this platform has, NULL-terminated. */
+const char *const *mproc_all_families(void);
+
+/** A listening endpoint (CPython's multiprocessing.connection.Listener). */
+typedef struct mproc_listener mproc_listener_t;
+
+/** Seconds a handshake may take before the peer is dropped (CPython
+ *  waits forever). */
+#define MPROC_AUTH_TIMEOUT 10.0
+
+/**
+ * Bind @p address of @p family and listen (CPython's Listener(address,
+ * family, backlog, authkey)). With an @p authkey, every accepted peer
+ * must prove it knows the key and the listener proves it back: CPython's
+ * HMAC challenge-response (`#CHALLENGE#{sha256}` and 40 random bytes,
+ * answered with `{sha256}` and HMAC-SHA256(authkey, message); a CPython
+ * 3.11 peer's unprefixed HMAC-MD5 is accepted too, as CPython 3.12 does),
+ * compared in constant time, messages capped at 256 bytes. NULL
+ * @p authkey: no authentication.
+ *
+ * @param backlog pending connections (< 1 means 1, as CPython's default).
+ * @return 0; MPROC_EADDRINUSE when the address is taken; MPROC_EINVAL for a
+ *         bad address or family ("unrecognized family"); MPROC_ENOSYS for
+ *         a family this platform lacks; MPROC_EOS.
+ */
+int mproc_listener_create(mproc_listener_t **out, const char *address,
+                          const char *family, int backlog, const void *authkey,
+                          size_t authkey_len);
+
+/**
+ * Accept one connection, waiting up to @p timeout seconds for a peer
+ * (CPython's accept() waits forever: pass MPROC_FOREVER). With an authkey
+ * the handshake then runs, bounded by mproc_listener_set_auth_timeout().
+ *
+ * @return 0 and a new duplex connection in @p *out; MPROC_ETIMEDOUT when
+ *         no peer came; MPROC_EAUTH when the peer failed the handshake
+ *         (wrong key, garbage, too long a message, silence): its
+ *         connection is closed and the listener goes on;
+ *         MPROC_ECLOSED after mproc_listener_close(); MPROC_EOS.
+ */
+int mproc_listener_accept(mproc_listener_t *l, mproc_conn_t **out,
+                          double timeout);
+
+/** Bound the handshake of each accepted peer (default
+ *  MPROC_AUTH_TIMEOUT). @return 0; MPROC_EINVAL. */
+int mproc_listener_set_auth_timeout(mproc_listener_t *l, double seconds);
+
+/** The address bound (with the port or path chosen), valid until free. */
+const char *mproc_listener_address(const mproc_listener_t *l);
+
+/** The family ("AF_UNIX", "AF_INET", "AF_PIPE"). */
+const char *mproc_listener_family(const mproc_listener_t *l);
+
+/** Stop listening (a unix socket's path is removed). Idempotent. */
+int mproc_listener_close(mproc_listener_t *l);
+
+/** Close and free. NULL is a no-op. */
+void mproc_listener_free(mproc_listener_t *l);
+
+/**
+ * Connect to a listener (CPython's Client(address, family, authkey)),
+ * then, with an @p authkey, answer its challenge and deliver one.
+ * @p timeout bounds the connection and the handshake (MPROC_FOREVER:
+ * none; CPython has none).
+ *
+ * @return 0; MPROC_EAUTH (wrong key, or a peer that does not speak the
+ *         protocol); MPROC_ETIMEDOUT; MPROC_ENOTFOUND when nothing
+ *         listens there; MPROC_EINVAL; MPROC_ENOSYS; MPROC_EOS.
+ */
+int mproc_client(mproc_conn_t **out, const char *address, const char *family,
+                 const void *authkey, size_t authkey_len, double timeout);
+
+/**
+ * The two halves of the handshake on any connection (CPython's
+ * deliver_challenge / answer_challenge), each bounded by @p timeout.
+ * @return 0; MPROC_EAUTH; MPROC_ETIMEDOUT; MPROC_ECLOSED; MPROC_EOS.
+ */
+int mproc_deliver_challenge(mproc_conn_t *c, const void *authkey,
+                            size_t authkey_len, double timeout);
+int mproc_answer_challenge(mproc_conn_t *c, const void *authkey,
+                           size_t authkey_len, double timeout);
+
+/* ------------------------------------------------------------------ */
+/** @name Managers                                                     */
+/* ------------------------------------------------------------------ */
+
+/**
+ * A manager (CPython's BaseManager / SyncManager): a server process that
+ * owns shared objects and hands out proxies to them. A proxy works from
+ * any process it is passed to (as `o`, in process or pool arguments,
+ * queue items, or a manager's own dict and list); each call is one
+ * authenticated request to the server.
+ */
+typedef struct mproc_manager mproc_manager_t;
+
+/** A proxy to an object a manager holds. */
+typedef struct mproc_proxy mproc_proxy_t;
+
+/** Options of mproc_manager_create(); zero-filled is CPython's Manager(). */
+typedef struct mproc_manager_options {
+  /** Where the server listens, or NULL: a private address of the default
+   *  family. "host:port" serves over TCP (a remote manager). */
+  const char *address;
+  const char *family; /**< NULL: deduced, as for Listener */
+  /** The key clients must know; NULL: the current process's authkey. */
+  const void *authkey;
+  size_t authkey_len;
+  /** Start method of the server process; NULL: the default. */
+  const mproc_context_t *context;
+  /** Seconds shutdown waits at each step (ask, terminate, kill); 0: 1.0,
+   *  as CPython. */
+  double shutdown_timeout;
+} mproc_manager_options_t;
+
+/**
+ * A manager, not started (CPython's BaseManager(address, authkey)):
+ * start it, or connect to one already serving at @p opts->address.
+ * @return 0; MPROC_EINVAL; MPROC_ENOMEM.
+ */
+int mproc_manager_create(mproc_manager_t **out,
+                         const mproc_manager_options_t *opts);
+
+/**
+ * Start the server process (CPython's start()), daemonic: it dies with
+ * the program even when the program is killed.
+ * @return 0; MPROC_ESTATE when already started, connected or shut down;
+ *         MPROC_EADDRINUSE; whatever mproc_process_start() returns.
+ */
+int mproc_manager_start(mproc_manager_t *m);
+
+/**
+ * Use the server already serving at the options' address with their
+ * authkey (CPython's connect()), e.g. one started by another program.
+ * @return 0; MPROC_EAUTH; MPROC_ENOTFOUND; MPROC_ETIMEDOUT; MPROC_ESTATE.
+ */
+int mproc_manager_connect(mproc_manager_t *m);
+
+/**
+ * Stop the server: ask it to exit, then terminate it, then kill it, each
+ * after shutdown_timeout (CPython's shutdown()). Proxies of a stopped
+ * server give MPROC_EBROKEN. A connected (not started) manager asks the
+ * server to exit.
+ * @return 0; MPROC_ESTATE when not started or already shut down.
+ */
+int mproc_manager_shutdown(mproc_manager_t *m);
+
+/** The server's address (valid while @p m lives), or NULL before start. */
+const char *mproc_manager_address(const mproc_manager_t *m);
+
+/** The server process (NULL unless started by mproc_manager_start()). */
+mproc_process_t *mproc_manager_process(mproc_manager_t *m);
+
+/** Shut down a started server, then free. NULL is a no-op. */
+void mproc_manager_free(mproc_manager_t *m);
+
+/** CPython's Manager(): create and start with the default options. */
+int mproc_manager(mproc_manager_t **out);
+
+/** Types of objects a manager holds, and their methods (CPython's names
+ *  and arguments, all positional). */
+typedef enum mproc_managed {
+  /** dict: __getitem__(k) (MPROC_ENOTFOUND, "KeyError"), __setitem__(k, v),
+   *  __delitem__(k), __contains__(k), __len__(), get(k[, default]),
+   *  setdefault(k[, default]), pop(k[, default]), popitem(), keys(),
+   *  values(), items() (a list of [k, v]), update(map), clear(), copy()
+   *  (a map). Keys are any value; insertion order is kept. */
+  MPROC_MANAGED_DICT = 1,
+  /** list: __getitem__(i), __setitem__(i, v), __delitem__(i) (negative
+   *  indexes count from the end; MPROC_ERANGE, "IndexError"), __len__(),
+   *  __contains__(v), append(v), extend(list), insert(i, v), pop([i]),
+   *  remove(v), index(v), count(v), reverse(), clear(), copy(). */
+  MPROC_MANAGED_LIST,
+  /** queue.Queue([maxsize]): put(v[, block[, timeout]]), get([block[,
+   *  timeout]]) (MPROC_EEMPTY / MPROC_EFULL), put_nowait(v), get_nowait(),
+   *  qsize(), empty(), full(), task_done(), join(). */
+  MPROC_MANAGED_QUEUE,
+  /** Namespace: __getattribute__(name) (MPROC_ENOTFOUND,
+   *  "AttributeError"), __setattr__(name, v), __delattr__(name), and
+   *  __dict__() (a map of every attribute). */
+  MPROC_MANAGED_NAMESPACE,
+  /** threading.Lock: acquire([blocking[, timeout]]) (true/false, as
+   *  CPython), release() (MPROC_ESTATE when unlocked), locked(). */
+  MPROC_MANAGED_LOCK,
+  /** threading.Event: set(), clear(), is_set(), wait([timeout]) (true /
+   *  false). */
+  MPROC_MANAGED_EVENT,
+  /** Value: get(), set(v) (CPython's ValueProxy .value). */
+  MPROC_MANAGED_VALUE
+} mproc_managed_t;
+
+/** Name of a managed type ("dict", "list", "Queue", ...), or NULL. */
+const char *mproc_managed_name(int type);
+
+/**
+ * A new object of @p type held by the server (CPython's manager.dict(),
+ * manager.Queue(), ...), and a proxy to it. With a @p name, the object
+ * registered under that name, created on first use: every client of the
+ * server asking for the same name gets the same object (CPython's
+ * register('get_queue', callable=lambda: queue)); asking for it with
+ * another type is MPROC_ETYPE. Objects live as long as the server
+ * (Differs from CPython, which frees one with its last proxy).
+ * @return 0; MPROC_ESTATE when the manager is not started or connected;
+ *         MPROC_EINVAL for an unknown type; MPROC_EBROKEN when the server
+ *         is gone.
+ */
+int mproc_manager_object(mproc_manager_t *m, mproc_proxy_t **out, int type,
+                         const char *name);
+
+/**
+ * mproc_manager_object() with constructor arguments built from @p fmt
+ * (NULL: none), as CPython's manager.dict(mapping), manager.list(seq),
+ * manager.Queue(maxsize), manager.Namespace(**attrs) (a map),
+ * manager.Value(typecode, value) (here only the value). Ignored when
+ * @p name already exists.
+ * @return as mproc_manager_object(); MPROC_EINVAL / MPROC_ETYPE for bad
+ *         constructor arguments.
+ */
+int mproc_manager_object_args(mproc_manager_t *m, mproc_proxy_t **out, int type,
+                              const char *name, const char *fmt, ...);
+
+/**
+ * Call @p method of the proxy's object with the arguments built from
+ * @p fmt (Py_BuildValue style), as CPython's proxy._callmethod(). The
+ * result, when @p result is not NULL, is a list of one value (nil for
+ * None): free it with mproc_args_free().
+ * @return 0; MPROC_ENOMETHOD for a method the type does not expose; the
+ *         server's error for the call (MPROC_ENOTFOUND for KeyError,
+ *         MPROC_ERANGE for IndexError, MPROC_EEMPTY, MPROC_EFULL,
+ *         MPROC_EINVAL for wrong arguments, with the server's message);
+ *         MPROC_EBROKEN when the server is gone (never a hang);
+ *         MPROC_EAUTH when this process's authkey is not the server's.
+ */
+int mproc_proxy_call(mproc_proxy_t *p, mproc_args_t **result,
+                     const char *method, const char *fmt, ...);
+int mproc_proxy_callv(mproc_proxy_t *p, mproc_args_t **result,
+                      const char *method, const char *fmt, va_list ap);
+
+/** The type of the proxy's object (mproc_managed_t). */
+int mproc_proxy_type(const mproc_proxy_t *p);
+
+/** Free the proxy (the object stays with the server). NULL is a no-op. */
+void mproc_proxy_free(mproc_proxy_t *p);
 
 #ifdef __cplusplus
 }

@@ -32,6 +32,7 @@ struct mproc_conn {
   size_t rpos, rlen;
   void *pending; /* a message recv_bytes_into could not take */
   size_t pending_len;
+  double deadline; /* reads fail with ETIMEDOUT after it (handshakes) */
 };
 
 static void conn_release(mproc_conn_t *c)
@@ -72,7 +73,7 @@ static int conn_import(mproc__obj_t **out, const intptr_t *handles, size_t n,
                        const void *extra, size_t extra_len);
 
 const mproc__obj_ops_t mproc__conn_ops = {MPROC_KIND_CONNECTION, conn_export,
-                                          conn_import, conn_destroy};
+                                          conn_import, conn_destroy, NULL};
 MPROC__OBJ_REGISTER(mproc__conn_ops)
 
 static mproc_conn_t *conn_new(intptr_t h, int readable, int writable)
@@ -85,7 +86,23 @@ static mproc_conn_t *conn_new(intptr_t h, int readable, int writable)
   c->h = h;
   c->readable = readable;
   c->writable = writable;
+  c->deadline = MPROC__NEVER;
   return c;
+}
+
+int mproc__conn_wrap(mproc_conn_t **out, intptr_t h)
+{
+  *out = conn_new(h, 1, 1);
+  if (*out == NULL) {
+    mproc__plat_handle_close(h);
+    return mproc__err(MPROC_ENOMEM, "out of memory");
+  }
+  return 0;
+}
+
+void mproc__conn_set_deadline(mproc_conn_t *c, double deadline)
+{
+  c->deadline = deadline;
 }
 
 static int conn_import(mproc__obj_t **out, const intptr_t *handles, size_t n,
@@ -224,6 +241,26 @@ int mproc_conn_send(mproc_conn_t *c, const char *fmt, ...)
 
 /* ---- receiving ---- */
 
+/* Under a deadline, wait for bytes before a read that could block: a
+ * peer that stalls (even in the middle of a message) cannot hold the
+ * reader past it. */
+static int await_bytes(mproc_conn_t *c)
+{
+  intptr_t h = c->h;
+  int is_pipe = 1, ready = 0, rc;
+
+  if (c->deadline >= MPROC__NEVER)
+    return 0;
+  rc = mproc__plat_wait_handles(&h, &is_pipe, 1, c->deadline, &ready);
+  if (rc < 0)
+    return rc;
+  if (!ready) {
+    c->broken = "the peer sent nothing in time";
+    return mproc__err(MPROC_ETIMEDOUT, "recv: %s", c->broken);
+  }
+  return 0;
+}
+
 /* Make @n bytes available at rbuf[rpos]: 0; 1 at EOF before any of
  * them; MPROC_ECODEC at EOF in the middle. */
 static int fill(mproc_conn_t *c, size_t n, int at_boundary)
@@ -239,6 +276,8 @@ static int fill(mproc_conn_t *c, size_t n, int at_boundary)
   c->rlen -= c->rpos;
   c->rpos = 0;
   while (c->rlen < n) {
+    if ((rc = await_bytes(c)) != 0)
+      return rc;
     rc = mproc__plat_pipe_read(c->h, c->rbuf + c->rlen, RBUF - c->rlen, &got);
     if (rc != 0)
       return rc;
@@ -275,6 +314,8 @@ static int read_body(mproc_conn_t *c, unsigned char *dst, size_t len)
     return 0;
   }
   while (len > 0) {
+    if ((rc = await_bytes(c)) != 0)
+      return rc;
     rc = mproc__plat_pipe_read(c->h, dst, len, &got);
     if (rc != 0)
       return rc;

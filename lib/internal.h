@@ -67,6 +67,10 @@ void mproc__objlist_clear(mproc__objlist_t *l);
  * big-endian index into the process's object list). */
 #define MPROC__EXT_OBJECT 77
 
+/* MessagePack extension type of an object that is a value (a proxy): one
+ * byte of kind, then the bytes its pack_value op gave. */
+#define MPROC__EXT_VALUE_OBJ 78
+
 /* Arguments as decoded in a child: a msgpack array and an optional map,
  * unpacked into one zone. mproc_value_t is a msgpack_object. */
 struct mproc_args {
@@ -76,7 +80,9 @@ struct mproc_args {
   mproc__boot_obj_t *objs; /* owned; what `o` units refer to */
   size_t nobjs;
   int own_handles; /* close unimported handles when freed (not fork) */
-  void *buf;       /* the encoded bytes, when decoded in place */
+  void **values;   /* value objects made by parsing (proxies), one ref each */
+  size_t nvalues;
+  void *buf; /* the encoded bytes, when decoded in place */
 };
 
 /* Decode one encoded argument list (a msgpack array) in place: @buf
@@ -177,6 +183,30 @@ int mproc__simple_queue_create_ring(mproc_queue_t **out, size_t cap);
  * array): what get() gives back decoded. */
 int mproc__queue_put_raw(mproc_queue_t *q, double timeout, const void *data,
                          size_t len);
+
+/* ---- connections, listeners, authentication (conn.c, listener.c) ---- */
+
+/* A new duplex Connection over connected handle @h (ownership moves,
+ * also on failure). */
+int mproc__conn_wrap(mproc_conn_t **out, intptr_t h);
+
+/* Make reads of @c fail with MPROC_ETIMEDOUT (and the connection
+ * unusable) once @deadline passes; MPROC__NEVER lifts it. */
+void mproc__conn_set_deadline(mproc_conn_t *c, double deadline);
+
+/* Accept a peer without the handshake (a server that authenticates in
+ * the peer's own thread, so that a slow peer holds up nobody). */
+int mproc__listener_accept_raw(mproc_listener_t *l, mproc_conn_t **out,
+                               double timeout);
+
+/* The server's half of the handshake (deliver, then answer), every
+ * failure reported as MPROC_EAUTH with the reason. */
+int mproc__auth_server(mproc_conn_t *c, const void *key, size_t len,
+                       double timeout);
+
+/* Parse a family name (NULL: deduce from @address, or the default) into
+ * MPROC__AF_*; MPROC_EINVAL / MPROC_ENOSYS. */
+int mproc__family_parse(const char *family, const char *address, int *out);
 
 /* ---- the entry table (registry.c) ---- */
 

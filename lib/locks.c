@@ -56,9 +56,9 @@ static int lock_import(mproc__obj_t **out, const intptr_t *handles, size_t n,
                        const void *extra, size_t extra_len);
 
 const mproc__obj_ops_t mproc__lock_ops = {MPROC_KIND_LOCK, lock_export,
-                                          lock_import, lock_destroy};
+                                          lock_import, lock_destroy, NULL};
 const mproc__obj_ops_t mproc__rlock_ops = {MPROC_KIND_RLOCK, lock_export,
-                                           lock_import, lock_destroy};
+                                           lock_import, lock_destroy, NULL};
 MPROC__OBJ_REGISTER(mproc__lock_ops)
 MPROC__OBJ_REGISTER(mproc__rlock_ops)
 

@@ -8,7 +8,7 @@
 #include "object.h"
 #include "platform.h"
 
-#define KIND_MAX MPROC_KIND_SHARED_MEMORY
+#define KIND_MAX MPROC_KIND_PROXY
 
 /* Filled by MPROC__OBJ_REGISTER at load time, before main(); read-only
  * afterwards, so it needs no lock. */
@@ -71,6 +71,7 @@ const char *mproc_kind_name(int kind)
       [MPROC_KIND_VALUE] = "Value",
       [MPROC_KIND_ARRAY] = "Array",
       [MPROC_KIND_SHARED_MEMORY] = "SharedMemory",
+      [MPROC_KIND_PROXY] = "Proxy",
   };
 
   return kind > 0 && kind <= KIND_MAX ? names[kind] : "unknown object";

@@ -45,6 +45,11 @@ typedef struct mproc__obj_ops {
                     const void *extra, size_t extra_len);
   /* Free everything; called when the last reference goes. */
   void (*destroy)(mproc__obj_t *o);
+  /* Objects that are values (a manager's proxy: an address and an id,
+   * no handle) pack themselves instead of being exported; they go
+   * wherever a value goes. import_obj then gets no handles and these
+   * bytes as @extra. NULL for objects that travel by inheritance. */
+  int (*pack_value)(mproc__obj_t *o, msgpack_sbuffer *out);
 } mproc__obj_ops_t;
 
 struct mproc__obj {

@@ -231,4 +231,50 @@ int mproc__plat_named_unlink(const char *name);
 /* Remove blocks whose users all died without closing them. */
 void mproc__plat_named_sweep(void);
 
+/* ---- listeners and clients (Listener/Client) ---- */
+
+/* Address families (the core parses names and deduces a family; the
+ * backend gets one of these and an address string of its form:
+ * UNIX a path, INET "host:port", PIPE "\\.\pipe\name"). */
+#define MPROC__AF_UNIX 1
+#define MPROC__AF_INET 2
+#define MPROC__AF_PIPE 3
+
+/* A listening endpoint as the backend keeps it (private to it). */
+typedef struct mproc__lsn mproc__lsn_t;
+
+/* Whether this platform has @family; the default family (POSIX: UNIX,
+ * Windows: PIPE). */
+int mproc__plat_has_family(int family);
+int mproc__plat_default_family(void);
+
+/* Bind and listen on @address of @family with @backlog (>= 1), or on a
+ * new private address when @address is NULL (UNIX: a fresh path in a
+ * private temporary directory; INET: 127.0.0.1 with a free port; PIPE: a
+ * fresh unique pipe name). The address bound, with the chosen port or
+ * path, goes to @bound (NUL-terminated, @cap bytes). Nothing is
+ * inherited by children. MPROC_EADDRINUSE when the address is taken;
+ * MPROC_EINVAL when the OS refuses the address (unknown host, path too
+ * long); MPROC_EOS otherwise. */
+int mproc__plat_listen(int family, const char *address, int backlog,
+                       mproc__lsn_t **out, char *bound, size_t cap);
+
+/* Wait until @deadline (MPROC__NEVER: no limit) for a peer and accept it:
+ * *h is a connected, non-inherited handle on which mproc__plat_pipe_read,
+ * mproc__plat_pipe_write, mproc__plat_wait_handles (is_pipe 1) and
+ * mproc__plat_handle_close work, as on a duplex pipe. MPROC_ETIMEDOUT
+ * at the deadline. One thread accepts at a time. */
+int mproc__plat_accept(mproc__lsn_t *l, double deadline, intptr_t *h);
+
+/* Stop listening and free @l; a UNIX listener removes the path (and the
+ * private directory) it made. NULL is a no-op. */
+void mproc__plat_listen_close(mproc__lsn_t *l);
+
+/* Connect to @address of @family; *h as from mproc__plat_accept.
+ * MPROC_ENOTFOUND when nothing listens there (refused, no such path or
+ * pipe); a busy pipe is retried until @deadline (then MPROC_ETIMEDOUT);
+ * MPROC_EINVAL for an address the OS refuses. */
+int mproc__plat_connect(int family, const char *address, double deadline,
+                        intptr_t *h);
+
 #endif /* MPROC_PLATFORM_H */

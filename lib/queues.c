@@ -92,11 +92,11 @@ static int queue_import(mproc__obj_t **out, const intptr_t *handles, size_t n,
                         const void *extra, size_t extra_len);
 
 const mproc__obj_ops_t mproc__queue_ops = {MPROC_KIND_QUEUE, queue_export,
-                                           queue_import, queue_destroy};
+                                           queue_import, queue_destroy, NULL};
 const mproc__obj_ops_t mproc__simple_queue_ops = {
-    MPROC_KIND_SIMPLE_QUEUE, queue_export, queue_import, queue_destroy};
+    MPROC_KIND_SIMPLE_QUEUE, queue_export, queue_import, queue_destroy, NULL};
 const mproc__obj_ops_t mproc__joinable_queue_ops = {
-    MPROC_KIND_JOINABLE_QUEUE, queue_export, queue_import, queue_destroy};
+    MPROC_KIND_JOINABLE_QUEUE, queue_export, queue_import, queue_destroy, NULL};
 MPROC__OBJ_REGISTER(mproc__queue_ops)
 MPROC__OBJ_REGISTER(mproc__simple_queue_ops)
 MPROC__OBJ_REGISTER(mproc__joinable_queue_ops)

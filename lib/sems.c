@@ -142,9 +142,9 @@ static int sem_import(mproc__obj_t **out, const intptr_t *h, size_t n,
 static int bsem_import(mproc__obj_t **out, const intptr_t *h, size_t n,
                        const void *e, size_t el);
 const mproc__obj_ops_t mproc__semaphore_ops = {
-    MPROC_KIND_SEMAPHORE, segobj_export, sem_import, segobj_destroy};
+    MPROC_KIND_SEMAPHORE, segobj_export, sem_import, segobj_destroy, NULL};
 const mproc__obj_ops_t mproc__bounded_semaphore_ops = {
-    MPROC_KIND_BOUNDED_SEMAPHORE, segobj_export, bsem_import, segobj_destroy};
+    MPROC_KIND_BOUNDED_SEMAPHORE, segobj_export, bsem_import, segobj_destroy, NULL};
 MPROC__OBJ_REGISTER(mproc__semaphore_ops)
 MPROC__OBJ_REGISTER(mproc__bounded_semaphore_ops)
 
@@ -286,7 +286,7 @@ static int event_import(mproc__obj_t **out, const intptr_t *h, size_t n,
 }
 
 const mproc__obj_ops_t mproc__event_ops = {MPROC_KIND_EVENT, segobj_export,
-                                           event_import, segobj_destroy};
+                                           event_import, segobj_destroy, NULL};
 MPROC__OBJ_REGISTER(mproc__event_ops)
 
 int mproc_event_create(mproc_event_t **out)
@@ -414,7 +414,7 @@ static int cond_import(mproc__obj_t **out, const intptr_t *h, size_t n,
                        const void *extra, size_t el);
 
 const mproc__obj_ops_t mproc__condition_ops = {
-    MPROC_KIND_CONDITION, cond_export, cond_import, cond_destroy};
+    MPROC_KIND_CONDITION, cond_export, cond_import, cond_destroy, NULL};
 MPROC__OBJ_REGISTER(mproc__condition_ops)
 
 static int cond_import(mproc__obj_t **out, const intptr_t *h, size_t n,
@@ -636,7 +636,7 @@ static int barrier_import(mproc__obj_t **out, const intptr_t *h, size_t n,
 }
 
 const mproc__obj_ops_t mproc__barrier_ops = {MPROC_KIND_BARRIER, segobj_export,
-                                             barrier_import, segobj_destroy};
+                                             barrier_import, segobj_destroy, NULL};
 MPROC__OBJ_REGISTER(mproc__barrier_ops)
 
 int mproc_barrier_create(mproc_barrier_t **out, int parties)

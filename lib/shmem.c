@@ -98,7 +98,7 @@ static int shm_import(mproc__obj_t **out, const intptr_t *h, size_t n,
                       const void *extra, size_t el);
 
 const mproc__obj_ops_t mproc__shm_ops = {MPROC_KIND_SHARED_MEMORY, shm_export,
-                                         shm_import, shm_destroy};
+                                         shm_import, shm_destroy, NULL};
 MPROC__OBJ_REGISTER(mproc__shm_ops)
 
 static int shm_import(mproc__obj_t **out, const intptr_t *h, size_t n,

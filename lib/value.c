@@ -206,6 +206,27 @@ void mproc__objlist_clear(mproc__objlist_t *l)
   l->n = l->cap = 0;
 }
 
+/* An object that is a value: ext MPROC__EXT_VALUE_OBJ, its kind, its
+ * bytes. */
+static int pack_value_object(build_t *b, mproc__obj_t *o)
+{
+  msgpack_sbuffer body;
+  int rc;
+
+  msgpack_sbuffer_init(&body);
+  rc = msgpack_sbuffer_write(&body, (const char[]){(char)o->ops->kind}, 1);
+  if (rc != 0)
+    rc = mproc__err(MPROC_ENOMEM, "out of memory");
+  else
+    rc = o->ops->pack_value(o, &body);
+  if (rc == 0) {
+    msgpack_pack_ext(&b->pk, body.size, MPROC__EXT_VALUE_OBJ);
+    msgpack_pack_ext_body(&b->pk, body.data, body.size);
+  }
+  msgpack_sbuffer_destroy(&body);
+  return rc;
+}
+
 static int pack_object(build_t *b)
 {
   mproc__obj_t *o = mproc__obj_check(va_arg(*b->ap, void *));
@@ -218,6 +239,8 @@ static int pack_object(build_t *b)
                       "format \"%s\", position %d: 'o' needs "
                       "an mproc object (a Queue, Lock, ...)",
                       b->fmt, (int)(b->p - 1 - b->fmt));
+  if (o->ops->pack_value != NULL)
+    return pack_value_object(b, o);
   if (b->objs == NULL)
     return mproc__err(MPROC_ETYPE,
                       "%s objects should only be shared between processes "
@@ -660,6 +683,9 @@ void mproc__args_adopt_objs(mproc_args_t *a, mproc__boot_obj_t *objs, size_t n,
  * that the child's copies of the parent's objects still use. */
 static void free_objs(mproc_args_t *args)
 {
+  for (size_t i = 0; i < args->nvalues; i++)
+    mproc__obj_unref(args->values[i]);
+  free(args->values);
   for (size_t i = 0; i < args->nobjs; i++) {
     mproc__boot_obj_t *bo = &args->objs[i];
     if (bo->obj != NULL)
@@ -689,6 +715,39 @@ void mproc_args_free(mproc_args_t *args)
 
 static const char *type_name(const msgpack_object *o);
 
+/* A value object (a proxy) made from value @o; @args owns it. */
+static int resolve_value_object(mproc_args_t *args, const msgpack_object *o,
+                                int kind, void **out, const char *label)
+{
+  const unsigned char *p = (const unsigned char *)o->via.ext.ptr;
+  const mproc__obj_ops_t *ops = mproc__obj_ops_of(kind);
+  mproc__obj_t *obj = NULL;
+  void **more;
+  int rc;
+
+  if (o->via.ext.size < 1 || p[0] != kind)
+    return mproc__err(
+        MPROC_ETYPE, "%s must be %s, not %s", label, mproc_kind_name(kind),
+        o->via.ext.size < 1 ? "an empty object" : mproc_kind_name(p[0]));
+  if (ops == NULL || ops->pack_value == NULL)
+    return mproc__err(MPROC_ENOSYS,
+                      "%s: this program cannot receive %s objects", label,
+                      mproc_kind_name(kind));
+  if (args == NULL)
+    return mproc__err(MPROC_EINVAL, "%s: no arguments to own the object",
+                      label);
+  more = realloc(args->values, (args->nvalues + 1) * sizeof *more);
+  if (more == NULL)
+    return mproc__err(MPROC_ENOMEM, "out of memory");
+  args->values = more;
+  rc = ops->import_obj(&obj, NULL, 0, p + 1, o->via.ext.size - 1);
+  if (rc != 0)
+    return rc;
+  args->values[args->nvalues++] = obj;
+  *out = obj;
+  return 0;
+}
+
 /* The object that value @o refers to, imported on first use. */
 static int resolve_object(mproc_args_t *args, const msgpack_object *o, int kind,
                           void **out, const char *label)
@@ -700,6 +759,8 @@ static int resolve_object(mproc_args_t *args, const msgpack_object *o, int kind,
   uint32_t idx;
   int rc;
 
+  if (o->type == MSGPACK_OBJECT_EXT && o->via.ext.type == MPROC__EXT_VALUE_OBJ)
+    return resolve_value_object(args, o, kind, out, label);
   if (o->type != MSGPACK_OBJECT_EXT || o->via.ext.type != MPROC__EXT_OBJECT ||
       o->via.ext.size != 4)
     return mproc__err(MPROC_ETYPE, "%s must be %s, not %s", label,
@@ -797,6 +858,9 @@ static const char *type_name(const msgpack_object *o)
   default:
     if (o->type == MSGPACK_OBJECT_EXT && o->via.ext.type == MPROC__EXT_OBJECT)
       return "an mproc object";
+    if (o->type == MSGPACK_OBJECT_EXT &&
+        o->via.ext.type == MPROC__EXT_VALUE_OBJ)
+      return "a proxy";
     return "extension";
   }
 }
@@ -1212,10 +1276,12 @@ mproc_type_t mproc_value_type(const mproc_value_t *v)
   case MSGPACK_OBJECT_MAP:
     return MPROC_T_MAP;
   case MSGPACK_OBJECT_EXT:
-    /* Extensions other than mproc's object reference are never sent by
-     * mproc: every reader refuses them (ETYPE). */
-    return OBJ(v)->via.ext.type == MPROC__EXT_OBJECT ? MPROC_T_OBJECT
-                                                     : MPROC_T_OTHER;
+    /* Extensions other than mproc's objects are never sent by mproc:
+     * every reader refuses them (ETYPE). */
+    return OBJ(v)->via.ext.type == MPROC__EXT_OBJECT ||
+                   OBJ(v)->via.ext.type == MPROC__EXT_VALUE_OBJ
+               ? MPROC_T_OBJECT
+               : MPROC_T_OTHER;
   default:
     return MPROC_T_NIL;
   }

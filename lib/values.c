@@ -113,9 +113,9 @@ static int shared_import(mproc__obj_t **out, const intptr_t *h, size_t nh,
                          const void *extra, size_t el);
 
 const mproc__obj_ops_t mproc__value_ops = {MPROC_KIND_VALUE, shared_export,
-                                           shared_import, shared_destroy};
+                                           shared_import, shared_destroy, NULL};
 const mproc__obj_ops_t mproc__array_ops = {MPROC_KIND_ARRAY, shared_export,
-                                           shared_import, shared_destroy};
+                                           shared_import, shared_destroy, NULL};
 MPROC__OBJ_REGISTER(mproc__value_ops)
 MPROC__OBJ_REGISTER(mproc__array_ops)
 

@@ -3,7 +3,7 @@
 # Usage: scripts/deps.sh [extra-package ...]
 set -euo pipefail
 need=(cmake make gcc g++ pkg-config libapr1-dev libcunit1-dev libmsgpack-dev
-      libsodium-dev "$@")
+      libsodium-dev nettle-dev python3 "$@")
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \

@@ -469,6 +469,10 @@ int mproc__plat_errcode(long oserr)
     return MPROC_ENOTFOUND;
   case ECHILD:
     return MPROC_ENOTCHILD;
+  case EADDRINUSE:
+    return MPROC_EADDRINUSE;
+  case ECONNREFUSED: /* nothing listens at the address connected to */
+    return MPROC_ENOTFOUND;
   default:
     return MPROC_EOS;
   }

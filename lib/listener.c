@@ -1,0 +1,235 @@
+/*
+ * Listener and Client (CPython's multiprocessing.connection): families,
+ * addresses and the handshake are decided here; binding, accepting and
+ * connecting are the backend's (platform.h). An accepted or connected
+ * peer is an ordinary duplex Connection.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "object.h"
+#include "platform.h"
+
+#define ADDRESS_MAX 512
+
+struct mproc_listener {
+  mproc__lsn_t *lsn; /* NULL once closed */
+  int family;
+  char address[ADDRESS_MAX];
+  unsigned char *authkey; /* NULL: no authentication */
+  size_t authkey_len;
+  double auth_timeout;
+};
+
+static const char *const family_names[] = {NULL, "AF_UNIX", "AF_INET",
+                                           "AF_PIPE"};
+
+static const char *family_name(int family)
+{
+  return family >= MPROC__AF_UNIX && family <= MPROC__AF_PIPE
+             ? family_names[family]
+             : "unknown";
+}
+
+const char *mproc_default_family(void)
+{
+  return family_name(mproc__plat_default_family());
+}
+
+const char *const *mproc_all_families(void)
+{
+  static const char *names[4];
+  static int ready;
+  size_t n = 0;
+
+  /* The same answer every time: filling it twice races harmlessly. */
+  if (!ready) {
+    for (int f = MPROC__AF_UNIX; f <= MPROC__AF_PIPE; f++)
+      if (mproc__plat_has_family(f))
+        names[n++] = family_names[f];
+    names[n] = NULL;
+    ready = 1;
+  }
+  return names;
+}
+
+/* CPython's address_type(): a tuple is AF_INET, r'\\' starts a pipe,
+ * any other string is a unix path. In C, "host:port" plays the tuple. */
+static int deduce_family(const char *address)
+{
+  const char *colon = strrchr(address, ':');
+
+  if (strncmp(address, "\\\\", 2) == 0)
+    return MPROC__AF_PIPE;
+  if (colon != NULL && colon != address && colon[1] != '\0' &&
+      strchr(address, '/') == NULL &&
+      strspn(colon + 1, "0123456789") == strlen(colon + 1))
+    return MPROC__AF_INET;
+  return MPROC__AF_UNIX;
+}
+
+int mproc__family_parse(const char *family, const char *address, int *out)
+{
+  int f = 0;
+
+  if (family != NULL) {
+    for (int i = MPROC__AF_UNIX; i <= MPROC__AF_PIPE; i++)
+      if (strcmp(family, family_names[i]) == 0)
+        f = i;
+    if (f == 0)
+      return mproc__err(MPROC_EINVAL, "unrecognized family '%s'", family);
+  } else {
+    f = address != NULL ? deduce_family(address) : mproc__plat_default_family();
+  }
+  if (!mproc__plat_has_family(f))
+    return mproc__err(MPROC_ENOSYS, "family %s is not available here",
+                      family_name(f));
+  if (address != NULL && (address[0] == '\0' || strlen(address) >= ADDRESS_MAX))
+    return mproc__err(MPROC_EINVAL, "bad %s address '%.64s'", family_name(f),
+                      address);
+  *out = f;
+  return 0;
+}
+
+static int copy_key(const void *key, size_t len, unsigned char **out)
+{
+  *out = NULL;
+  if (key == NULL)
+    return len == 0 ? 0
+                    : mproc__err(MPROC_EINVAL, "authkey: NULL with a length");
+  /* One byte more, so that an empty key is not NULL (no authentication). */
+  if ((*out = malloc(len + 1)) == NULL)
+    return mproc__err(MPROC_ENOMEM, "out of memory");
+  memcpy(*out, key, len);
+  return 0;
+}
+
+int mproc_listener_create(mproc_listener_t **out, const char *address,
+                          const char *family, int backlog, const void *authkey,
+                          size_t authkey_len)
+{
+  mproc_listener_t *l = NULL;
+  int rc;
+
+  if (out == NULL)
+    return mproc__err(MPROC_EINVAL, "Listener: NULL output");
+  *out = NULL;
+  if ((rc = mproc__init()) != 0)
+    return rc;
+  if ((l = calloc(1, sizeof *l)) == NULL)
+    return mproc__err(MPROC_ENOMEM, "out of memory");
+  l->auth_timeout = MPROC_AUTH_TIMEOUT;
+  if ((rc = mproc__family_parse(family, address, &l->family)) != 0 ||
+      (rc = copy_key(authkey, authkey_len, &l->authkey)) != 0)
+    goto out;
+  l->authkey_len = authkey_len;
+  rc = mproc__plat_listen(l->family, address, backlog < 1 ? 1 : backlog,
+                          &l->lsn, l->address, sizeof l->address);
+out:
+  if (rc != 0) {
+    mproc_listener_free(l);
+    return rc;
+  }
+  *out = l;
+  return 0;
+}
+
+int mproc__listener_accept_raw(mproc_listener_t *l, mproc_conn_t **out,
+                               double timeout)
+{
+  intptr_t h;
+  int rc;
+
+  if (l == NULL || out == NULL)
+    return mproc__err(MPROC_EINVAL, "accept: NULL argument");
+  *out = NULL;
+  if (l->lsn == NULL)
+    return mproc__err(MPROC_ECLOSED, "accept: the listener is closed");
+  if ((rc = mproc__plat_accept(l->lsn, mproc__deadline(timeout), &h)) != 0)
+    return rc;
+  return mproc__conn_wrap(out, h);
+}
+
+int mproc_listener_accept(mproc_listener_t *l, mproc_conn_t **out,
+                          double timeout)
+{
+  int rc = mproc__listener_accept_raw(l, out, timeout);
+
+  if (rc != 0 || l->authkey == NULL)
+    return rc;
+  rc = mproc__auth_server(*out, l->authkey, l->authkey_len, l->auth_timeout);
+  if (rc != 0) {
+    mproc_conn_free(*out);
+    *out = NULL;
+  }
+  return rc;
+}
+
+int mproc_listener_set_auth_timeout(mproc_listener_t *l, double seconds)
+{
+  if (l == NULL || !(seconds >= 0))
+    return mproc__err(MPROC_EINVAL, "auth timeout: bad argument");
+  l->auth_timeout = seconds;
+  return 0;
+}
+
+const char *mproc_listener_address(const mproc_listener_t *l)
+{
+  return l != NULL ? l->address : NULL;
+}
+
+const char *mproc_listener_family(const mproc_listener_t *l)
+{
+  return l != NULL ? family_name(l->family) : NULL;
+}
+
+int mproc_listener_close(mproc_listener_t *l)
+{
+  if (l == NULL)
+    return mproc__err(MPROC_EINVAL, "Listener: NULL");
+  mproc__plat_listen_close(l->lsn);
+  l->lsn = NULL;
+  return 0;
+}
+
+void mproc_listener_free(mproc_listener_t *l)
+{
+  if (l == NULL)
+    return;
+  mproc__plat_listen_close(l->lsn);
+  free(l->authkey);
+  free(l);
+}
+
+int mproc_client(mproc_conn_t **out, const char *address, const char *family,
+                 const void *authkey, size_t authkey_len, double timeout)
+{
+  double deadline = mproc__deadline(timeout);
+  mproc_conn_t *c = NULL;
+  intptr_t h;
+  int f, rc;
+
+  if (out == NULL || address == NULL)
+    return mproc__err(MPROC_EINVAL, "Client: NULL argument");
+  *out = NULL;
+  if (authkey == NULL && authkey_len > 0)
+    return mproc__err(MPROC_EINVAL, "authkey: NULL with a length");
+  if ((rc = mproc__init()) != 0 ||
+      (rc = mproc__family_parse(family, address, &f)) != 0 ||
+      (rc = mproc__plat_connect(f, address, deadline, &h)) != 0 ||
+      (rc = mproc__conn_wrap(&c, h)) != 0)
+    return rc;
+  if (authkey != NULL) {
+    rc = mproc_answer_challenge(c, authkey, authkey_len,
+                                deadline - mproc__plat_now());
+    if (rc == 0)
+      rc = mproc_deliver_challenge(c, authkey, authkey_len,
+                                   deadline - mproc__plat_now());
+  }
+  if (rc != 0) {
+    mproc_conn_free(c);
+    return rc;
+  }
+  *out = c;
+  return 0;
+}
