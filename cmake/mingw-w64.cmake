@@ -4,9 +4,11 @@
 #
 # MPROC_WIN_DEPS (cache variable, else the environment variable of that
 # name) is the prefix holding the static MinGW builds of APR, CUnit,
-# msgpack-c and libsodium. When neither is given, this file runs
-# scripts/build-win-deps.sh, which builds them once (about a minute) or just
-# prints the prefix it already built. Tests run under Wine through
+# msgpack-c, libsodium and nettle. When neither is given, this file runs
+# scripts/build-win-deps.sh, which builds them once (about two minutes) or
+# just prints the prefix it already built. A prefix that script chose is
+# asked for again at every configure, so that a new recipe (a new cache key)
+# replaces a build directory's stale one. Tests run under Wine through
 # scripts/wine-run.sh, the cross-compiling emulator ctest uses.
 set(CMAKE_SYSTEM_NAME Windows)
 set(CMAKE_SYSTEM_PROCESSOR x86_64)
@@ -36,8 +38,10 @@ if(NOT _mproc_in_try_compile)
     set(MPROC_WIN_DEPS "$ENV{MPROC_WIN_DEPS}" CACHE PATH
       "Prefix of the MinGW builds of mproc's dependencies" FORCE)
   endif()
-  if(NOT MPROC_WIN_DEPS)
-    message(STATUS "MPROC_WIN_DEPS not given: running scripts/build-win-deps.sh")
+  # The script's own prefixes are named win-deps-<key>: one of those in the
+  # cache is the script's choice (perhaps an outdated one), not the user's.
+  if(NOT MPROC_WIN_DEPS OR MPROC_WIN_DEPS MATCHES "/mproc/win-deps-[^/]*$")
+    message(STATUS "MPROC_WIN_DEPS: running scripts/build-win-deps.sh")
     # Its progress (stderr) shows here; the prefix is stdout's last line.
     execute_process(COMMAND "${_mproc_root}/scripts/build-win-deps.sh"
       OUTPUT_VARIABLE _mproc_deps_out RESULT_VARIABLE _mproc_deps_rc

@@ -1,8 +1,8 @@
 /* Seed 001, 5: a writer puts the letters of a word on a Queue; once it
  * has finished, a reader takes as many items as qsize() says. The seed
- * runs both through a Pool with a Manager's Queue; this is the same pair
- * with Process and a plain Queue. Python:
- * examples/python/queue_reader_writer.py */
+ * runs both through a Pool with a Manager's Queue (that is
+ * examples/manager_queue.c); this is the same pair with Process and a
+ * plain Queue. Python: examples/python/queue_reader_writer.py */
 #include <string.h>
 
 #include "common.h"

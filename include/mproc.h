@@ -1368,7 +1368,8 @@ int mproc_manager_object_args(mproc_manager_t *m, mproc_proxy_t **out, int type,
  * @return 0; MPROC_ENOMETHOD for a method the type does not expose; the
  *         server's error for the call (MPROC_ENOTFOUND for KeyError,
  *         MPROC_ERANGE for IndexError, MPROC_EEMPTY, MPROC_EFULL,
- *         MPROC_EINVAL for wrong arguments, with the server's message);
+ *         MPROC_EINVAL for a wrong number of arguments, MPROC_ETYPE for
+ *         an argument of the wrong type, each with the server's message);
  *         MPROC_EBROKEN when the server is gone (never a hang);
  *         MPROC_EAUTH when this process's authkey is not the server's.
  */

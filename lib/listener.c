@@ -72,6 +72,8 @@ int mproc__family_parse(const char *family, const char *address, int *out)
 {
   int f = 0;
 
+  if (address != NULL && (address[0] == '\0' || strlen(address) >= ADDRESS_MAX))
+    return mproc__err(MPROC_EINVAL, "bad address '%.64s'", address);
   if (family != NULL) {
     for (int i = MPROC__AF_UNIX; i <= MPROC__AF_PIPE; i++)
       if (strcmp(family, family_names[i]) == 0)
@@ -84,9 +86,6 @@ int mproc__family_parse(const char *family, const char *address, int *out)
   if (!mproc__plat_has_family(f))
     return mproc__err(MPROC_ENOSYS, "family %s is not available here",
                       family_name(f));
-  if (address != NULL && (address[0] == '\0' || strlen(address) >= ADDRESS_MAX))
-    return mproc__err(MPROC_EINVAL, "bad %s address '%.64s'", family_name(f),
-                      address);
   *out = f;
   return 0;
 }

@@ -47,7 +47,8 @@ struct mproc_proxy {
 typedef struct chan {
   long pid;
   uint64_t tid;
-  char *address;
+  char *address; /* then the key, in the same allocation */
+  size_t keylen;
   mproc_conn_t *conn;
 } chan_t;
 
@@ -66,33 +67,44 @@ static void chans_unlock(void)
   atomic_flag_clear_explicit(&chans_busy, memory_order_release);
 }
 
-/* The calling thread's connection to @address, or NULL. */
-static mproc_conn_t *chan_find(const char *address)
+/* The calling thread's connection to @address authenticated with @key,
+ * or NULL. (A connection made with one key must not serve a caller with
+ * another: that caller has proven nothing.) */
+static mproc_conn_t *chan_find(const char *address, const void *key,
+                               size_t keylen)
 {
   long pid = mproc__plat_getpid();
   uint64_t tid = mproc__plat_thread_id();
+  size_t alen = strlen(address) + 1;
   mproc_conn_t *c = NULL;
 
   chans_lock();
   for (size_t i = 0; i < nchans && c == NULL; i++)
     if (chans[i].pid == pid && chans[i].tid == tid &&
-        strcmp(chans[i].address, address) == 0)
+        strcmp(chans[i].address, address) == 0 && chans[i].keylen == keylen &&
+        memcmp(chans[i].address + alen, key, keylen) == 0)
       c = chans[i].conn;
   chans_unlock();
   return c;
 }
 
-static int chan_add(const char *address, mproc_conn_t *c)
+static int chan_add(const char *address, const void *key, size_t keylen,
+                    mproc_conn_t *c)
 {
+  size_t alen = strlen(address) + 1;
   chan_t *more;
-  char *a = strdup(address);
+  char *a = malloc(alen + keylen);
 
+  if (a != NULL) {
+    memcpy(a, address, alen);
+    memcpy(a + alen, key, keylen);
+  }
   chans_lock();
   more = a != NULL ? realloc(chans, (nchans + 1) * sizeof *chans) : NULL;
   if (more != NULL) {
     chans = more;
     chans[nchans++] =
-        (chan_t){mproc__plat_getpid(), mproc__plat_thread_id(), a, c};
+        (chan_t){mproc__plat_getpid(), mproc__plat_thread_id(), a, keylen, c};
   }
   chans_unlock();
   if (more == NULL) {
@@ -139,19 +151,19 @@ static int chan_get(const char *address, const char *family, const void *key,
   const unsigned char *pkey;
   int rc;
 
-  if ((*out = chan_find(address)) != NULL)
-    return 0;
   if (key == NULL) {
     if ((rc = mproc_process_authkey(mproc_current_process(), &pkey, &keylen)) !=
         0)
       return rc;
     key = pkey;
   }
+  if ((*out = chan_find(address, key, keylen)) != NULL)
+    return 0;
   rc = mproc_client(out, address, family[0] ? family : NULL, key, keylen,
                     MPROC_AUTH_TIMEOUT);
   if (rc == MPROC_ENOTFOUND || rc == MPROC_EOS)
     return server_gone(address, rc);
-  if (rc == 0 && (rc = chan_add(address, *out)) != 0)
+  if (rc == 0 && (rc = chan_add(address, key, keylen, *out)) != 0)
     mproc_conn_free(*out);
   return rc;
 }
@@ -170,9 +182,16 @@ static int take_reply(void *buf, size_t len, mproc_args_t **result)
   if (rc != 0)
     return rc;
   f = r->pos.via.array.ptr;
-  if (r->pos.via.array.size != 2 ||
+  /* A success is [0, value] with both headers one byte long, which the
+   * result's construction below relies on. */
+  if (r->pos.via.array.size != 2 || len < 3 ||
+      ((unsigned char *)r->buf)[0] != 0x92 ||
       mproc_value_int((const void *)&f[0], &status) != 0 || status > 0 ||
       status < MPROC__REPLY_MIN) {
+    mproc_args_free(r);
+    return mproc__err(MPROC_ECODEC, "manager: malformed reply");
+  }
+  if (status == 0 && ((unsigned char *)r->buf)[1] != 0x00) {
     mproc_args_free(r);
     return mproc__err(MPROC_ECODEC, "manager: malformed reply");
   }

@@ -199,12 +199,12 @@ static int arg_bool(call_t *x, uint32_t i, int *v)
 /* A timeout argument (nil: none) as a deadline. */
 static int arg_deadline(call_t *x, uint32_t i, double *deadline)
 {
-  const msgpack_object *o = &x->argv[i];
+  const msgpack_object *o;
   double t;
   int64_t n;
 
   *deadline = MPROC__NEVER;
-  if (i >= x->argc || o->type == MSGPACK_OBJECT_NIL)
+  if (i >= x->argc || (o = &x->argv[i])->type == MSGPACK_OBJECT_NIL)
     return 0;
   if (o->type == MSGPACK_OBJECT_FLOAT32 || o->type == MSGPACK_OBJECT_FLOAT64)
     t = o->via.f64;
@@ -587,7 +587,7 @@ static int list_reserve(sobj_t *o, size_t more)
 /* A Python index (negative from the end) into [0, n). */
 static int list_index(call_t *x, uint32_t arg, size_t *out, const char *what)
 {
-  int64_t i;
+  int64_t i = 0;
   int rc = arg_int(x, arg, &i);
 
   if (rc != 0)
@@ -602,7 +602,7 @@ static int list_index(call_t *x, uint32_t arg, size_t *out, const char *what)
 
 static int l_getitem(call_t *x)
 {
-  size_t i;
+  size_t i = 0;
   int rc = list_index(x, 0, &i, "list index out of range");
 
   if (rc == 0)
@@ -612,7 +612,7 @@ static int l_getitem(call_t *x)
 
 static int l_setitem(call_t *x)
 {
-  size_t i;
+  size_t i = 0;
   blob_t *v;
   int rc = list_index(x, 0, &i, "list assignment index out of range");
 
@@ -633,7 +633,7 @@ static void list_delete(sobj_t *o, size_t i)
 
 static int l_delitem(call_t *x)
 {
-  size_t i;
+  size_t i = 0;
   int rc = list_index(x, 0, &i, "list assignment index out of range");
 
   if (rc == 0) {
@@ -693,7 +693,7 @@ static int l_extend(call_t *x)
 
 static int l_insert(call_t *x)
 {
-  int64_t i;
+  int64_t i = 0;
   int64_t n = (int64_t)x->o->n;
   int rc = arg_int(x, 0, &i);
 
@@ -739,7 +739,7 @@ static int list_find(call_t *x, size_t *at)
 
 static int l_contains(call_t *x)
 {
-  size_t i;
+  size_t i = 0;
   int rc = list_find(x, &i);
 
   if (rc == 0)
@@ -749,7 +749,7 @@ static int l_contains(call_t *x)
 
 static int l_index(call_t *x)
 {
-  size_t i;
+  size_t i = 0;
   int rc = list_find(x, &i);
 
   if (rc == 0 && i == x->o->n)
@@ -761,7 +761,7 @@ static int l_index(call_t *x)
 
 static int l_remove(call_t *x)
 {
-  size_t i;
+  size_t i = 0;
   int rc = list_find(x, &i);
 
   if (rc == 0 && i == x->o->n)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # build-win-deps.sh - static x86_64-w64-mingw32 builds of mproc's dependencies
-# (APR 1.7.2, CUnit 2.1-3, msgpack-c 4.0.0, libsodium 1.0.18), made from
+# (APR 1.7.2, CUnit 2.1-3, msgpack-c 4.0.0, libsodium 1.0.18, nettle 3.8.1),
+# made from
 # Debian 12's source packages, Debian's own patches applied.
 #
 #   scripts/build-win-deps.sh     build if needed; the LAST line of stdout is
@@ -9,12 +10,12 @@
 # Prefix: ${XDG_CACHE_HOME:-$HOME/.cache}/mproc/win-deps-<key>, <key> = the
 # versions plus a recipe revision. A prefix holding the stamp .complete is
 # reused as is. Layout:
-#   include/  msgpack.h msgpack/ sodium.h sodium/ CUnit/
+#   include/  msgpack.h msgpack/ sodium.h sodium/ nettle/ CUnit/
 #   include/apr-1/  every APR public header (apr_encode.h included) + apr.h
-#   lib/      libapr-1.a libmsgpackc.a libsodium.a libcunit.a
+#   lib/      libapr-1.a libmsgpackc.a libsodium.a libnettle.a libcunit.a
 #   BUILDINFO the exact Debian source versions, compiler and link flags
 # Consumers: -DAPR_DECLARE_STATIC -DSODIUM_STATIC -I<p>/include/apr-1
-#   -I<p>/include ... -L<p>/lib -lcunit -lapr-1 -lmsgpackc -lsodium
+#   -I<p>/include ... -L<p>/lib -lcunit -lapr-1 -lmsgpackc -lsodium -lnettle
 #   -lws2_32 -lmswsock -lrpcrt4 -ladvapi32 -static
 #
 # Env: MPROC_WIN_DEPS_SRC=DIR  use the Debian source packages (.dsc and its
@@ -23,14 +24,14 @@
 #
 # Needs (installed with apt-get when missing, if run as root): MinGW-w64 gcc
 # and g++, host gcc, cmake, make, autoconf/automake/libtool (libsodium's
-# Debian source has no configure), dpkg-dev (apt-get source, dpkg-source).
+# Debian source has no configure; nettle's has one), dpkg-dev (apt-get source, dpkg-source).
 # Wine is not needed to build.
 set -euo pipefail
 
 HOST=x86_64-w64-mingw32
-APR_V=1.7.2 CUNIT_V=2.1-3 MSGPACK_V=4.0.0 SODIUM_V=1.0.18
-REV=2   # bump whenever the recipe below changes the result
-KEY="apr$APR_V-cunit$CUNIT_V-msgpack$MSGPACK_V-sodium$SODIUM_V-r$REV"
+APR_V=1.7.2 CUNIT_V=2.1-3 MSGPACK_V=4.0.0 SODIUM_V=1.0.18 NETTLE_V=3.8.1
+REV=3   # bump whenever the recipe below changes the result
+KEY="apr$APR_V-cunit$CUNIT_V-msgpack$MSGPACK_V-sodium$SODIUM_V-nettle$NETTLE_V-r$REV"
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/mproc
 PREFIX=$CACHE/win-deps-$KEY
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
@@ -69,16 +70,17 @@ if done_already; then echo "$PREFIX"; exit 0; fi   # built while we waited
 
 T0=$SECONDS
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mproc-win-deps.XXXXXX")
-SODIUM_PID='' PREFIX_STARTED=''
+BG_PIDS=() PREFIX_STARTED=''
 # kill_tree PID: PID and its descendants (a failed step must not leave the
-# background build running).
+# background builds running).
 kill_tree() {
   local c
   for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do kill_tree "$c"; done
   kill "$1" 2>/dev/null || true
 }
 cleanup() {
-  [ -z "$SODIUM_PID" ] || { kill_tree "$SODIUM_PID"; wait "$SODIUM_PID" 2>/dev/null || true; }
+  local p
+  for p in "${BG_PIDS[@]}"; do kill_tree "$p"; wait "$p" 2>/dev/null || true; done
   rm -rf "$WORK"
   # a half-built prefix is not left behind
   [ -f "$PREFIX/.complete" ] || [ -z "$PREFIX_STARTED" ] || rm -rf "$PREFIX"
@@ -108,7 +110,7 @@ if [ -n "${MPROC_WIN_DEPS_SRC:-}" ]; then
   say "using source packages in $MPROC_WIN_DEPS_SRC"
   cp "$MPROC_WIN_DEPS_SRC"/*.dsc "$MPROC_WIN_DEPS_SRC"/*.tar.* "$SRC"/
 else
-  say "downloading Debian source packages (apr cunit msgpack-c libsodium)"
+  say "downloading Debian source packages (apr cunit msgpack-c libsodium nettle)"
   # deb-src entries for these two apt-get calls only: the machine's apt
   # configuration and package lists are left alone.
   A=$WORK/apt
@@ -125,7 +127,7 @@ else
      -o "Dir::State::Lists=$A/lists" -o APT::Sandbox::User=root)
   run "apt-get update (deb-src)" "$WORK/apt.log" apt-get "${O[@]}" update
   (cd "$SRC" && apt-get "${O[@]}" source --download-only \
-     apr cunit msgpack-c libsodium) >>"$WORK/apt.log" 2>&1 \
+     apr cunit msgpack-c libsodium nettle) >>"$WORK/apt.log" 2>&1 \
     || fail "apt-get source" "$WORK/apt.log"
 fi
 
@@ -144,6 +146,7 @@ unpack apr "$APR_V" apr
 unpack cunit "$CUNIT_V-dfsg" cunit
 unpack msgpack-c "$MSGPACK_V" msgpack-c
 unpack libsodium "$SODIUM_V" libsodium
+unpack nettle "$NETTLE_V" nettle
 
 cat >"$WORK/toolchain.cmake" <<EOF
 set(CMAKE_SYSTEM_NAME Windows)
@@ -165,7 +168,7 @@ mkdir -p "$PREFIX/include/apr-1" "$PREFIX/lib"
 
 # ---------------------------------------------------------------- libsodium
 # The slowest (autoreconf: Debian's source has no configure), so it runs in
-# the background while the other three build.
+# the background (with nettle) while APR, CUnit and msgpack-c build.
 build_sodium() {
   local log=$WORK/sodium.log
   cd "$WORK/libsodium"
@@ -177,9 +180,29 @@ build_sodium() {
   run "libsodium install" "$log" make install
   say "  libsodium done at $((SECONDS - T0)) s"
 }
-say "building libsodium $SODIUM_V (background), APR $APR_V, CUnit $CUNIT_V, msgpack-c $MSGPACK_V"
+
+# ---------------------------------------------------------------- nettle
+# The HMACs (MD5, SHA-2, SHA-3) of the connection handshake. Its shipped
+# configure works unchanged; the public-key half (hogweed, which needs GMP)
+# and the documentation are left out. Only the static library is built and
+# installed (headers in include/nettle/), not its tools or tests.
+build_nettle() {
+  local log=$WORK/nettle.log
+  cd "$WORK/nettle"
+  run "nettle configure" "$log" ./configure --host=$HOST --build="$BUILD" \
+    --prefix="$PREFIX" --disable-shared --enable-static --disable-public-key \
+    --disable-documentation --disable-openssl --disable-dependency-tracking \
+    CFLAGS=-O2
+  run "nettle build" "$log" make -j"$JOBS" libnettle.a
+  run "nettle install" "$log" make install-headers install-static
+  say "  nettle done at $((SECONDS - T0)) s"
+}
+
+say "building libsodium $SODIUM_V and nettle $NETTLE_V (background), APR $APR_V, CUnit $CUNIT_V, msgpack-c $MSGPACK_V"
 build_sodium &
-SODIUM_PID=$!
+BG_PIDS+=($!)
+build_nettle &
+BG_PIDS+=($!)
 
 # ---------------------------------------------------------------- APR
 # APR's own CMakeLists, five small fixes:
@@ -247,30 +270,35 @@ SODIUM_PID=$!
   say "  msgpack-c done at $((SECONDS - T0)) s"
 )
 
-wait "$SODIUM_PID" || { SODIUM_PID=; exit 1; }  # it reported its own failure
-SODIUM_PID=
+# Each background build reported its own failure.
+while [ ${#BG_PIDS[@]} -gt 0 ]; do
+  wait "${BG_PIDS[0]}" || { BG_PIDS=("${BG_PIDS[@]:1}"); exit 1; }
+  BG_PIDS=("${BG_PIDS[@]:1}")
+done
 
 # ---------------------------------------------------------------- check
 # Every archive whole, no unresolved symbols, with the documented flags.
 rm -f "$PREFIX"/lib/*.la
-for f in libapr-1.a libcunit.a libmsgpackc.a libsodium.a; do
+for f in libapr-1.a libcunit.a libmsgpackc.a libsodium.a libnettle.a; do
   [ -f "$PREFIX/lib/$f" ] || { echo "$PREFIX/lib/$f missing" >"$WORK/check.log"; fail "install" "$WORK/check.log"; }
 done
 [ -f "$PREFIX/include/apr-1/apr_encode.h" ] && [ -f "$PREFIX/include/msgpack.h" ] \
   && [ -f "$PREFIX/include/sodium.h" ] && [ -f "$PREFIX/include/CUnit/Basic.h" ] \
+  && [ -f "$PREFIX/include/nettle/hmac.h" ] && [ -f "$PREFIX/include/nettle/memops.h" ] \
   || { echo "headers missing" >"$WORK/check.log"; fail "install" "$WORK/check.log"; }
 echo 'int main(void){return 0;}' >"$WORK/linkcheck.c"
 # shellcheck disable=SC2086
 run "link check" "$WORK/check.log" $HOST-gcc "$WORK/linkcheck.c" -o "$WORK/linkcheck.exe" \
   -static -Wl,--whole-archive "$PREFIX"/lib/libapr-1.a "$PREFIX"/lib/libcunit.a \
-  "$PREFIX"/lib/libmsgpackc.a "$PREFIX"/lib/libsodium.a -Wl,--no-whole-archive $SYSLIBS
+  "$PREFIX"/lib/libmsgpackc.a "$PREFIX"/lib/libsodium.a "$PREFIX"/lib/libnettle.a \
+  -Wl,--no-whole-archive $SYSLIBS
 
 {
   echo "built $(date -u +%Y-%m-%dT%H:%M:%SZ) by scripts/build-win-deps.sh r$REV"
   echo "debian sources: $(tr '\n' ' ' <"$WORK/versions")"
   echo "compiler: $($HOST-gcc --version | head -n 1)"
   echo "cflags: -DAPR_DECLARE_STATIC -DSODIUM_STATIC -I$PREFIX/include/apr-1 -I$PREFIX/include"
-  echo "libs: -L$PREFIX/lib -lcunit -lapr-1 -lmsgpackc -lsodium $SYSLIBS -static"
+  echo "libs: -L$PREFIX/lib -lcunit -lapr-1 -lmsgpackc -lsodium -lnettle $SYSLIBS -static"
 } >"$PREFIX/BUILDINFO"
 touch "$PREFIX/.complete"
 say "done in $((SECONDS - T0)) s"

@@ -22,7 +22,7 @@ echo "start method: ${MPROC_START_METHOD:-default}${DEMO_WINE:+ (Windows build, 
 failed=0
 for ex in process_basic process_subclass process_join process_isolation \
           current_process terminate daemon daemon_son factorial_sum \
-          lock_global ticket queue_eval queue_reader_writer \
+          lock_global ticket queue_eval queue_reader_writer manager_queue \
           pool_async pool_apply pool_progress; do
   echo
   echo "=== $ex  (seed: examples/python/$ex.py)"

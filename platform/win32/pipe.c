@@ -4,6 +4,8 @@
  * the one-way kind opens its ends for one direction only. A pipe handle
  * cannot be waited on for readability, so waits poll PeekNamedPipe, in
  * short slices spent waiting on the process handles among the objects.
+ * A Connection of a Listener or Client may hold a socket instead
+ * (listen.c): the functions here hand those to recv, send and select.
  */
 #ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
@@ -15,8 +17,6 @@
 
 #include "object.h"
 #include "win32.h"
-
-#define PIPE_BUF_SIZE 65536
 
 int mproc__plat_pipe(int duplex, intptr_t *r, intptr_t *w)
 {
@@ -35,7 +35,7 @@ int mproc__plat_pipe(int duplex, intptr_t *r, intptr_t *w)
                        (duplex ? PIPE_ACCESS_DUPLEX : PIPE_ACCESS_INBOUND) |
                            FILE_FLAG_FIRST_PIPE_INSTANCE,
                        PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT, 1,
-                       PIPE_BUF_SIZE, PIPE_BUF_SIZE, 0, NULL);
+                       MPROC__WIN_PIPE_BUF, MPROC__WIN_PIPE_BUF, 0, NULL);
   if (server == INVALID_HANDLE_VALUE)
     return mproc__err_os("CreateNamedPipe", (long)GetLastError());
   client =
@@ -67,6 +67,8 @@ int mproc__plat_pipe_read(intptr_t h, void *buf, size_t cap, size_t *got)
 {
   DWORD n = 0, chunk = cap > (1u << 30) ? (1u << 30) : (DWORD)cap;
 
+  if (mproc__win_is_socket(h))
+    return mproc__win_sock_read(h, buf, cap, got);
   *got = 0;
   if (!ReadFile((HANDLE)h, buf, chunk, &n, NULL)) {
     DWORD err = GetLastError();
@@ -83,6 +85,8 @@ int mproc__plat_pipe_write(intptr_t h, const void *buf, size_t len)
 {
   const char *p = buf;
 
+  if (mproc__win_is_socket(h))
+    return mproc__win_sock_write(h, buf, len);
   while (len > 0) {
     DWORD chunk = len > (1u << 30) ? (1u << 30) : (DWORD)len, done = 0;
     if (!WriteFile((HANDLE)h, p, chunk, &done, NULL))
@@ -93,13 +97,41 @@ int mproc__plat_pipe_write(intptr_t h, const void *buf, size_t len)
   return 0;
 }
 
-static int pipe_ready(intptr_t h)
+static int pipe_ready(intptr_t h, int is_socket)
 {
   DWORD avail = 0;
 
+  if (is_socket)
+    return mproc__win_sock_ready(h);
   if (!PeekNamedPipe((HANDLE)h, NULL, 0, NULL, &avail, NULL))
     return 1; /* broken: EOF, which a read reports */
   return avail > 0;
+}
+
+unsigned long mproc__win_nap_ms(unsigned long slice, double deadline)
+{
+  double left;
+
+  if (deadline >= MPROC__NEVER)
+    return slice;
+  left = (deadline - mproc__plat_now()) * 1000.0;
+  if (left >= (double)slice)
+    return slice;
+  return left > 0 ? (unsigned long)left + 1 : 0;
+}
+
+/* Which of the @n pipes among @h are sockets (asked once per wait). */
+static int find_sockets(const intptr_t *h, const int *is_pipe, size_t n,
+                        char **out, char *local, size_t local_cap)
+{
+  char *s = n <= local_cap ? local : malloc(n);
+
+  if (s == NULL)
+    return mproc__err(MPROC_ENOMEM, "out of memory");
+  for (size_t i = 0; i < n; i++)
+    s[i] = is_pipe[i] && mproc__win_is_socket(h[i]);
+  *out = s;
+  return 0;
 }
 
 int mproc__plat_wait_handles(const intptr_t *h, const int *is_pipe, size_t n,
@@ -108,7 +140,8 @@ int mproc__plat_wait_handles(const intptr_t *h, const int *is_pipe, size_t n,
   HANDLE objs[MAXIMUM_WAIT_OBJECTS];
   size_t idx[MAXIMUM_WAIT_OBJECTS];
   DWORD nobj = 0, slice = 1;
-  int count;
+  char local[64], *sock = NULL;
+  int count, rc;
 
   for (size_t i = 0; i < n; i++) {
     if (is_pipe[i])
@@ -119,10 +152,12 @@ int mproc__plat_wait_handles(const intptr_t *h, const int *is_pipe, size_t n,
     idx[nobj] = i;
     objs[nobj++] = (HANDLE)h[i];
   }
+  if ((rc = find_sockets(h, is_pipe, n, &sock, local, sizeof local)) != 0)
+    return rc;
   for (;;) {
     count = 0;
     for (size_t i = 0; i < n; i++) {
-      ready[i] = is_pipe[i] ? pipe_ready(h[i]) : 0;
+      ready[i] = is_pipe[i] ? pipe_ready(h[i], sock[i]) : 0;
       count += ready[i];
     }
     for (DWORD k = 0; k < nobj; k++)
@@ -131,15 +166,10 @@ int mproc__plat_wait_handles(const intptr_t *h, const int *is_pipe, size_t n,
         count++;
       }
     if (count > 0 || (deadline < MPROC__NEVER && mproc__plat_now() >= deadline))
-      return count;
+      break;
     /* Nothing yet: sleep a slice (on the processes, if any), growing to
      * 10 ms so that an idle wait costs little. */
-    DWORD ms = slice;
-    if (deadline < MPROC__NEVER) {
-      double left = (deadline - mproc__plat_now()) * 1000.0;
-      if (left < ms)
-        ms = left > 0 ? (DWORD)left + 1 : 0;
-    }
+    DWORD ms = mproc__win_nap_ms(slice, deadline);
     if (nobj > 0)
       WaitForMultipleObjects(nobj, objs, FALSE, ms);
     else
@@ -147,6 +177,9 @@ int mproc__plat_wait_handles(const intptr_t *h, const int *is_pipe, size_t n,
     if (slice < 10)
       slice++;
   }
+  if (sock != local)
+    free(sock);
+  return count;
 }
 
 void mproc__plat_handle_own(intptr_t h)

@@ -8,6 +8,7 @@
 #define WIN32_LEAN_AND_MEAN
 #endif
 #include <windows.h>
+#include <winsock2.h> /* the WSAE* codes */
 
 #include <signal.h>
 #include <stdio.h>
@@ -474,6 +475,15 @@ int mproc__plat_errcode(long oserr)
   case ERROR_FILE_NOT_FOUND:
   case ERROR_PATH_NOT_FOUND:
     return MPROC_ENOTFOUND;
+  /* Winsock's codes (listen.c), as their POSIX twins map. */
+  case WSAEADDRINUSE:
+    return MPROC_EADDRINUSE;
+  case WSAECONNREFUSED: /* nothing listens at the address */
+    return MPROC_ENOTFOUND;
+  case WSAETIMEDOUT:
+    return MPROC_ETIMEDOUT;
+  case WSAENOBUFS:
+    return MPROC_ENOMEM;
   default:
     return MPROC_EOS;
   }
@@ -489,6 +499,8 @@ intptr_t mproc__plat_child_handle(mproc_start_method_t method, size_t i,
 
 void mproc__plat_handle_close(intptr_t h)
 {
+  if (mproc__win_close_socket(h))
+    return;
   if (h != 0 && h != (intptr_t)INVALID_HANDLE_VALUE)
     CloseHandle((HANDLE)h);
 }
