@@ -304,8 +304,9 @@ static int proxy_import(mproc__obj_t **out, const intptr_t *handles, size_t n,
     if (f[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
         mproc_managed_name((int)f[0].via.u64) != NULL &&
         f[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
-        f[2].type == MSGPACK_OBJECT_STR && f[2].via.str.size < 16 &&
-        f[3].type == MSGPACK_OBJECT_STR && f[3].via.str.size > 0)
+        f[2].type == MSGPACK_OBJECT_STR && f[2].via.str.size > 0 &&
+        f[2].via.str.size < 16 && f[3].type == MSGPACK_OBJECT_STR &&
+        f[3].via.str.size > 0)
       rc = proxy_new(&p, (int)f[0].via.u64, f[1].via.u64, f[3].via.str.ptr,
                      f[3].via.str.size, f[2].via.str.ptr, f[2].via.str.size,
                      NULL, 0);
@@ -602,6 +603,8 @@ int mproc_manager_object_args(mproc_manager_t *m, mproc_proxy_t **out, int type,
     return state_err(m, "object");
   if (mproc_managed_name(type) == NULL)
     return mproc__err(MPROC_EINVAL, "manager: unknown type %d", type);
+  if (name != NULL && name[0] == '\0')
+    return mproc__err(MPROC_EINVAL, "manager: an object's name is not empty");
   /* [0, "create", [type, name, [ctor args...]]] */
   msgpack_sbuffer_init(&req);
   request_head(&req, 0, "create");

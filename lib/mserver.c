@@ -1274,7 +1274,8 @@ static int srv_create(call_t *x)
 
   if (get_int(&x->argv[0], &type) != 0 || mproc_managed_name((int)type) == NULL)
     return mproc__err(MPROC_EINVAL, "create: unknown type");
-  if (name->type != MSGPACK_OBJECT_NIL && name->type != MSGPACK_OBJECT_STR)
+  if (name->type != MSGPACK_OBJECT_NIL &&
+      (name->type != MSGPACK_OBJECT_STR || name->via.str.size == 0))
     return mproc__err(MPROC_ETYPE, "create: the name must be a string");
   if (x->argv[2].type != MSGPACK_OBJECT_ARRAY)
     return mproc__err(MPROC_ETYPE, "create: arguments must be a list");
@@ -1333,9 +1334,12 @@ static int dispatch(call_t *x, const msgpack_object *req)
 
   if (req->via.array.size != 3 || get_int(&f[0], &id) != 0 ||
       f[1].type != MSGPACK_OBJECT_STR || f[2].type != MSGPACK_OBJECT_ARRAY ||
-      f[1].via.str.size >= sizeof method)
+      f[1].via.str.size >= sizeof method ||
+      (f[1].via.str.size > 0 &&
+       memchr(f[1].via.str.ptr, '\0', f[1].via.str.size) != NULL))
     return mproc__err(MPROC_ECODEC, "malformed request");
-  memcpy(method, f[1].via.str.ptr, f[1].via.str.size);
+  if (f[1].via.str.size > 0) /* msgpack-c may give "" a NULL pointer */
+    memcpy(method, f[1].via.str.ptr, f[1].via.str.size);
   method[f[1].via.str.size] = '\0';
   x->method = method;
   x->argv = f[2].via.array.ptr;
