@@ -1206,8 +1206,9 @@ void mproc_listener_free(mproc_listener_t *l);
  * none; CPython has none).
  *
  * @return 0; MPROC_EAUTH (wrong key, or a peer that does not speak the
- *         protocol); MPROC_ETIMEDOUT; MPROC_ENOTFOUND when nothing
- *         listens there; MPROC_EINVAL; MPROC_ENOSYS; MPROC_EOS.
+ *         protocol); MPROC_EEOF when the listener hung up during the
+ *         handshake (CPython's EOFError); MPROC_ETIMEDOUT; MPROC_ENOTFOUND
+ *         when nothing listens there; MPROC_EINVAL; MPROC_ENOSYS; MPROC_EOS.
  */
 int mproc_client(mproc_conn_t **out, const char *address, const char *family,
                  const void *authkey, size_t authkey_len, double timeout);
@@ -1215,7 +1216,8 @@ int mproc_client(mproc_conn_t **out, const char *address, const char *family,
 /**
  * The two halves of the handshake on any connection (CPython's
  * deliver_challenge / answer_challenge), each bounded by @p timeout.
- * @return 0; MPROC_EAUTH; MPROC_ETIMEDOUT; MPROC_ECLOSED; MPROC_EOS.
+ * @return 0; MPROC_EAUTH; MPROC_EEOF when the peer hung up;
+ *         MPROC_ETIMEDOUT; MPROC_ECLOSED; MPROC_EOS.
  */
 int mproc_deliver_challenge(mproc_conn_t *c, const void *authkey,
                             size_t authkey_len, double timeout);
@@ -1321,7 +1323,10 @@ typedef enum mproc_managed {
    *  __dict__() (a map of every attribute). */
   MPROC_MANAGED_NAMESPACE,
   /** threading.Lock: acquire([blocking[, timeout]]) (true/false, as
-   *  CPython), release() (MPROC_ESTATE when unlocked), locked(). */
+   *  CPython), release() (MPROC_ESTATE when unlocked), locked(). When the
+   *  connection holding it ends (its process died), the lock is released
+   *  and the next acquire returns MPROC_EOWNERDEAD with the lock acquired
+   *  (CPython's stays locked forever). */
   MPROC_MANAGED_LOCK,
   /** threading.Event: set(), clear(), is_set(), wait([timeout]) (true /
    *  false). */

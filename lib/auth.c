@@ -110,17 +110,19 @@ static int send_raw(mproc_conn_t *c, const void *buf, size_t len)
 }
 
 /* Receive one handshake message into @buf (MAX_MSG bytes). Transport
- * failures keep their status; a message too long or a stream that breaks
- * is the peer not speaking the protocol: MPROC_EAUTH. */
+ * failures keep their status, a hang-up is MPROC_EEOF; a message too long
+ * or a stream that breaks is the peer not speaking the protocol:
+ * MPROC_EAUTH. */
 static int recv_msg(mproc_conn_t *c, unsigned char *buf, size_t *len)
 {
   void *msg;
   int rc = mproc_conn_recv_bytes(c, MAX_MSG, &msg, len);
 
-  if (rc == MPROC_EINVAL || rc == MPROC_ECODEC || rc == MPROC_EEOF)
-    return mproc__err(MPROC_EAUTH, "authentication: %s",
-                      rc == MPROC_EEOF ? "the peer closed the connection"
-                                       : mproc_last_error());
+  if (rc == MPROC_EINVAL || rc == MPROC_ECODEC)
+    return mproc__err(MPROC_EAUTH, "authentication: %s", mproc_last_error());
+  if (rc == MPROC_EEOF) /* CPython's EOFError, not AuthenticationError */
+    return mproc__err(MPROC_EEOF,
+                      "authentication: the peer closed the connection");
   if (rc != 0)
     return rc;
   memcpy(buf, msg, *len);

@@ -161,7 +161,9 @@ static int chan_get(const char *address, const char *family, const void *key,
     return 0;
   rc = mproc_client(out, address, family[0] ? family : NULL, key, keylen,
                     MPROC_AUTH_TIMEOUT);
-  if (rc == MPROC_ENOTFOUND || rc == MPROC_EOS)
+  /* Refused, or hung up on during the handshake: a server that is gone
+   * or going. */
+  if (rc == MPROC_ENOTFOUND || rc == MPROC_EOS || rc == MPROC_EEOF)
     return server_gone(address, rc);
   if (rc == 0 && (rc = chan_add(address, key, keylen, *out)) != 0)
     mproc_conn_free(*out);
