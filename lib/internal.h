@@ -204,6 +204,12 @@ int mproc__listener_accept_raw(mproc_listener_t *l, mproc_conn_t **out,
 int mproc__auth_server(mproc_conn_t *c, const void *key, size_t len,
                        double timeout);
 
+/* Split an AF_INET address "host:port" at the last ':' into @host (@cap
+ * bytes; may be empty) and @port (@port_cap bytes, digits, at most
+ * 65535), for the backends. MPROC_EINVAL says what is wrong. */
+int mproc__split_host_port(const char *address, char *host, size_t cap,
+                           char *port, size_t port_cap);
+
 /* Parse a family name (NULL: deduce from @address, or the default) into
  * MPROC__AF_*; MPROC_EINVAL / MPROC_ENOSYS. */
 int mproc__family_parse(const char *family, const char *address, int *out);

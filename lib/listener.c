@@ -90,6 +90,28 @@ int mproc__family_parse(const char *family, const char *address, int *out)
   return 0;
 }
 
+int mproc__split_host_port(const char *address, char *host, size_t cap,
+                           char *port, size_t port_cap)
+{
+  const char *colon = strrchr(address, ':');
+  size_t hlen, plen;
+
+  if (colon == NULL)
+    return mproc__err(MPROC_EINVAL, "'%s' is not a \"host:port\" address",
+                      address);
+  hlen = (size_t)(colon - address);
+  plen = strlen(colon + 1);
+  if (plen == 0 || plen >= port_cap ||
+      strspn(colon + 1, "0123456789") != plen || atol(colon + 1) > 65535)
+    return mproc__err(MPROC_EINVAL, "bad port in '%s' (0 to 65535)", address);
+  if (hlen >= cap)
+    return mproc__err(MPROC_EINVAL, "host name in '%s' is too long", address);
+  memcpy(host, address, hlen);
+  host[hlen] = '\0';
+  memcpy(port, colon + 1, plen + 1);
+  return 0;
+}
+
 static int copy_key(const void *key, size_t len, unsigned char **out)
 {
   *out = NULL;

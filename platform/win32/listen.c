@@ -239,29 +239,6 @@ static int as_connection(SOCKET s)
 
 /* ---- INET addresses ---- */
 
-/* Split "host:port" at the last ':' into @host (@cap bytes) and @port. */
-static int split_host_port(const char *address, char *host, size_t cap,
-                           char *port, size_t port_cap)
-{
-  const char *colon = strrchr(address, ':');
-  size_t hlen, plen;
-
-  if (colon == NULL)
-    return mproc__err(MPROC_EINVAL, "'%s' is not a \"host:port\" address",
-                      address);
-  hlen = (size_t)(colon - address);
-  plen = strlen(colon + 1);
-  if (plen == 0 || plen >= port_cap ||
-      strspn(colon + 1, "0123456789") != plen || atol(colon + 1) > 65535)
-    return mproc__err(MPROC_EINVAL, "bad port in '%s' (0 to 65535)", address);
-  if (hlen >= cap)
-    return mproc__err(MPROC_EINVAL, "host name in '%s' is too long", address);
-  memcpy(host, address, hlen);
-  host[hlen] = '\0';
-  memcpy(port, colon + 1, plen + 1);
-  return 0;
-}
-
 /* Resolve "host:port" to one IPv4 address, the first the resolver gives.
  * An empty host is any address when @passive (binding), the loopback
  * otherwise. */
@@ -274,7 +251,7 @@ static int inet_sockaddr(const char *address, int passive,
 
   if (address == NULL)
     return mproc__err(MPROC_EINVAL, "no address given");
-  rc = split_host_port(address, host, sizeof host, port, sizeof port);
+  rc = mproc__split_host_port(address, host, sizeof host, port, sizeof port);
   if (rc != 0 || (rc = wsa_init()) != 0)
     return rc;
   memset(&hints, 0, sizeof hints);
