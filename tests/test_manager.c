@@ -1044,6 +1044,31 @@ static void test_server_killed(void)
 
 /* ---- a remote manager ---- */
 
+/* Connects to the manager at @address with @key (not this process's),
+ * and sets "from_child" in its dict "table". */
+MPROC_TARGET(m_remote_client)
+{
+  mproc_manager_options_t o;
+  mproc_manager_t *m = NULL;
+  mproc_proxy_t *d = NULL;
+  const char *address, *key;
+  int rc;
+
+  if (mproc_args_parse(args, "ss", &address, &key) != 0)
+    return BADARGS;
+  memset(&o, 0, sizeof o);
+  o.address = address;
+  o.authkey = key;
+  o.authkey_len = strlen(key);
+  if ((rc = mproc_manager_create(&m, &o)) == 0 &&
+      (rc = mproc_manager_connect(m)) == 0 &&
+      (rc = mproc_manager_object(m, &d, MPROC_MANAGED_DICT, "table")) == 0)
+    rc = mproc_proxy_call(d, NULL, "__setitem__", "si", "from_child", 7);
+  mproc_proxy_free(d);
+  mproc_manager_free(m);
+  return code_of(rc);
+}
+
 static void test_remote_manager(void)
 {
   static const char key[] = "remote-manager-key";
@@ -1130,6 +1155,12 @@ static void test_remote_manager(void)
   mproc_manager_free(bad);
   if (a != NULL)
     CU_ASSERT_EQUAL(call_int(a, "__len__", ""), 2);
+
+  /* Another program (a spawned child is one under spawn) connects with
+   * the address and the key alone, and sees the same named object. */
+  EXPECT_EXIT(mproc_test_run(m_remote_client, "ss", address, key), 0);
+  if (a != NULL)
+    CU_ASSERT_EQUAL(call_int(a, "__getitem__", "s", "from_child"), 7);
 
   /* A connected manager's shutdown asks the server to exit. */
   CU_ASSERT_EQUAL_FATAL(mproc_manager_create(&peer, &o), 0);
