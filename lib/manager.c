@@ -44,8 +44,10 @@ struct mproc_proxy {
 
 /* ---- connections to servers ---- */
 
+/* The thread id alone tells processes apart: mproc__plat_thread_id() is
+ * unique among live threads of all processes (and renewed in a forked
+ * child), so no pid is kept or asked for on each call. */
 typedef struct chan {
-  long pid;
   uint64_t tid;
   char *address; /* then the key, in the same allocation */
   size_t keylen;
@@ -73,15 +75,14 @@ static void chans_unlock(void)
 static mproc_conn_t *chan_find(const char *address, const void *key,
                                size_t keylen)
 {
-  long pid = mproc__plat_getpid();
   uint64_t tid = mproc__plat_thread_id();
   size_t alen = strlen(address) + 1;
   mproc_conn_t *c = NULL;
 
   chans_lock();
   for (size_t i = 0; i < nchans && c == NULL; i++)
-    if (chans[i].pid == pid && chans[i].tid == tid &&
-        strcmp(chans[i].address, address) == 0 && chans[i].keylen == keylen &&
+    if (chans[i].tid == tid && strcmp(chans[i].address, address) == 0 &&
+        chans[i].keylen == keylen &&
         memcmp(chans[i].address + alen, key, keylen) == 0)
       c = chans[i].conn;
   chans_unlock();
@@ -103,8 +104,7 @@ static int chan_add(const char *address, const void *key, size_t keylen,
   more = a != NULL ? realloc(chans, (nchans + 1) * sizeof *chans) : NULL;
   if (more != NULL) {
     chans = more;
-    chans[nchans++] =
-        (chan_t){mproc__plat_getpid(), mproc__plat_thread_id(), a, keylen, c};
+    chans[nchans++] = (chan_t){mproc__plat_thread_id(), a, keylen, c};
   }
   chans_unlock();
   if (more == NULL) {
@@ -114,20 +114,19 @@ static int chan_add(const char *address, const void *key, size_t keylen,
   return 0;
 }
 
-/* Close this process's connections to @address: those of the calling
- * thread only (@all 0), or every thread's (@all 1: the server is gone or
- * its manager freed, so no thread may use them any more). */
+/* Close the connections to @address: the calling thread's only (@all 0),
+ * or every thread's (@all 1: the server is gone or its manager freed, so
+ * no thread may use them any more; in a forked child that includes the
+ * copies of its parent's, which only the parent can use). */
 static void chans_drop(const char *address, int all)
 {
-  long pid = mproc__plat_getpid();
   uint64_t tid = mproc__plat_thread_id();
   size_t keep = 0;
 
   chans_lock();
   for (size_t i = 0; i < nchans; i++) {
     chan_t *ch = &chans[i];
-    if (strcmp(ch->address, address) == 0 && ch->pid == pid &&
-        (all || ch->tid == tid)) {
+    if (strcmp(ch->address, address) == 0 && (all || ch->tid == tid)) {
       mproc_conn_free(ch->conn);
       free(ch->address);
     } else {
@@ -172,53 +171,40 @@ static int chan_get(const char *address, const char *family, const void *key,
 
 /* ---- requests ---- */
 
-/* Turn reply bytes into a result (a list of one value) or an error. */
+/* Turn reply bytes @buf (taken) into a result (a list of one value) or
+ * an error. A success is [0, value] with both headers one byte long: the
+ * same bytes become the result in place, [value], decoded once. */
 static int take_reply(void *buf, size_t len, mproc_args_t **result)
 {
+  unsigned char *b = buf;
   mproc_args_t *r = NULL;
   const msgpack_object *f;
-  void *one;
   int64_t status;
-  int rc = mproc__args_take(&r, buf, len);
+  int rc;
 
-  if (rc != 0)
-    return rc;
-  f = r->pos.via.array.ptr;
-  /* A success is [0, value] with both headers one byte long, which the
-   * result's construction below relies on. */
-  if (r->pos.via.array.size != 2 || len < 3 ||
-      ((unsigned char *)r->buf)[0] != 0x92 ||
-      mproc_value_int((const void *)&f[0], &status) != 0 || status > 0 ||
-      status < MPROC__REPLY_MIN) {
-    mproc_args_free(r);
-    return mproc__err(MPROC_ECODEC, "manager: malformed reply");
-  }
-  if (status == 0 && ((unsigned char *)r->buf)[1] != 0x00) {
-    mproc_args_free(r);
-    return mproc__err(MPROC_ECODEC, "manager: malformed reply");
-  }
-  if (status != 0) {
-    rc = f[1].type == MSGPACK_OBJECT_STR
-             ? mproc__err((int)status, "%.*s", (int)f[1].via.str.size,
-                          f[1].via.str.ptr)
-             : mproc__err(MPROC_ECODEC, "manager: malformed reply");
-    mproc_args_free(r);
-    return rc;
-  }
-  if (result == NULL) {
-    mproc_args_free(r);
+  if (len >= 3 && b[0] == 0x92 && b[1] == 0x00) {
+    memmove(b + 1, b + 2, len - 2);
+    b[0] = 0x91;
+    if ((rc = mproc__args_take(&r, buf, len - 1)) != 0)
+      return rc;
+    if (result != NULL)
+      *result = r;
+    else
+      mproc_args_free(r);
     return 0;
   }
-  /* The value's bytes follow the array header and the status 0 (one
-   * byte each): the result is a list of one holding them. */
-  if ((one = mproc__args_buffer(len - 1)) == NULL) {
-    mproc_args_free(r);
-    return mproc__err(MPROC_ENOMEM, "out of memory");
-  }
-  ((unsigned char *)one)[0] = 0x91;
-  memcpy((unsigned char *)one + 1, (unsigned char *)r->buf + 2, len - 2);
+  if ((rc = mproc__args_take(&r, buf, len)) != 0)
+    return rc;
+  f = r->pos.via.array.ptr;
+  if (r->pos.via.array.size == 2 &&
+      mproc_value_int((const void *)&f[0], &status) == 0 && status < 0 &&
+      status >= MPROC__REPLY_MIN && f[1].type == MSGPACK_OBJECT_STR)
+    rc = mproc__err((int)status, "%.*s", (int)f[1].via.str.size,
+                    f[1].via.str.ptr);
+  else
+    rc = mproc__err(MPROC_ECODEC, "manager: malformed reply");
   mproc_args_free(r);
-  return mproc__args_take_buffer(result, one, len - 1);
+  return rc;
 }
 
 /* Send request [id, method, args] (args already packed in @req after the
@@ -352,13 +338,30 @@ static int proxy_new(mproc_proxy_t **out, int type, uint64_t id,
   return 0;
 }
 
+/* Call @method of object @id (0: the server itself) at @address. */
+static int request(const char *address, const char *family, const void *key,
+                   size_t keylen, uint64_t id, const char *method,
+                   const char *fmt, va_list ap, mproc_args_t **result)
+{
+  msgpack_sbuffer req;
+  va_list copy;
+  int rc;
+
+  msgpack_sbuffer_init(&req);
+  request_head(&req, id, method);
+  va_copy(copy, ap);
+  rc = mproc__encode_args(&req, fmt, &copy);
+  va_end(copy);
+  if (rc == 0)
+    rc = roundtrip(address, family, key, keylen, &req, result);
+  msgpack_sbuffer_destroy(&req);
+  return rc;
+}
+
 int mproc_proxy_callv(mproc_proxy_t *p, mproc_args_t **result,
                       const char *method, const char *fmt, va_list ap)
 {
-  msgpack_sbuffer req;
   mproc__obj_t *o = mproc__obj_check(p);
-  va_list copy;
-  int rc;
 
   if (result != NULL)
     *result = NULL;
@@ -366,16 +369,8 @@ int mproc_proxy_callv(mproc_proxy_t *p, mproc_args_t **result,
     return mproc__err(MPROC_EINVAL, "proxy call: not a proxy");
   if (method == NULL)
     return mproc__err(MPROC_EINVAL, "proxy call: NULL method");
-  msgpack_sbuffer_init(&req);
-  request_head(&req, p->id, method);
-  va_copy(copy, ap);
-  rc = mproc__encode_args(&req, fmt, &copy);
-  va_end(copy);
-  if (rc == 0)
-    rc = roundtrip(p->address, p->family, p->authkey, p->authkey_len, &req,
-                   result);
-  msgpack_sbuffer_destroy(&req);
-  return rc;
+  return request(p->address, p->family, p->authkey, p->authkey_len, p->id,
+                 method, fmt, ap, result);
 }
 
 int mproc_proxy_call(mproc_proxy_t *p, mproc_args_t **result,
@@ -490,12 +485,11 @@ static int read_address(mproc_manager_t *m, mproc_conn_t *r)
   }
   if (rc != 0)
     return rc;
-  if (mproc_args_parse(msg, "iss", &status, &a, &f) == 0)
-    rc = set_str(&m->address, a) == 0
-             ? (snprintf(m->family, sizeof m->family, "%s", f), 0)
-             : MPROC_ENOMEM;
-  else if (mproc_args_parse(msg, "is", &status, &a) == 0 && status < 0 &&
-           status >= MPROC__REPLY_MIN)
+  if (mproc_args_parse(msg, "iss", &status, &a, &f) == 0) {
+    rc = set_str(&m->address, a);
+    snprintf(m->family, sizeof m->family, "%s", f);
+  } else if (mproc_args_parse(msg, "is", &status, &a) == 0 && status < 0 &&
+             status >= MPROC__REPLY_MIN)
     rc = mproc__err(status, "manager: %s", a);
   else
     rc = mproc__err(MPROC_ECODEC, "manager: the server sent nonsense");
@@ -544,19 +538,13 @@ int mproc_manager_start(mproc_manager_t *m)
 static int server_call(mproc_manager_t *m, mproc_args_t **result,
                        const char *method, const char *fmt, ...)
 {
-  msgpack_sbuffer req;
   va_list ap;
   int rc;
 
-  msgpack_sbuffer_init(&req);
-  request_head(&req, 0, method);
   va_start(ap, fmt);
-  rc = mproc__encode_args(&req, fmt, &ap);
+  rc = request(m->address, m->family, m->authkey, m->authkey_len, 0, method,
+               fmt, ap, result);
   va_end(ap);
-  if (rc == 0)
-    rc = roundtrip(m->address, m->family, m->authkey, m->authkey_len, &req,
-                   result);
-  msgpack_sbuffer_destroy(&req);
   return rc;
 }
 
