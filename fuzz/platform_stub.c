@@ -1,5 +1,5 @@
 /*
- * The platform functions the codec needs (error.c, object.c, value.c),
+ * The platform functions the codec needs (error.c, object.c, codec.c),
  * for the fuzz targets only (they link the codec without a backend).
  */
 #include <stdio.h>

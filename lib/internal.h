@@ -2,8 +2,8 @@
  * Internal declarations shared by the files of lib/ (never installed).
  * Portable: no platform #ifdef here; the OS is reached through platform.h.
  */
-#ifndef MPROC_INTERNAL_H
-#define MPROC_INTERNAL_H
+#ifndef MPROC__INTERNAL_H
+#define MPROC__INTERNAL_H
 
 #include <msgpack.h>
 #include <stdarg.h>
@@ -36,7 +36,7 @@ int mproc__err(int code, const char *fmt, ...) MPROC__PRINTF(2, 3);
  * error number (errno / GetLastError), translated by the platform. */
 int mproc__err_os(const char *call, long oserr);
 
-/* ---- value codec (value.c) ---- */
+/* ---- value codec (codec.c) ---- */
 
 /* An object as a child receives it (see object.h): its kind, the
  * handles it inherited (values in the child), the bytes that describe it,
@@ -252,4 +252,4 @@ void mproc__exit_cleanup(void);
 /* Lazily initialised library state (APR, main-process identity). */
 int mproc__init(void);
 
-#endif /* MPROC_INTERNAL_H */
+#endif /* MPROC__INTERNAL_H */

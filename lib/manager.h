@@ -10,8 +10,8 @@
  * [id, type]; "shutdown" [] gives nil once the server has stopped
  * accepting.
  */
-#ifndef MPROC_MANAGER_H
-#define MPROC_MANAGER_H
+#ifndef MPROC__MANAGER_H
+#define MPROC__MANAGER_H
 
 #include "internal.h"
 
@@ -26,4 +26,4 @@ int mproc__manager_serve(mproc_args_t *args);
 /* Reply statuses the client accepts from a server (its own codes). */
 #define MPROC__REPLY_MIN MPROC_EADDRINUSE
 
-#endif /* MPROC_MANAGER_H */
+#endif /* MPROC__MANAGER_H */

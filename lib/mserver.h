@@ -4,8 +4,8 @@
  * (mtypes.c: dict, list, Queue, Namespace, Lock, Event, Value and their
  * methods). Private to lib/.
  */
-#ifndef MPROC_MSERVER_H
-#define MPROC_MSERVER_H
+#ifndef MPROC__MSERVER_H
+#define MPROC__MSERVER_H
 
 #include <stdatomic.h>
 
@@ -103,4 +103,4 @@ int mproc__mobj_init(sobj_t *o, const msgpack_object *ctor);
 /* Free an object and what it holds. NULL is a no-op. */
 void mproc__mobj_free(sobj_t *o);
 
-#endif /* MPROC_MSERVER_H */
+#endif /* MPROC__MSERVER_H */

@@ -13,8 +13,8 @@
  * per object, its kind, the handles' values as the child will see them
  * and the bytes. In the child the object is imported from those.
  */
-#ifndef MPROC_OBJECT_H
-#define MPROC_OBJECT_H
+#ifndef MPROC__OBJECT_H
+#define MPROC__OBJECT_H
 
 #include <stdatomic.h>
 #include <stdint.h>
@@ -91,4 +91,4 @@ void mproc__obj_register(const mproc__obj_ops_t *ops);
 #define MPROC__NEVER 1e300
 double mproc__deadline(double timeout);
 
-#endif /* MPROC_OBJECT_H */
+#endif /* MPROC__OBJECT_H */

@@ -6,8 +6,8 @@
  * platforms fail the same way on the same input; a backend reports OS
  * failures with mproc__err_os().
  */
-#ifndef MPROC_PLATFORM_H
-#define MPROC_PLATFORM_H
+#ifndef MPROC__PLATFORM_H
+#define MPROC__PLATFORM_H
 
 #include <stddef.h>
 
@@ -277,4 +277,4 @@ void mproc__plat_listen_close(mproc__lsn_t *l);
 int mproc__plat_connect(int family, const char *address, double deadline,
                         intptr_t *h);
 
-#endif /* MPROC_PLATFORM_H */
+#endif /* MPROC__PLATFORM_H */

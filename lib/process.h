@@ -1,8 +1,8 @@
 /*
  * The process object (private to lib/).
  */
-#ifndef MPROC_PROCESS_H
-#define MPROC_PROCESS_H
+#ifndef MPROC__PROCESS_H
+#define MPROC__PROCESS_H
 
 #include "internal.h"
 #include "platform.h"
@@ -40,4 +40,4 @@ struct mproc_process {
 /* Child side: adopt name, authkey, identity and parent from @b. */
 int mproc__become(mproc__boot_t *b);
 
-#endif /* MPROC_PROCESS_H */
+#endif /* MPROC__PROCESS_H */

@@ -2,8 +2,8 @@
  * What the objects built on a Lock (Condition, Value/Array) need of it.
  * Private to lib/.
  */
-#ifndef MPROC_SYNC_H
-#define MPROC_SYNC_H
+#ifndef MPROC__SYNC_H
+#define MPROC__SYNC_H
 
 #include <stdint.h>
 
@@ -22,4 +22,4 @@ int mproc__lock_owned(mproc_lock_t *l);
 int mproc__lock_release_all(mproc_lock_t *l, uint32_t *depth);
 int mproc__lock_restore(mproc_lock_t *l, uint32_t depth, double deadline);
 
-#endif /* MPROC_SYNC_H */
+#endif /* MPROC__SYNC_H */

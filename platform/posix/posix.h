@@ -1,8 +1,8 @@
 /*
  * Private declarations of the POSIX backend.
  */
-#ifndef MPROC_POSIX_H
-#define MPROC_POSIX_H
+#ifndef MPROC__POSIX_H
+#define MPROC__POSIX_H
 
 #include <stddef.h>
 #include <sys/types.h>
@@ -57,4 +57,4 @@ MPROC__NORETURN void mproc__fs_serve(const char *arg);
 void mproc__fs_after_fork(void);
 extern long mproc__fs_server_pid;
 
-#endif /* MPROC_POSIX_H */
+#endif /* MPROC__POSIX_H */

@@ -1,8 +1,8 @@
 /*
  * Private declarations of the Windows backend.
  */
-#ifndef MPROC_WIN32_H
-#define MPROC_WIN32_H
+#ifndef MPROC__WIN32_H
+#define MPROC__WIN32_H
 
 #include "platform.h"
 
@@ -32,4 +32,4 @@ int mproc__win_sock_ready(intptr_t h);
  * its state): 1 if it was one, else 0 and @h is left alone. */
 int mproc__win_close_socket(intptr_t h);
 
-#endif /* MPROC_WIN32_H */
+#endif /* MPROC__WIN32_H */

@@ -1105,7 +1105,7 @@ static void test_boot_16mib_args(void)
   free(big);
 }
 
-void mproc_test_register_value(void)
+void mproc_test_register_args(void)
 {
   static const mproc_test_case_t cases[] = {
       MPROC_TEST_CASE(test_every_unit_roundtrip),
@@ -1135,5 +1135,5 @@ void mproc_test_register_value(void)
       MPROC_TEST_CASE(test_boot_16mib_args),
       {NULL, NULL}};
 
-  (void)mproc_test_add_suite("value", cases);
+  (void)mproc_test_add_suite("args", cases);
 }

@@ -1,0 +1,126 @@
+/**
+ * @file mproc/listener.h
+ * @brief Listener and Client.
+ *
+ * Part of the public API; include <mproc.h>, which includes every part.
+ */
+#ifndef MPROC_LISTENER_H
+#define MPROC_LISTENER_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mproc/connection.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * Address families, named as in CPython:
+ * - "AF_UNIX": a unix-domain socket at a file path (POSIX only; the
+ *   POSIX default). A NULL address gives a new private path in a
+ *   temporary directory, removed when the listener closes.
+ * - "AF_INET": TCP, address "host:port" (IPv4 or a host name; port 0
+ *   picks a free port, which mproc_listener_address() then shows).
+ * - "AF_PIPE": a Windows named pipe, address "\\\\.\\pipe\\name" (Windows
+ *   only; the Windows default). Between mproc programs only: CPython's
+ *   PipeConnection frames messages differently.
+ *
+ * A NULL family is deduced from the address as CPython's address_type()
+ * does: a "\\\\" prefix is AF_PIPE, "host:port" (digits after the last
+ * ':' and no '/') is AF_INET, anything else AF_UNIX; with a NULL address
+ * it is mproc_default_family().
+ */
+const char *mproc_default_family(void);
+
+/** Names of the families this platform has, NULL-terminated. */
+const char *const *mproc_all_families(void);
+
+/** A listening endpoint (CPython's multiprocessing.connection.Listener). */
+typedef struct mproc_listener mproc_listener_t;
+
+/** Seconds a handshake may take before the peer is dropped (CPython
+ *  waits forever). */
+#define MPROC_AUTH_TIMEOUT 10.0
+
+/**
+ * Bind @p address of @p family and listen (CPython's Listener(address,
+ * family, backlog, authkey)). With an @p authkey, every accepted peer
+ * must prove it knows the key and the listener proves it back: CPython's
+ * HMAC challenge-response (`#CHALLENGE#{sha256}` and 40 random bytes,
+ * answered with `{sha256}` and HMAC-SHA256(authkey, message); a CPython
+ * 3.11 peer's unprefixed HMAC-MD5 is accepted too, as CPython 3.12 does),
+ * compared in constant time, messages capped at 256 bytes. NULL
+ * @p authkey: no authentication.
+ *
+ * @param backlog pending connections (< 1 means 1, as CPython's default).
+ * @return 0; MPROC_EADDRINUSE when the address is taken; MPROC_EINVAL for a
+ *         bad address or family ("unrecognized family"); MPROC_ENOSYS for
+ *         a family this platform lacks; MPROC_EOS.
+ */
+int mproc_listener_create(mproc_listener_t **out, const char *address,
+                          const char *family, int backlog, const void *authkey,
+                          size_t authkey_len);
+
+/**
+ * Accept one connection, waiting up to @p timeout seconds for a peer
+ * (CPython's accept() waits forever: pass MPROC_FOREVER). With an authkey
+ * the handshake then runs, bounded by mproc_listener_set_auth_timeout().
+ *
+ * @return 0 and a new duplex connection in @p *out; MPROC_ETIMEDOUT when
+ *         no peer came; MPROC_EAUTH when the peer failed the handshake
+ *         (wrong key, garbage, too long a message, silence): its
+ *         connection is closed and the listener goes on;
+ *         MPROC_ECLOSED after mproc_listener_close(); MPROC_EOS.
+ */
+int mproc_listener_accept(mproc_listener_t *l, mproc_conn_t **out,
+                          double timeout);
+
+/** Bound the handshake of each accepted peer (default
+ *  MPROC_AUTH_TIMEOUT). @return 0; MPROC_EINVAL. */
+int mproc_listener_set_auth_timeout(mproc_listener_t *l, double seconds);
+
+/** The address bound (with the port or path chosen), valid until free. */
+const char *mproc_listener_address(const mproc_listener_t *l);
+
+/** The family ("AF_UNIX", "AF_INET", "AF_PIPE"). */
+const char *mproc_listener_family(const mproc_listener_t *l);
+
+/** Stop listening (a unix socket's path is removed). Idempotent. */
+int mproc_listener_close(mproc_listener_t *l);
+
+/** Close and free. NULL is a no-op. */
+void mproc_listener_free(mproc_listener_t *l);
+
+/**
+ * Connect to a listener (CPython's Client(address, family, authkey)),
+ * then, with an @p authkey, answer its challenge and deliver one.
+ * @p timeout bounds the connection and the handshake (MPROC_FOREVER:
+ * none; CPython has none).
+ *
+ * @return 0; MPROC_EAUTH (wrong key, or a peer that does not speak the
+ *         protocol); MPROC_EEOF when the listener hung up during the
+ *         handshake (CPython's EOFError); MPROC_ETIMEDOUT; MPROC_ENOTFOUND
+ *         when nothing listens there; MPROC_EINVAL; MPROC_ENOSYS; MPROC_EOS.
+ */
+int mproc_client(mproc_conn_t **out, const char *address, const char *family,
+                 const void *authkey, size_t authkey_len, double timeout);
+
+/**
+ * The two halves of the handshake on any connection (CPython's
+ * deliver_challenge / answer_challenge), each bounded by @p timeout.
+ * @return 0; MPROC_EAUTH; MPROC_EEOF when the peer hung up;
+ *         MPROC_ETIMEDOUT; MPROC_ECLOSED; MPROC_EOS.
+ */
+int mproc_deliver_challenge(mproc_conn_t *c, const void *authkey,
+                            size_t authkey_len, double timeout);
+int mproc_answer_challenge(mproc_conn_t *c, const void *authkey,
+                           size_t authkey_len, double timeout);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MPROC_LISTENER_H */

@@ -1,0 +1,185 @@
+/**
+ * @file mproc/pool.h
+ * @brief Pool.
+ *
+ * Part of the public API; include <mproc.h>, which includes every part.
+ */
+#ifndef MPROC_POOL_H
+#define MPROC_POOL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mproc/object.h"
+#include "mproc/process.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * @brief Give a task's result (the C form of `return value` in a Python
+ * function run by a Pool): @p fmt builds it as mproc_process_create()
+ * builds arguments; one unit gives that value, several give a list, ""
+ * gives nil. A later call replaces an earlier one. Outside a pool task the
+ * value is checked and dropped (a Process has no result).
+ * @return 0, for `return mproc_return("i", x * x);`; MPROC_ETYPE /
+ *         MPROC_EINVAL when the value cannot be encoded (an object, a
+ *         bad format): returned from the target, the task then fails with
+ *         that message instead of losing the worker.
+ */
+int mproc_return(const char *fmt, ...);
+
+/**
+ * @brief Fail the running task with a message (the C form of raising an
+ * exception): `return mproc_fail("bad input %d", x);`. The caller of the
+ * task gets MPROC_ETASK and mproc_last_error() gives "<message>". A
+ * target returning non-zero without mproc_fail() fails with "target
+ * <name> returned <code>".
+ * @return 1 (a failing exit code when the target runs as a Process).
+ */
+int mproc_fail(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+/**
+ * @brief The inputs of a map: a list of values, each built with one
+ * format unit (Py_BuildValue style; use `[...]` for a tuple of arguments
+ * given to starmap).
+ */
+typedef struct mproc_items mproc_items_t;
+int mproc_items_create(mproc_items_t **out);
+/** Append one item. @return 0; MPROC_EINVAL when @p fmt does not build
+ *  exactly one value; MPROC_ETYPE for an object (`o`). */
+int mproc_items_add(mproc_items_t *items, const char *fmt, ...);
+size_t mproc_items_count(const mproc_items_t *items);
+void mproc_items_free(mproc_items_t *items);
+
+typedef struct mproc_pool mproc_pool_t;
+typedef struct mproc_async mproc_async_t;
+typedef struct mproc_imap mproc_imap_t;
+
+/** Options of mproc_pool_create(); zero-filled means CPython's defaults. */
+typedef struct mproc_pool_options {
+  int processes;                  /**< 0: mproc_cpu_count(); < 0 is an error */
+  mproc_target_fn initializer;    /**< run once in each worker, or NULL */
+  const char *initargs;           /**< its argument format (varargs follow) */
+  long maxtasksperchild;          /**< 0: workers live as long as the pool */
+  const mproc_context_t *context; /**< start method; NULL: the default */
+} mproc_pool_options_t;
+
+/**
+ * @brief Start a pool of worker processes (CPython's Pool), daemonic and
+ * named "<Method>PoolWorker-N". @p opts may be NULL; the varargs are the
+ * initializer's arguments as described by opts->initargs.
+ *
+ * Beyond CPython: a worker that dies (killed, crashed) fails the task it
+ * was running at once with MPROC_EWORKER and is replaced; every other task
+ * still completes.
+ * @return 0; MPROC_EINVAL ("Number of processes must be at least 1",
+ *         "maxtasksperchild must be a positive int or None"); as
+ *         mproc_process_start() when a worker cannot start.
+ */
+int mproc_pool_create(mproc_pool_t **out, const mproc_pool_options_t *opts,
+                      ...);
+
+/** What happens when a task (or a whole map) completes: run in the
+ *  pool's result thread, as CPython's callbacks are. All optional. */
+typedef struct mproc_callbacks {
+  /** The result, borrowed for the call (a list of one value for apply,
+   *  the list of all values for map). */
+  void (*on_result)(mproc_args_t *result, void *ud);
+  /** The failure: status and message. */
+  void (*on_error)(int status, const char *message, void *ud);
+  /** map: items done so far out of @p total, as chunks complete. */
+  void (*on_progress)(size_t done, size_t total, void *ud);
+  void *ud;
+} mproc_callbacks_t;
+
+/**
+ * Run @p fn(args) in a worker and wait for it (CPython's apply).
+ * @p *result: a list of one value (parse with mproc_args_parse(r, "i",
+ * &v)); free it with mproc_args_free().
+ * @return 0; MPROC_ETASK (the task failed; mproc_last_error() has its
+ *         message); MPROC_EWORKER (its worker died; the message says
+ *         how); MPROC_ESTATE after close ("Pool not running");
+ *         MPROC_ENOTREG for an unregistered function; MPROC_ETYPE.
+ */
+int mproc_pool_apply(mproc_pool_t *pool, mproc_args_t **result,
+                     mproc_target_fn fn, const char *fmt, ...);
+
+/** Submit @p fn(args) and return at once (CPython's apply_async).
+ *  @p cb may be NULL. Free @p *ar with mproc_async_free(). */
+int mproc_pool_apply_async(mproc_pool_t *pool, mproc_async_t **ar,
+                           const mproc_callbacks_t *cb, mproc_target_fn fn,
+                           const char *fmt, ...);
+
+/**
+ * map: @p fn(item) for each item, in order; @p chunksize 0 for CPython's
+ * default (ceil(n / (4 x workers))). @p *result: the list of all results.
+ * The first failing chunk fails the map (MPROC_ETASK / MPROC_EWORKER).
+ * Empty input gives an empty list.
+ */
+int mproc_pool_map(mproc_pool_t *pool, mproc_args_t **result,
+                   mproc_target_fn fn, const mproc_items_t *items,
+                   size_t chunksize);
+int mproc_pool_map_async(mproc_pool_t *pool, mproc_async_t **ar,
+                         const mproc_callbacks_t *cb, mproc_target_fn fn,
+                         const mproc_items_t *items, size_t chunksize);
+/** starmap: each item is a list, spread as @p fn's arguments (an item
+ *  that is not a list fails its chunk with MPROC_ETASK). */
+int mproc_pool_starmap(mproc_pool_t *pool, mproc_args_t **result,
+                       mproc_target_fn fn, const mproc_items_t *items,
+                       size_t chunksize);
+int mproc_pool_starmap_async(mproc_pool_t *pool, mproc_async_t **ar,
+                             const mproc_callbacks_t *cb, mproc_target_fn fn,
+                             const mproc_items_t *items, size_t chunksize);
+
+/**
+ * imap (@p ordered) and imap_unordered: results one at a time with
+ * mproc_imap_next(). @p chunksize 0 means 1 (as CPython's).
+ */
+int mproc_pool_imap(mproc_pool_t *pool, mproc_imap_t **it, mproc_target_fn fn,
+                    const mproc_items_t *items, size_t chunksize, int ordered);
+/**
+ * The next result (a list of one value; free it), in input order for
+ * imap, in completion order for imap_unordered.
+ * @return 0; MPROC_ESTOP when all were given; MPROC_ETIMEDOUT; that
+ *         item's MPROC_ETASK / MPROC_EWORKER (iteration may go on).
+ */
+int mproc_imap_next(mproc_imap_t *it, double timeout, mproc_args_t **result);
+void mproc_imap_free(mproc_imap_t *it);
+
+/** Wait for the result; 0 or its failure, MPROC_ETIMEDOUT (a distinct
+ *  status: the result may still come). Each call gives a new copy. */
+int mproc_async_get(mproc_async_t *ar, double timeout, mproc_args_t **result);
+/** @return 0 when ready; MPROC_ETIMEDOUT. */
+int mproc_async_wait(mproc_async_t *ar, double timeout);
+int mproc_async_ready(mproc_async_t *ar);
+/** @return 1 / 0; MPROC_ESTATE when not ready ("result is not ready"). */
+int mproc_async_successful(mproc_async_t *ar);
+void mproc_async_free(mproc_async_t *ar);
+
+/** No new work; workers exit when the submitted work is done. */
+int mproc_pool_close(mproc_pool_t *pool);
+/** Stop now: workers are terminated, unfinished results fail with
+ *  MPROC_ECLOSED ("Pool terminated"). */
+int mproc_pool_terminate(mproc_pool_t *pool);
+/** Wait for the workers to exit. @return 0; MPROC_ESTATE while the pool
+ *  still runs ("Pool is still running": close or terminate first). */
+int mproc_pool_join(mproc_pool_t *pool);
+/** Terminate (when still running), join and free, as CPython's `with`. */
+void mproc_pool_free(mproc_pool_t *pool);
+/** Number of worker processes. */
+int mproc_pool_processes(const mproc_pool_t *pool);
+/** Pids of the current workers into @p pids (up to @p n); the count. */
+size_t mproc_pool_worker_pids(mproc_pool_t *pool, long *pids, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MPROC_POOL_H */

@@ -1,0 +1,97 @@
+/**
+ * @file mproc/shared.h
+ * @brief Shared values, arrays and memory.
+ *
+ * Part of the public API; include <mproc.h>, which includes every part.
+ */
+#ifndef MPROC_SHARED_H
+#define MPROC_SHARED_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mproc/sync.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Element types of Value and Array (CPython's typecodes). */
+typedef enum mproc_ctype {
+  MPROC_C_CHAR = 1, /**< 'c' char */
+  MPROC_C_BYTE,     /**< 'b' signed char */
+  MPROC_C_UBYTE,    /**< 'B' unsigned char */
+  MPROC_C_SHORT,    /**< 'h' */
+  MPROC_C_USHORT,   /**< 'H' */
+  MPROC_C_INT,      /**< 'i' int */
+  MPROC_C_UINT,     /**< 'I' */
+  MPROC_C_LONG,     /**< 'l' long */
+  MPROC_C_ULONG,    /**< 'L' */
+  MPROC_C_INT64,    /**< 'q' int64_t */
+  MPROC_C_UINT64,   /**< 'Q' */
+  MPROC_C_FLOAT,    /**< 'f' */
+  MPROC_C_DOUBLE    /**< 'd' */
+} mproc_ctype_t;
+
+/** Value and Array (one type: a Value is an Array of one element). */
+typedef struct mproc_shared mproc_shared_t;
+
+/** The typecode of a type ('i', 'd', ...) and back (0 if unknown). */
+char mproc_ctype_code(mproc_ctype_t t);
+mproc_ctype_t mproc_ctype_from_code(char code);
+/** Size in bytes of an element. */
+size_t mproc_ctype_size(mproc_ctype_t t);
+
+/**
+ * A zero-filled shared value of type @p t (CPython's Value(typecode)).
+ * With @p lock it carries a new RLock (lock=True); otherwise none
+ * (lock=False, RawValue).
+ * @return 0; MPROC_EINVAL for an unknown type; MPROC_ENOMEM; MPROC_EOS.
+ */
+int mproc_shared_value_create(mproc_shared_t **out, mproc_ctype_t t, int lock);
+
+/** A zero-filled shared array of @p n elements (CPython's Array). */
+int mproc_shared_array_create(mproc_shared_t **out, mproc_ctype_t t, size_t n,
+                              int lock);
+
+/** Address of the first element: read and write it directly, holding the
+ *  lock when other processes write too. */
+void *mproc_shared_ptr(mproc_shared_t *v);
+size_t mproc_shared_len(const mproc_shared_t *v);
+mproc_ctype_t mproc_shared_ctype(const mproc_shared_t *v);
+/** The object's lock (borrowed), or NULL for a raw value. */
+mproc_lock_t *mproc_shared_lock(mproc_shared_t *v);
+void mproc_shared_free(mproc_shared_t *v);
+
+/** A named block of shared memory (CPython's shared_memory.SharedMemory). */
+typedef struct mproc_shm mproc_shm_t;
+
+/**
+ * Create a new block (@p create) of @p size bytes, zero-filled, or attach
+ * to the existing block @p name (NULL with @p create: a random name).
+ * Names are portable: up to 30 characters, letters, digits, '_' and '-'.
+ * A block lives as long as a process has it attached and it is not
+ * unlinked; it is removed when the last process using it ends, even when
+ * its creator crashed before unlinking it, and not while another process
+ * still uses it (Differs from CPython's resource tracker on both).
+ * @return 0; MPROC_EINVAL when creating with @p size == 0 or a bad name;
+ *         MPROC_EEXIST; MPROC_ENOTFOUND when attaching to no such block.
+ */
+int mproc_shm_open(mproc_shm_t **out, const char *name, int create,
+                   size_t size);
+const char *mproc_shm_name(const mproc_shm_t *m);
+void *mproc_shm_buf(mproc_shm_t *m);
+size_t mproc_shm_size(const mproc_shm_t *m);
+/** Detach this process (the pointer becomes invalid); idempotent. */
+int mproc_shm_close(mproc_shm_t *m);
+/** Remove the name: no new attach succeeds; attached processes keep it.
+ *  @return 0; MPROC_ENOTFOUND when already unlinked. */
+int mproc_shm_unlink(mproc_shm_t *m);
+void mproc_shm_free(mproc_shm_t *m);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MPROC_SHARED_H */

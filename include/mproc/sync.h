@@ -1,0 +1,148 @@
+/**
+ * @file mproc/sync.h
+ * @brief Locks and other synchronisation objects.
+ *
+ * Part of the public API; include <mproc.h>, which includes every part.
+ */
+#ifndef MPROC_SYNC_H
+#define MPROC_SYNC_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mproc/object.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * Lock, RLock, Semaphore, BoundedSemaphore, Event, Condition and Barrier,
+ * shared between processes. A timeout that passes gives MPROC_ETIMEDOUT
+ * (CPython's False).
+ */
+typedef struct mproc_lock mproc_lock_t;           /**< Lock and RLock */
+typedef struct mproc_semaphore mproc_semaphore_t; /**< and Bounded */
+typedef struct mproc_event mproc_event_t;
+typedef struct mproc_condition mproc_condition_t;
+typedef struct mproc_barrier mproc_barrier_t;
+
+int mproc_lock_create(mproc_lock_t **out);
+int mproc_rlock_create(mproc_lock_t **out);
+
+/**
+ * Acquire, waiting up to @p timeout. A Lock is owned by the acquiring
+ * thread, so that when its process dies holding it the next acquirer is
+ * told: MPROC_EOWNERDEAD means the lock *is* acquired, and the data it
+ * protects may be half-updated (Differs from CPython, which deadlocks).
+ * @return 0; MPROC_EOWNERDEAD (acquired); MPROC_ETIMEDOUT; MPROC_EDEADLK
+ *         when the calling thread already holds a Lock (not an RLock) and
+ *         @p timeout is MPROC_FOREVER (CPython would hang; with a finite
+ *         timeout the wait runs out as in CPython).
+ */
+int mproc_lock_acquire(mproc_lock_t *l, double timeout);
+
+/**
+ * Release. @return 0; MPROC_ESTATE when not locked ("release unlocked
+ * lock"), MPROC_EPERM when held by another thread or process ("cannot
+ * release un-acquired lock"; Differs from CPython for Lock, which any
+ * process may release).
+ */
+int mproc_lock_release(mproc_lock_t *l);
+void mproc_lock_free(mproc_lock_t *l);
+
+/**
+ * `with lock:` for C: runs the block with @p lock held and releases it
+ * however the block is left: falling off its end, `break` or `continue`.
+ * (`return` and `goto` out of the block skip the release: do not.)
+ * @p status receives the acquire status (0 or MPROC_EOWNERDEAD); the
+ * block is skipped when acquiring fails with another code.
+ *
+ * @code
+ * int st;
+ * MPROC_WITH_LOCK(lock, st) { counter++; }
+ * @endcode
+ */
+#define MPROC_WITH_LOCK(lock, status)                                          \
+  for (int mproc__w_once =                                                     \
+           (((status) = mproc_lock_acquire((lock), MPROC_FOREVER)) == 0 ||     \
+            (status) == MPROC_EOWNERDEAD);                                     \
+       mproc__w_once; mproc__w_once = 0, (void)mproc_lock_release(lock))       \
+    for (int mproc__w_body = 1; mproc__w_body; mproc__w_body = 0)
+
+/**
+ * A counting semaphore with @p value initial permits (CPython's
+ * Semaphore(value)); bounded: release above @p value is an error.
+ * @return 0; MPROC_EINVAL for a negative value.
+ */
+int mproc_semaphore_create(mproc_semaphore_t **out, long value);
+int mproc_bounded_semaphore_create(mproc_semaphore_t **out, long value);
+/** @return 0; MPROC_ETIMEDOUT. */
+int mproc_semaphore_acquire(mproc_semaphore_t *s, double timeout);
+/** @return 0; MPROC_EINVAL when a BoundedSemaphore is released too many
+ *  times ("semaphore or lock released too many times"). */
+int mproc_semaphore_release(mproc_semaphore_t *s);
+/** Current value. */
+long mproc_semaphore_value(mproc_semaphore_t *s);
+void mproc_semaphore_free(mproc_semaphore_t *s);
+
+int mproc_event_create(mproc_event_t **out);
+int mproc_event_is_set(mproc_event_t *e);
+int mproc_event_set(mproc_event_t *e);
+int mproc_event_clear(mproc_event_t *e);
+/** @return 0 once set; MPROC_ETIMEDOUT. */
+int mproc_event_wait(mproc_event_t *e, double timeout);
+void mproc_event_free(mproc_event_t *e);
+
+/**
+ * A condition variable over @p lock (NULL: a new RLock, as CPython). The
+ * condition holds a reference on its lock; passing the condition to a
+ * child passes the lock with it.
+ */
+int mproc_condition_create(mproc_condition_t **out, mproc_lock_t *lock);
+/** The condition's lock (borrowed). */
+mproc_lock_t *mproc_condition_lock(mproc_condition_t *c);
+int mproc_condition_acquire(mproc_condition_t *c, double timeout);
+int mproc_condition_release(mproc_condition_t *c);
+/**
+ * Release the lock, wait for a notify or @p timeout, reacquire.
+ * @return 0 when notified; MPROC_ETIMEDOUT; MPROC_EPERM when the caller
+ *         does not hold the lock ("cannot wait on un-acquired lock").
+ */
+int mproc_condition_wait(mproc_condition_t *c, double timeout);
+/** Wait until @p pred(@p arg) is true (checked with the lock held).
+ *  @return 0 when true; MPROC_ETIMEDOUT when still false at the end. */
+int mproc_condition_wait_for(mproc_condition_t *c, int (*pred)(void *arg),
+                             void *arg, double timeout);
+/** @return 0; MPROC_EPERM without the lock ("cannot notify on un-acquired
+ *  lock"). */
+int mproc_condition_notify(mproc_condition_t *c, int n);
+int mproc_condition_notify_all(mproc_condition_t *c);
+void mproc_condition_free(mproc_condition_t *c);
+
+/**
+ * A barrier for @p parties processes or threads (CPython's Barrier).
+ * @return 0; MPROC_EINVAL when parties < 1.
+ */
+int mproc_barrier_create(mproc_barrier_t **out, int parties);
+/**
+ * Wait for all parties. @return 0..parties-1, a different index for each
+ * party of a pass (exactly one gets 0, as in CPython); MPROC_EBROKEN when the
+ * barrier is or becomes broken (abort, reset while waiting, or a timeout, which
+ * also breaks it); MPROC_ETIMEDOUT is never returned: a timeout breaks the
+ * barrier, as in CPython.
+ */
+int mproc_barrier_wait(mproc_barrier_t *b, double timeout);
+int mproc_barrier_abort(mproc_barrier_t *b);
+int mproc_barrier_reset(mproc_barrier_t *b);
+int mproc_barrier_parties(mproc_barrier_t *b);
+int mproc_barrier_n_waiting(mproc_barrier_t *b);
+int mproc_barrier_broken(mproc_barrier_t *b);
+void mproc_barrier_free(mproc_barrier_t *b);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MPROC_SYNC_H */
