@@ -33,11 +33,16 @@ const char *mproc_last_error(void)
 
 int mproc__err(int code, const char *fmt, ...)
 {
+  char msg[sizeof last_error];
   va_list ap;
 
+  /* Formatted aside first: an argument may be the message itself
+   * (mproc_last_error() given a prefix), and vsnprintf must not read the
+   * buffer it writes. */
   va_start(ap, fmt);
-  vsnprintf(last_error, sizeof last_error, fmt, ap);
+  vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  memcpy(last_error, msg, strlen(msg) + 1);
   return code;
 }
 

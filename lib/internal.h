@@ -29,7 +29,8 @@
 /* ---- errors (error.c) ---- */
 
 /* Record @code with a formatted detail message for this thread; returns
- * @code so that callers can write `return mproc__err(...)`. */
+ * @code so that callers can write `return mproc__err(...)`. The
+ * arguments may include mproc_last_error() (to add a prefix to it). */
 int mproc__err(int code, const char *fmt, ...) MPROC__PRINTF(2, 3);
 
 /* Record an OS failure: @call names the failing call, @oserr is the OS's
