@@ -136,6 +136,10 @@ int mproc_test_sentinel_wait(mproc_sentinel_t s, double timeout);
 int mproc_test_run_program(const char *path, const char *const *argv,
                            int *exitcode);
 
+/* The pid of this process's forkserver (a child of ours), or 0 when it
+ * has none (or the platform has no forkserver). */
+long mproc_test_forkserver_pid(void);
+
 /* ---- leak checks (leakcheck.c, used by main.c) ---- */
 
 /* Open descriptors (POSIX) or handles (Windows) of this process, or -1

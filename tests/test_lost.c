@@ -44,35 +44,6 @@ static void test_reaped_behind_our_back(void)
   signal(SIGCHLD, old);
 }
 
-/* The pid of our child that runs the forkserver, or 0. */
-static long forkserver_pid(void)
-{
-  char path[128], buf[4096], cmd[4096];
-  long pid, self = mproc_test_getpid(), found = 0;
-  FILE *f;
-  int off = 0, n;
-
-  snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", self, self);
-  if (mproc_test_read_file(path, buf, sizeof buf) != 0)
-    return 0;
-  while (!found && sscanf(buf + off, "%ld%n", &pid, &n) == 1) {
-    off += n;
-    snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
-    f = fopen(path, "rb");
-    if (f == NULL)
-      continue;
-    size_t len = fread(cmd, 1, sizeof cmd - 1, f);
-    fclose(f);
-    for (size_t i = 0; i < len; i++)
-      if (cmd[i] == '\0')
-        cmd[i] = ' ';
-    cmd[len] = '\0';
-    if (strstr(cmd, "--mproc-forkserver") != NULL)
-      found = pid;
-  }
-  return found;
-}
-
 static void test_forkserver_death_fakes_no_exit(void)
 {
   const mproc_context_t *ctx = mproc_get_context("forkserver");
@@ -82,7 +53,7 @@ static void test_forkserver_death_fakes_no_exit(void)
 
   CU_ASSERT_EQUAL_FATAL(mproc_context_process(ctx, &p, t_lost_block, NULL), 0);
   CU_ASSERT_EQUAL_FATAL(mproc_process_start(p), 0);
-  server = forkserver_pid();
+  server = mproc_test_forkserver_pid();
   CU_ASSERT_FATAL(server > 0);
   CU_ASSERT_EQUAL(mproc_test_kill_pid(server, SIGKILL), 0);
   /* The child outlives its server: join must keep waiting. */
