@@ -200,6 +200,25 @@ void mproc__conn_set_deadline(mproc_conn_t *c, double deadline);
 int mproc__listener_accept_raw(mproc_listener_t *l, mproc_conn_t **out,
                                double timeout);
 
+/* Serving a listener: an accept loop that gives each peer a thread of
+ * its own (acceptor.c), so that no peer holds up another. @serve(@arg,
+ * c) runs in the peer's thread; it returns 1 when it took @c (ownership
+ * moves), 0 to have the acceptor close it. At most @max peers are served
+ * at once; more wait in the backlog. */
+typedef struct mproc__acceptor mproc__acceptor_t;
+int mproc__acceptor_create(mproc__acceptor_t **out, mproc_listener_t *l,
+                           size_t max,
+                           int (*serve)(void *arg, mproc_conn_t *c),
+                           void *arg);
+/* Accept until stopped (or the listener is closed: MPROC_ECLOSED), in
+ * the calling thread. */
+int mproc__acceptor_run(mproc__acceptor_t *a);
+/* From any thread: make run() return soon. The peers' threads go on. */
+void mproc__acceptor_stop(mproc__acceptor_t *a);
+/* Once run() has returned: wake the peers' threads still serving (their
+ * reads end as at EOF), join them and free. NULL is a no-op. */
+void mproc__acceptor_free(mproc__acceptor_t *a);
+
 /* The server's half of the handshake (deliver, then answer), every
  * failure reported as MPROC_EAUTH with the reason. */
 int mproc__auth_server(mproc_conn_t *c, const void *key, size_t len,

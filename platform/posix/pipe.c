@@ -130,3 +130,8 @@ void mproc__plat_handle_own(intptr_t h)
 {
   (void)fcntl((int)h, F_SETFD, FD_CLOEXEC);
 }
+
+void mproc__plat_handle_shutdown(intptr_t h)
+{
+  (void)shutdown((int)h, SHUT_RDWR);
+}

@@ -640,6 +640,16 @@ int mproc__plat_accept(mproc__lsn_t *l, double deadline, intptr_t *h)
   return pipe_accept(l, deadline, h);
 }
 
+void mproc__plat_handle_shutdown(intptr_t h)
+{
+  /* A socket is shut down; an accepted pipe (our server end) is
+   * disconnected: a read or wait on it then ends as at EOF. */
+  if (mproc__win_is_socket(h))
+    (void)shutdown((SOCKET)h, SD_BOTH);
+  else
+    (void)DisconnectNamedPipe((HANDLE)h);
+}
+
 void mproc__plat_listen_close(mproc__lsn_t *l)
 {
   if (l == NULL)
