@@ -217,8 +217,9 @@ int mproc__plat_named_create(const char *name, size_t size,
 /* Attach to block @name, whatever its size. MPROC_ENOTFOUND. */
 int mproc__plat_named_open(const char *name, mproc__named_t *out);
 
-/* In a child: map the inherited handle @h (ownership moves on success). */
-int mproc__plat_named_adopt(intptr_t h, mproc__named_t *out);
+/* In a child: map the inherited handle @h of block @name (ownership
+ * moves on success). */
+int mproc__plat_named_adopt(const char *name, intptr_t h, mproc__named_t *out);
 
 /* Detach; removes the block when this was its last user. */
 void mproc__plat_named_close(const char *name, mproc__named_t *m);

@@ -61,6 +61,10 @@ int mproc__spawn_self(const char *marker, const int *fds, int nfds, pid_t *pid);
  * close-on-exec), whatever numbers they have now. */
 int mproc__move_fds(const int *fds, size_t n, int base);
 
+/* A child ending: close the named blocks still open, removing those it
+ * was the last user of (named.c). */
+void mproc__posix_named_exit(void);
+
 /* The forkserver: client side start, server side main loop. */
 int mproc__fs_start(const mproc__launch_t *l, mproc__child_t *c);
 MPROC__NORETURN void mproc__fs_serve(const char *arg);

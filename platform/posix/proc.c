@@ -608,6 +608,7 @@ int mproc__plat_has_method(mproc_start_method_t m)
 void mproc__plat_exit_now(int code)
 {
   fflush(NULL);
+  mproc__posix_named_exit();
   _exit(code);
 }
 

@@ -80,8 +80,9 @@ int mproc__plat_named_open(const char *name, mproc__named_t *out)
   return rc;
 }
 
-int mproc__plat_named_adopt(intptr_t h, mproc__named_t *out)
+int mproc__plat_named_adopt(const char *name, intptr_t h, mproc__named_t *out)
 {
+  (void)name; /* the kernel counts a mapping's users by its handles */
   int rc = map_handle((HANDLE)h, out);
 
   if (rc == 0)
