@@ -22,6 +22,9 @@
 #include "object.h"
 #include "platform.h"
 
+/* Seconds an accept waits before looking whether it should stop. */
+#define STOP_SLICE 0.5
+
 typedef struct served {
   mproc__acceptor_t *a;
   mproc_conn_t *c; /* NULL once its serve function took it */
@@ -45,8 +48,7 @@ struct mproc__acceptor {
 };
 
 int mproc__acceptor_create(mproc__acceptor_t **out, mproc_listener_t *l,
-                           size_t max,
-                           int (*serve)(void *arg, mproc_conn_t *c),
+                           size_t max, int (*serve)(void *arg, mproc_conn_t *c),
                            void *arg)
 {
   mproc__acceptor_t *a = calloc(1, sizeof *a);
@@ -158,9 +160,13 @@ int mproc__acceptor_run(mproc__acceptor_t *a)
     await_room(a);
     if (atomic_load(&a->stopping))
       break;
-    rc = mproc__listener_accept_raw(a->l, &c, MPROC_FOREVER);
+    /* stop() wakes the accept with a connection of its own; should that
+     * fail (out of descriptors, say), the stop is still seen soon. */
+    rc = mproc__listener_accept_raw(a->l, &c, STOP_SLICE);
     if (rc == MPROC_ECLOSED)
       return rc;
+    if (rc == MPROC_ETIMEDOUT)
+      continue;
     if (rc != 0) {
       /* Out of descriptors, say: the peers wait in the backlog until
        * connections end, rather than this loop spinning. */
@@ -187,8 +193,8 @@ void mproc__acceptor_stop(mproc__acceptor_t *a)
   apr_thread_mutex_unlock(a->mu);
   /* Wake the accept with a connection of our own (the loop drops it). */
   if (address != NULL &&
-      mproc_client(&wake, address, mproc_listener_family(a->l), NULL, 0,
-                   5.0) == 0)
+      mproc_client(&wake, address, mproc_listener_family(a->l), NULL, 0, 5.0) ==
+          0)
     mproc_conn_free(wake);
 }
 

@@ -11,10 +11,10 @@
 
 #include "platform.h"
 
-static atomic_long armed_pid;  /* 0: disarmed */
-static atomic_long calls;      /* counted since armed */
-static long target;            /* the call that fails */
-static int soft_mode;          /* the kind of failure */
+static atomic_long armed_pid;   /* 0: disarmed */
+static atomic_long calls;       /* counted since armed */
+static long target;             /* the call that fails */
+static int soft_mode;           /* the kind of failure */
 static const char *_Atomic hit; /* the call that failed */
 
 int mproc__fault(const char *call, int soft)

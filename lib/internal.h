@@ -207,8 +207,7 @@ int mproc__listener_accept_raw(mproc_listener_t *l, mproc_conn_t **out,
  * at once; more wait in the backlog. */
 typedef struct mproc__acceptor mproc__acceptor_t;
 int mproc__acceptor_create(mproc__acceptor_t **out, mproc_listener_t *l,
-                           size_t max,
-                           int (*serve)(void *arg, mproc_conn_t *c),
+                           size_t max, int (*serve)(void *arg, mproc_conn_t *c),
                            void *arg);
 /* Accept until stopped (or the listener is closed: MPROC_ECLOSED), in
  * the calling thread. */

@@ -301,8 +301,8 @@ static int handshakes_start(mproc_listener_t *l)
     rc = mproc__err(MPROC_EOS, "Listener: cannot make a lock");
   else if ((rc = mproc__acceptor_create(&hs->acc, l, MAX_HANDSHAKES, handshake,
                                         l)) == 0 &&
-           apr_thread_create(&hs->thread, NULL, accepting, hs->acc,
-                             hs->pool) != APR_SUCCESS)
+           apr_thread_create(&hs->thread, NULL, accepting, hs->acc, hs->pool) !=
+               APR_SUCCESS)
     rc = mproc__err(MPROC_EOS, "Listener: cannot start a thread");
   if (rc != 0) {
     handshakes_free(hs);

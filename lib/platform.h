@@ -253,8 +253,8 @@ int mproc__plat_default_family(void);
  * new private address when @address is NULL (UNIX: a fresh abstract
  * address, "@name", that accepts only peers of the same user; INET:
  * 127.0.0.1 with a free port; PIPE: a fresh unique pipe name). A UNIX
- * address "@name" is Linux's abstract namespace. The address bound, with the chosen port or
- * path, goes to @bound (NUL-terminated, @cap bytes). Nothing is
+ * address "@name" is Linux's abstract namespace. The address bound, with the
+ * chosen port or path, goes to @bound (NUL-terminated, @cap bytes). Nothing is
  * inherited by children. MPROC_EADDRINUSE when the address is taken;
  * MPROC_EINVAL when the OS refuses the address (unknown host, path too
  * long); MPROC_EOS otherwise. */

@@ -161,8 +161,8 @@ static void test_truncated_request_refused(void)
  * killed. Says 'r' on @ready once it has connected. A raw forked
  * process, so that it can become another user. */
 __attribute__((noreturn)) static void hostile(const struct sockaddr_un *addr,
-                                   socklen_t len, int n, int trickle,
-                                   int ready)
+                                              socklen_t len, int n, int trickle,
+                                              int ready)
 {
   int fds[16];
   unsigned char junk[64];

@@ -693,8 +693,8 @@ static void raw_peers(const char *family)
     /* Not the 10 s timeout: dropped at once (the silent one at 0.5 s). */
     CU_ASSERT(dt < 5.0 && (mode != RAW_SILENT || dt >= 0.45));
     if (dt >= 5.0 || (mode == RAW_SILENT && dt < 0.45))
-      printf("\n  raw peer '%s' (%s): dropped after %.2f s\n",
-             raw_names[mode], family, dt);
+      printf("\n  raw peer '%s' (%s): dropped after %.2f s\n", raw_names[mode],
+             family, dt);
     expect_dropped(l, mode + 1, raw_reasons[mode]);
     mproc_conn_free(a);
   }
@@ -884,8 +884,7 @@ static void test_bad_family_and_address(void)
 static void idle_peers(const char *family)
 {
   mproc_listener_t *l = NULL;
-  mproc_conn_t *a = NULL, *b = NULL, *ctl = NULL, *peer_end = NULL,
-               *c = NULL;
+  mproc_conn_t *a = NULL, *b = NULL, *ctl = NULL, *peer_end = NULL, *c = NULL;
   mproc_process_t *peers, *client;
   mproc_args_t *m = NULL;
   const int idle = 200, trickle = 4;
@@ -970,8 +969,7 @@ static void test_owner_killed_leaves_nothing(void)
     mproc_test_sleep_ms(10);
   }
   CU_ASSERT_EQUAL(rc, MPROC_ENOTFOUND);
-  CU_ASSERT_EQUAL(mproc_client(&c, lpath, NULL, NULL, 0, 1.0),
-                  MPROC_ENOTFOUND);
+  CU_ASSERT_EQUAL(mproc_client(&c, lpath, NULL, NULL, 0, 1.0), MPROC_ENOTFOUND);
   CU_ASSERT(!path_exists(lpath));
   CU_ASSERT(!path_exists(mpath));
   if (path_exists(lpath) || path_exists(mpath))

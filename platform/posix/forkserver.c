@@ -110,7 +110,9 @@ static int read_by(int fd, void *buf, size_t len, double deadline)
   while (len > 0) {
     struct pollfd pfd = {.fd = fd, .events = POLLIN};
     double left = deadline - mproc__plat_now();
-    int ms = deadline >= MPROC__NEVER ? -1 : left <= 0 ? 0 : (int)(left * 1e3) + 1;
+    int ms = deadline >= MPROC__NEVER ? -1
+             : left <= 0              ? 0
+                                      : (int)(left * 1e3) + 1;
     int r = os_poll(&pfd, 1, ms);
     if (r < 0 && errno == EINTR)
       continue;
@@ -334,8 +336,7 @@ static int recv_reply(int fd, mproc__child_t *c, int *retry)
     return mproc__err(MPROC_EOS, "forkserver: the server hung up");
   }
   cm = CMSG_FIRSTHDR(&mh);
-  if (cm != NULL && cm->cmsg_level == SOL_SOCKET &&
-      cm->cmsg_type == SCM_RIGHTS)
+  if (cm != NULL && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
     memcpy(&c->pidfd, CMSG_DATA(cm), sizeof(int));
   if (pid <= 0)
     return mproc__err_os("forkserver: the child's set-up", (long)-pid);
@@ -418,11 +419,19 @@ static int connect_server(int fd, const server_ref_t *s, int *retry)
 {
   int r;
 
-  do
+  /* An interrupted connect goes on in the background: the next one says
+   * it is still under way (EALREADY) or done (EISCONN). */
+  for (;;) {
     r = os_connect(fd, (const struct sockaddr *)&s->addr, s->addr_len);
-  while (r != 0 && errno == EINTR);
-  if (r == 0)
-    return 0;
+    if (r == 0 || errno == EISCONN)
+      return 0;
+    if (errno == EINTR || errno == EALREADY) {
+      struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+      (void)poll(&pfd, 1, 10);
+      continue;
+    }
+    break;
+  }
   /* Nothing listens: the server is gone (its socket dies with it). */
   if (errno == ECONNREFUSED || errno == ENOENT)
     *retry = RETRY_REFUSED;

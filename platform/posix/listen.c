@@ -45,12 +45,12 @@
 struct mproc__lsn {
   int fd; /* non-blocking, so accept never hangs on a vanished peer */
   int family;
-  char *path;      /* UNIX: the socket path ("@name": abstract); else NULL */
-  int same_user;   /* accept only peers of our own user (private) */
-  int bound;       /* @path was created by our bind, so it is ours to remove */
-  dev_t dev;       /* the socket file as bound, to remove only that one */
+  char *path;    /* UNIX: the socket path ("@name": abstract); else NULL */
+  int same_user; /* accept only peers of our own user (private) */
+  int bound;     /* @path was created by our bind, so it is ours to remove */
+  dev_t dev;     /* the socket file as bound, to remove only that one */
   ino_t ino;
-  pid_t owner;     /* the process that made @path */
+  pid_t owner; /* the process that made @path */
 };
 
 int mproc__plat_has_family(int family)
@@ -233,8 +233,8 @@ static int make_private_path(mproc__lsn_t *l)
     return mproc__err(MPROC_ENOMEM, "out of memory");
   snprintf(l->path, sizeof PRIVATE_PREFIX + 48,
            "%s%ld-%u-%02x%02x%02x%02x%02x%02x%02x%02x", PRIVATE_PREFIX,
-           (long)getpid(), atomic_fetch_add(&counter, 1) + 1, r[0], r[1],
-           r[2], r[3], r[4], r[5], r[6], r[7]);
+           (long)getpid(), atomic_fetch_add(&counter, 1) + 1, r[0], r[1], r[2],
+           r[3], r[4], r[5], r[6], r[7]);
   l->same_user = 1;
   return 0;
 }

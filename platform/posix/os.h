@@ -76,9 +76,9 @@ static inline ssize_t os_transfer_len(const char *call, size_t len, int err)
 
 static inline int os_socket(int domain, int type, int proto)
 {
-  return os_fault("socket", MPROC__SOFT_NONE, EMFILE) ? -1
-                                                      : socket(domain, type,
-                                                               proto);
+  return os_fault("socket", MPROC__SOFT_NONE, EMFILE)
+             ? -1
+             : socket(domain, type, proto);
 }
 
 static inline int os_socketpair(int domain, int type, int proto, int sv[2])
@@ -135,8 +135,8 @@ static inline int os_ofd_lock(int fd, int cmd, struct flock *fl)
              : fcntl(fd, cmd, fl);
 }
 
-static inline void *os_mmap(void *addr, size_t len, int prot, int flags,
-                            int fd, off_t off)
+static inline void *os_mmap(void *addr, size_t len, int prot, int flags, int fd,
+                            off_t off)
 {
   if (os_fault("mmap", MPROC__SOFT_NONE, ENOMEM))
     return MAP_FAILED;
@@ -177,9 +177,9 @@ static inline ssize_t os_recv(int fd, void *buf, size_t len, int flags)
  * a few bytes at once, as the kernel does. */
 static inline ssize_t os_sendmsg(int fd, const struct msghdr *mh, int flags)
 {
-  return os_fault("sendmsg", MPROC__SOFT_INTR, ENOBUFS) ? -1
-                                                        : sendmsg(fd, mh,
-                                                                  flags);
+  return os_fault("sendmsg", MPROC__SOFT_INTR, ENOBUFS)
+             ? -1
+             : sendmsg(fd, mh, flags);
 }
 
 static inline ssize_t os_recvmsg(int fd, struct msghdr *mh, int flags)
@@ -209,12 +209,24 @@ static inline int os_accept4(int fd, int flags)
              : accept4(fd, NULL, NULL, flags);
 }
 
-/* A refused connection is what a dead server gives. */
+/* A refused connection is what a dead server gives. An interrupted
+ * connect goes on in the background, as a real one does: the call is
+ * made, and then said to be interrupted. */
 static inline int os_connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
-  return os_fault("connect", MPROC__SOFT_INTR, ECONNREFUSED)
-             ? -1
-             : connect(fd, sa, len);
+  int f = MPROC__FAULT("connect", MPROC__SOFT_INTR);
+  int r;
+
+  if (f == MPROC__FAULT_FAIL) {
+    errno = ECONNREFUSED;
+    return -1;
+  }
+  r = connect(fd, sa, len);
+  if (f == MPROC__FAULT_INTR && (r == 0 || errno == EINPROGRESS)) {
+    errno = EINTR;
+    return -1;
+  }
+  return r;
 }
 
 static inline int os_setsockopt(int fd, int level, int name, const void *v,
@@ -227,9 +239,14 @@ static inline int os_setsockopt(int fd, int level, int name, const void *v,
 
 /* ---- waiting ---- */
 
+/* Linux's poll() allocates only for more descriptors than fit in its
+ * stack buffer (256 bytes); below that an interruption is all it can
+ * give. */
 static inline int os_poll(struct pollfd *pfd, nfds_t n, int ms)
 {
-  return os_fault("poll", MPROC__SOFT_INTR, ENOMEM) ? -1 : poll(pfd, n, ms);
+  int err = n * sizeof *pfd > 256 ? ENOMEM : EINTR;
+
+  return os_fault("poll", MPROC__SOFT_INTR, err) ? -1 : poll(pfd, n, ms);
 }
 
 /* Only interruptions: a wait that fails otherwise is a caller's bug. */
