@@ -338,6 +338,12 @@ static int recv_reply(int fd, mproc__child_t *c, int *retry)
   cm = CMSG_FIRSTHDR(&mh);
   if (cm != NULL && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
     memcpy(&c->pidfd, CMSG_DATA(cm), sizeof(int));
+  /* A pidfd this process cannot use (valgrind runs it, not the server):
+   * tracked by pid, as any child here. */
+  if (c->pidfd >= 0 && !mproc__posix_has_pidfd()) {
+    close(c->pidfd);
+    c->pidfd = -1;
+  }
   if (pid <= 0)
     return mproc__err_os("forkserver: the child's set-up", (long)-pid);
   /* The kernel drops descriptors it cannot install: this process is out

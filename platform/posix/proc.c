@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -96,6 +98,34 @@ int mproc__write_full(int fd, const void *buf, size_t len)
   return 0;
 }
 
+/* The file to re-execute: /proc/self/exe (this very program, even if its
+ * file was replaced or removed since), unless that is not this program:
+ * valgrind runs a program as its own, and /proc/self/exe is then
+ * valgrind (whose readlink() gives the program's path). */
+static char self_path[4096];
+
+static void find_self(void)
+{
+  struct stat a, b;
+  ssize_t n = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
+
+  if (n > 0) {
+    self_path[n] = '\0';
+    if (stat("/proc/self/exe", &a) == 0 && stat(self_path, &b) == 0 &&
+        (a.st_ino != b.st_ino || a.st_dev != b.st_dev))
+      return;
+  }
+  snprintf(self_path, sizeof self_path, "/proc/self/exe");
+}
+
+static const char *self_exe(void)
+{
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+  pthread_once(&once, find_self);
+  return self_path;
+}
+
 int mproc__spawn_self(const char *marker, const int *fds, int nfds, pid_t *pid)
 {
   posix_spawn_file_actions_t fa;
@@ -130,7 +160,7 @@ int mproc__spawn_self(const char *marker, const int *fds, int nfds, pid_t *pid)
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setflags(&attr,
                            POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  rc = os_posix_spawn(pid, "/proc/self/exe", &fa, &attr, argv, environ);
+  rc = os_posix_spawn(pid, self_exe(), &fa, &attr, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   if (rc != 0)

@@ -113,6 +113,10 @@ MPROC_TARGET(f_client)
 
 /* ---- scenarios: careful user code, every error path cleaned up ---- */
 
+/* A scenario's status when a child started without an error did not
+ * run as it should have (never a clean outcome). */
+#define NOT_AS_STARTED 1
+
 /* Join @p if it started (killing it if the scenario failed first), and
  * free it. */
 static int finish(mproc_process_t *p, int rc, int want_code)
@@ -133,8 +137,10 @@ static int finish(mproc_process_t *p, int rc, int want_code)
     }
     if (rc == 0)
       rc = jrc;
+    /* Started, joined, but not run as it should have: the start said
+     * yes to a child that could not run (a failure of the run). */
     if (rc == 0 && mproc_process_exitcode(p, &code) == 0 && code != want_code)
-      rc = MPROC_EBROKEN; /* the child saw a fault it could not absorb */
+      rc = NOT_AS_STARTED;
   }
   mproc_process_free(p);
   return rc;
@@ -413,9 +419,12 @@ static int run_limited(const char *const *argv)
 {
 #ifdef _WIN32
   char cmd[2048] = "";
-  STARTUPINFOA si = {sizeof si};
+  STARTUPINFOA si;
   PROCESS_INFORMATION pi;
   DWORD code = 1;
+
+  memset(&si, 0, sizeof si);
+  si.cb = sizeof si;
 
   for (int i = 0; argv[i] != NULL; i++)
     snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), "%s\"%s\"",
@@ -531,7 +540,10 @@ static int drive_one(const scenario_t *s, const char *method, int soft,
   if (!ok) {
     t->bad++;
     printf("FAIL %s/%s/%s N=%ld (%s failed): %s \"%s\" %s\n", s->name, method,
-           soft ? "soft" : "hard", nth, hit, rc ? mproc_strerror(rc) : "ok",
+           soft ? "soft" : "hard", nth, hit,
+           rc == NOT_AS_STARTED ? "started, but the child did not run"
+           : rc                 ? mproc_strerror(rc)
+                                : "ok",
            msg, leaks);
     return 1; /* go on: every fault is worth knowing */
   }
