@@ -18,8 +18,11 @@ if(MPROC_DOXYGEN)
     COMMAND ${CMAKE_COMMAND} -E rm -rf ${MPROC_DOCS_DIR}/html
       ${MPROC_DOCS_DIR}/man
     COMMAND ${MPROC_DOXYGEN} ${MPROC_DOCS_DIR}/Doxyfile
+    COMMAND ${CMAKE_COMMAND} -DDIR=${MPROC_DOCS_DIR}/man/man3
+      -P ${PROJECT_SOURCE_DIR}/cmake/mprocManClean.cmake
     COMMAND ${CMAKE_COMMAND} -E touch ${MPROC_DOCS_DIR}/docs.stamp
     DEPENDS ${_mproc_doc_inputs} ${MPROC_DOCS_DIR}/Doxyfile
+      ${PROJECT_SOURCE_DIR}/cmake/mprocManClean.cmake
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
     COMMENT "Doxygen: API reference (fails on any warning)" VERBATIM)
   if(MPROC_DOCS)

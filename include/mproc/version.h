@@ -12,8 +12,11 @@
 extern "C" {
 #endif
 
-/** @addtogroup version
- *  @{ */
+/**
+ * @defgroup mproc-version Version
+ * @brief The version of the headers (macros) and of the library (functions).
+ * @{
+ */
 
 /** Major version: changes when the API or ABI breaks (the soname's 0). */
 #define MPROC_VERSION_MAJOR 0
@@ -31,10 +34,14 @@ extern "C" {
  * The version of the library the program runs with, as MPROC_VERSION_HEX
  * (which gives the version of the header it was compiled with). A shared
  * library newer than the header has the same major version.
+ * @return the library's version, 0xMMmmpp.
  */
 unsigned mproc_version(void);
 
-/** The version of the library the program runs with, as "0.2.0". */
+/**
+ * The version of the library the program runs with.
+ * @return "MAJOR.MINOR.PATCH", e.g. "0.2.0"; static.
+ */
 const char *mproc_version_string(void);
 
 /** @} */
