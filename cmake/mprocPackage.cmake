@@ -11,7 +11,6 @@ set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME mproc)
 set(CPACK_PACKAGE_VENDOR "mproc")
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
-set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${PROJECT_DESCRIPTION}")
 set(CPACK_RESOURCE_FILE_LICENSE ${PROJECT_SOURCE_DIR}/LICENSE)
 set(CPACK_PACKAGE_CONTACT "mproc maintainers <mproc@localhost>")
 set(CPACK_DEB_COMPONENT_INSTALL ON)
@@ -24,11 +23,12 @@ set(CPACK_DEBIAN_ENABLE_COMPONENT_DEPENDS ON)
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_NAME libmproc0)
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_SECTION libs)
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_RUNTIME_PACKAGE_GENERATE_SHLIBS ON)
-set(CPACK_DEBIAN_RUNTIME_DESCRIPTION "${PROJECT_DESCRIPTION} - shared library
- mproc gives C programs the model of Python's multiprocessing: processes
- started with fork, spawn or forkserver, pipes, queues, locks, shared
- memory, pools and managers. This package holds the shared library.")
+# A shlibs file, so that packages built against libmproc0 depend on it.
+set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
+# CPack puts the project description first, as the synopsis.
+set(CPACK_DEBIAN_RUNTIME_DESCRIPTION "mproc gives C programs the model of Python's multiprocessing: processes
+started with fork, spawn or forkserver, pipes, queues, locks, shared
+memory, pools and managers. This package holds the shared library.")
 
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME libmproc-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
@@ -36,10 +36,9 @@ set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 # through pkg-config.
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
   "libapr1-dev, libmsgpack-dev, nettle-dev, pkg-config")
-set(CPACK_DEBIAN_DEV_DESCRIPTION "${PROJECT_DESCRIPTION} - development files
- mproc gives C programs the model of Python's multiprocessing. This package
- holds the headers, the static library, the CMake package (mproc::mproc),
- the pkg-config files and the API reference (man pages, HTML).")
+set(CPACK_DEBIAN_DEV_DESCRIPTION "mproc gives C programs the model of Python's multiprocessing. This package
+holds the headers, the static library, the CMake package (mproc::mproc),
+the pkg-config files and the API reference (man pages, HTML).")
 set(CPACK_COMPONENT_RUNTIME_DISPLAY_NAME "${CPACK_DEBIAN_RUNTIME_PACKAGE_NAME}")
 set(CPACK_COMPONENT_DEV_DISPLAY_NAME "${CPACK_DEBIAN_DEV_PACKAGE_NAME}")
 set(CPACK_COMPONENT_RUNTIME_DESCRIPTION "${CPACK_DEBIAN_RUNTIME_DESCRIPTION}")
