@@ -16,7 +16,8 @@
 #                        mproc-static.pc
 #   consumer-fetchcontent  FetchContent of the source tree: only the library
 #                        builds (no mproc test, example or bench target, no
-#                        -Werror), with a C compiler alone
+#                        -Werror), with a C compiler alone; the shared one
+#                        with BUILD_SHARED_LIBS=ON
 #   readme               every complete C program in README.md, compiled with
 #                        -Wall -Wextra -Werror against the installed package
 #                        and run under each start method
@@ -148,6 +149,12 @@ consumer_fetchcontent_leg() {
     "! grep -E '\"command\".*-Werror.*_deps/mproc' '$b/compile_commands.json' &&
      ! grep -B2 '\"file\": \"$root/' '$b/compile_commands.json' | grep -q -- -Werror"
   check "no C++ compiler configured" bash -c "! grep -q '^CMAKE_CXX_COMPILER:' '$b/CMakeCache.txt'"
+  # BUILD_SHARED_LIBS chooses the shared library, as CMake users expect.
+  check "build: FetchContent, BUILD_SHARED_LIBS=ON" cmake_build \
+    "$work/fc/subproject" "$work/fc/shared" -DMPROC_SOURCE_DIR="$root" \
+    -DBUILD_SHARED_LIBS=ON
+  run_app "FetchContent + mproc::mproc (BUILD_SHARED_LIBS=ON)" \
+    "$work/fc/shared/app" yes
   rm -rf "$work/fc"
 }
 
