@@ -19,12 +19,13 @@
 #define MPROC_H
 
 /* The library is compiled with hidden visibility (-fvisibility=hidden):
- * what it declares here, and only that, is exported from libmproc.so. A
- * part added below is exported with no further mark; scripts/
- * check-exports.sh (a ctest entry) fails when a declared function is
- * missing from the library's exports or an undeclared one leaks into them.
- * Library sources include <mproc.h> before any part, so that this is the
- * first declaration the compiler sees. */
+ * what the parts included here declare, and only that, is exported from
+ * libmproc.so. A part added below is exported with no further mark. The
+ * abi check (scripts/check-exports.sh, run by the consumer legs and by
+ * ctest as abi.exports) fails when a declared function is missing from
+ * the exports or an undeclared one leaks into them. Library sources
+ * include <mproc.h> before any part, so that this is the first
+ * declaration the compiler sees. */
 #if defined(__GNUC__) && defined(__ELF__)
 #pragma GCC visibility push(default)
 #endif

@@ -186,8 +186,9 @@ consumer_deb_leg() {
   check "libmproc0 depends on its libraries" bash -c \
     "dpkg-deb -f '$debs'/libmproc0_*.deb Depends | grep -q libapr1 &&
      dpkg-deb -f '$debs'/libmproc0_*.deb Depends | grep -q libnettle8"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$root/$debs"/libmproc0_*.deb \
-    "$root/$debs"/libmproc-dev_*.deb >/dev/null
+  check "apt-get install ./libmproc0_*.deb ./libmproc-dev_*.deb" \
+    env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+    "$root/$debs"/libmproc0_*.deb "$root/$debs"/libmproc-dev_*.deb
   # From here on the packages are installed: remove them however this ends.
   trap 'DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq libmproc-dev libmproc0 >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
   check "man page in libmproc-dev" bash -c \
