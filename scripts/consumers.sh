@@ -177,7 +177,7 @@ readme_leg() {
 consumer_deb_leg() {
   local debs=build/consumers/deb
   if [ "$(id -u)" -ne 0 ]; then skip "needs root to install the packages"; return; fi
-  if dpkg-query -W libmproc0 >/dev/null 2>&1 || dpkg-query -W libmproc-dev >/dev/null 2>&1; then
+  if dpkg-query -W -f='${Status}\n' libmproc0 libmproc-dev 2>/dev/null | grep -q 'install ok installed'; then
     skip "libmproc0/libmproc-dev already installed on this machine: not touched"; return
   fi
   check "build: scripts/package.sh" scripts/package.sh "$debs"
@@ -186,11 +186,11 @@ consumer_deb_leg() {
   check "libmproc0 depends on its libraries" bash -c \
     "dpkg-deb -f '$debs'/libmproc0_*.deb Depends | grep -q libapr1 &&
      dpkg-deb -f '$debs'/libmproc0_*.deb Depends | grep -q libnettle8"
+  # From here on the packages may be installed: remove them however this ends.
+  trap 'DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq libmproc-dev libmproc0 >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
   check "apt-get install ./libmproc0_*.deb ./libmproc-dev_*.deb" \
     env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
     "$root/$debs"/libmproc0_*.deb "$root/$debs"/libmproc-dev_*.deb
-  # From here on the packages are installed: remove them however this ends.
-  trap 'DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq libmproc-dev libmproc0 >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
   check "man page in libmproc-dev" bash -c \
     "dpkg -L libmproc-dev | grep -q '/usr/share/man/man3/mproc_process_start.3'"
   check "man mproc_process_start" bash -c "man -w mproc_process_start | grep -q '^/usr/share/man'"

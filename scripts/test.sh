@@ -71,8 +71,8 @@ fi
 # the exports, downstream projects outside the tree (CMake package shared
 # and static, pkg-config, FetchContent, the .deb packages; MinGW under
 # Wine), the README's programs under each method. Each prints its own line.
-# About a minute on the 2-core machine: 20-40 s the Linux legs (two
-# Release builds of the library, one with the docs), 15-20 s the MinGW ones.
+# About 1-1.5 minutes on the 2-core machine: 20-65 s the Linux legs (three
+# Release builds of the library, two with the docs), 15-20 s the MinGW ones.
 if [ -z "${SKIP_CONSUMERS:-}" ]; then
   scripts/deps.sh doxygen dpkg-dev file man-db
   log=$(mktemp)
