@@ -71,7 +71,7 @@ fi
 # the exports, downstream projects outside the tree (CMake package shared
 # and static, pkg-config, FetchContent, the .deb packages; MinGW under
 # Wine), the README's programs under each method. Each prints its own line.
-# About 1-1.5 minutes on the 2-core machine: 20-65 s the Linux legs (three
+# About 1-1.5 minutes on the 2-core machine: 20-65 s the Linux legs (four
 # Release builds of the library, two with the docs), 15-20 s the MinGW ones.
 if [ -z "${SKIP_CONSUMERS:-}" ]; then
   scripts/deps.sh doxygen dpkg-dev file man-db
