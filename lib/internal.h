@@ -36,6 +36,12 @@ int mproc__err(int code, const char *fmt, ...) MPROC__PRINTF(2, 3);
  * error number (errno / GetLastError), translated by the platform. */
 int mproc__err_os(const char *call, long oserr);
 
+/* ---- random bytes (random.c) ---- */
+
+/* Fill @buf with @len bytes from the OS's CSPRNG (the one source of
+ * randomness: authkeys, challenges, names). @return 0; MPROC_EOS. */
+int mproc__random(void *buf, size_t len);
+
 /* ---- value codec (codec.c) ---- */
 
 /* An object as a child receives it (see object.h): its kind, the

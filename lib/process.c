@@ -76,7 +76,7 @@ static int ensure_authkey(mproc_process_t *p)
 
   if (p->authkey != NULL)
     return 0;
-  if (apr_generate_random_bytes(key, sizeof key) != APR_SUCCESS)
+  if (mproc__random(key, sizeof key) != 0)
     return mproc__err(MPROC_EOS, "no random bytes for the authkey");
   p->authkey = malloc(sizeof key);
   if (p->authkey == NULL)

@@ -17,6 +17,16 @@
 extern "C" {
 #endif
 
+/**
+ * @defgroup mproc-args Targets, arguments and values
+ * @brief The functions a child runs, and the values passed to them
+ * (CPython: Process(target=..., args=..., kwargs=...)).
+ *
+ * Arguments are built with Py_BuildValue-style formats and travel as
+ * MessagePack; a target reads them with mproc_args_parse().
+ * @{
+ */
+
 /** Arguments of a target: positional list plus keyword map. */
 typedef struct mproc_args mproc_args_t;
 
@@ -25,14 +35,14 @@ typedef struct mproc_value mproc_value_t;
 
 /** Type of a value (the MessagePack types mproc passes). */
 typedef enum mproc_type {
-  MPROC_T_NIL,
-  MPROC_T_BOOL,
-  MPROC_T_INT,
-  MPROC_T_DOUBLE,
-  MPROC_T_STR,
-  MPROC_T_BYTES,
-  MPROC_T_LIST,
-  MPROC_T_MAP,
+  MPROC_T_NIL,    /**< nil (CPython's None) */
+  MPROC_T_BOOL,   /**< a boolean */
+  MPROC_T_INT,    /**< an integer (int64_t range) */
+  MPROC_T_DOUBLE, /**< a floating-point number */
+  MPROC_T_STR,    /**< a UTF-8 string */
+  MPROC_T_BYTES,  /**< bytes */
+  MPROC_T_LIST,   /**< a list of values */
+  MPROC_T_MAP,    /**< a map of values to values */
   MPROC_T_OBJECT, /**< an mproc object passed to a child (see `o`) */
   MPROC_T_OTHER   /**< a MessagePack type mproc does not produce */
 } mproc_type_t;
@@ -42,6 +52,9 @@ typedef enum mproc_type {
  *
  * Its return value becomes the child's exit code (use 0..255 for codes
  * that mean the same on every platform). Define targets with MPROC_TARGET.
+ *
+ * @param args the target's arguments, owned by the runtime.
+ * @return the exit code.
  */
 typedef int (*mproc_target_fn)(mproc_args_t *args);
 
@@ -49,12 +62,18 @@ typedef int (*mproc_target_fn)(mproc_args_t *args);
  * Register @p fn under @p name so that a spawned child (which re-executes
  * the program) can find it. MPROC_TARGET does this before main() runs.
  *
+ * @param name the name (copied), the same in every process of the program.
+ * @param fn the function.
  * @return 0; MPROC_EINVAL for a NULL/empty name or NULL fn, or a name
  *         already registered for another function; MPROC_ENOMEM.
  */
 int mproc_register(const char *name, mproc_target_fn fn);
 
-/** Registered name of @p fn, or NULL if it was never registered. */
+/**
+ * The registered name of a target.
+ * @param fn a function.
+ * @return its name, or NULL if it was never registered.
+ */
 const char *mproc_target_name(mproc_target_fn fn);
 
 #if defined(_MSC_VER)
@@ -82,6 +101,9 @@ const char *mproc_target_name(mproc_target_fn fn);
  * }
  * @endcode
  * The body sees its arguments as `args` (an mproc_args_t *).
+ *
+ * @param name the target's name: both the C function and the registered
+ *             name.
  */
 #define MPROC_TARGET(name)                                                     \
   int name(mproc_args_t *args);                                                \
@@ -109,6 +131,9 @@ const char *mproc_target_name(mproc_target_fn fn);
  * - `|` the rest are optional (untouched when absent),
  * - `:name` ends the units; name is used in error messages.
  *
+ * @param args the arguments (a target's, a received message, a result).
+ * @param fmt the format units.
+ * @param ... one or two pointers per unit, as listed above.
  * @return 0; MPROC_ETYPE naming the argument on a type mismatch;
  *         MPROC_EINVAL on a count mismatch or a bad format;
  *         MPROC_ERANGE when an int does not fit the C type.
@@ -120,37 +145,117 @@ int mproc_args_parse(mproc_args_t *args, const char *fmt, ...);
  * PyArg_ParseTupleAndKeywords: the i-th unit may come positionally or as
  * the keyword @p kwlist[i]. Unknown keywords, and an argument given both
  * ways, are errors (MPROC_EINVAL).
+ *
+ * @param args the arguments.
+ * @param fmt the format units, as mproc_args_parse().
+ * @param kwlist the keyword of each unit, NULL-terminated.
+ * @param ... the pointers, as mproc_args_parse().
+ * @return as mproc_args_parse(); MPROC_EINVAL for an unknown keyword or
+ *         an argument given twice.
  */
 int mproc_args_parse_kw(mproc_args_t *args, const char *fmt,
                         const char *const *kwlist, ...);
 
-/** Number of positional arguments. */
+/**
+ * Number of positional arguments.
+ * @param args the arguments (NULL: none).
+ * @return the count.
+ */
 size_t mproc_args_count(const mproc_args_t *args);
 
-/** Positional argument @p i, or NULL. */
+/**
+ * A positional argument.
+ * @param args the arguments.
+ * @param i its index.
+ * @return the value, borrowed from @p args; NULL when out of range.
+ */
 const mproc_value_t *mproc_args_at(const mproc_args_t *args, size_t i);
 
-/** Keyword argument @p key, or NULL. */
+/**
+ * A keyword argument.
+ * @param args the arguments.
+ * @param key its name.
+ * @return the value, borrowed from @p args; NULL when absent.
+ */
 const mproc_value_t *mproc_args_kw(const mproc_args_t *args, const char *key);
 
-/** @name Reading a value. Each returns 0 or MPROC_ETYPE (MPROC_ERANGE). */
+/**
+ * @name Reading a value
+ * Values are borrowed from the mproc_args_t they came from. Each reader
+ * returns 0, or MPROC_ETYPE (with the value's actual type in the message)
+ * when the value has another type.
+ */
 /**@{*/
+/**
+ * The type of a value.
+ * @param v a value (NULL reads as nil).
+ * @return its mproc_type_t.
+ */
 mproc_type_t mproc_value_type(const mproc_value_t *v);
+/**
+ * A boolean.
+ * @param v the value.
+ * @param[out] out 0 or 1.
+ * @return 0; MPROC_ETYPE.
+ */
 int mproc_value_bool(const mproc_value_t *v, int *out);
+/**
+ * An integer.
+ * @param v the value.
+ * @param[out] out the integer.
+ * @return 0; MPROC_ETYPE; MPROC_ERANGE above INT64_MAX.
+ */
 int mproc_value_int(const mproc_value_t *v, int64_t *out);
+/**
+ * A number (an int converts).
+ * @param v the value.
+ * @param[out] out the number.
+ * @return 0; MPROC_ETYPE.
+ */
 int mproc_value_double(const mproc_value_t *v, double *out);
-/** String or bytes; not NUL-terminated in general (use the length). */
+/**
+ * String or bytes; not NUL-terminated in general (use the length).
+ * @param v the value.
+ * @param[out] data its bytes, borrowed.
+ * @param[out] len their number.
+ * @return 0; MPROC_ETYPE.
+ */
 int mproc_value_bytes(const mproc_value_t *v, const void **data, size_t *len);
-/** Length of a list or map. */
+/**
+ * Length of a list or map.
+ * @param v the value.
+ * @param[out] len its number of elements or entries.
+ * @return 0; MPROC_ETYPE.
+ */
 int mproc_value_len(const mproc_value_t *v, size_t *len);
-/** Element @p i of a list; NULL when out of range or not a list. */
+/**
+ * Element of a list.
+ * @param v the list.
+ * @param i the index.
+ * @return the element; NULL when out of range or not a list.
+ */
 const mproc_value_t *mproc_value_at(const mproc_value_t *v, size_t i);
-/** Value of string key @p key in a map; NULL when absent. */
+/**
+ * Value of a string key in a map.
+ * @param v the map.
+ * @param key the key.
+ * @return the value; NULL when absent or not a map.
+ */
 const mproc_value_t *mproc_value_get(const mproc_value_t *v, const char *key);
-/** Key and value of entry @p i of a map. */
+/**
+ * Key and value of an entry of a map, in order.
+ * @param v the map.
+ * @param i the entry's index.
+ * @param[out] key its key.
+ * @param[out] val its value.
+ * @return 0; MPROC_ETYPE when not a map; MPROC_ERANGE when @p i is out of
+ *         range.
+ */
 int mproc_value_entry(const mproc_value_t *v, size_t i,
                       const mproc_value_t **key, const mproc_value_t **val);
 /**@}*/
+
+/** @} */
 
 #ifdef __cplusplus
 }

@@ -19,6 +19,13 @@ extern "C" {
 #endif
 
 /**
+ * @defgroup mproc-manager Managers and proxies
+ * @brief Server processes that hold shared objects, and proxies to them
+ * (CPython's Manager(), BaseManager, SyncManager, BaseProxy).
+ * @{
+ */
+
+/**
  * A manager (CPython's BaseManager / SyncManager): a server process that
  * owns shared objects and hands out proxies to them. A proxy works from
  * any process it is passed to (as `o`, in process or pool arguments,
@@ -38,7 +45,7 @@ typedef struct mproc_manager_options {
   const char *family; /**< NULL: deduced, as for Listener */
   /** The key clients must know; NULL: the current process's authkey. */
   const void *authkey;
-  size_t authkey_len;
+  size_t authkey_len; /**< the length of authkey */
   /** Start method of the server process; NULL: the default. */
   const mproc_context_t *context;
   /** Seconds shutdown waits at each step (ask, terminate, kill); 0: 1.0,
@@ -49,6 +56,8 @@ typedef struct mproc_manager_options {
 /**
  * A manager, not started (CPython's BaseManager(address, authkey)):
  * start it, or connect to one already serving at @p opts->address.
+ * @param[out] out the manager (free with mproc_manager_free()).
+ * @param opts the options, or NULL for the defaults (copied).
  * @return 0; MPROC_EINVAL; MPROC_ENOMEM.
  */
 int mproc_manager_create(mproc_manager_t **out,
@@ -57,6 +66,7 @@ int mproc_manager_create(mproc_manager_t **out,
 /**
  * Start the server process (CPython's start()), daemonic: it dies with
  * the program even when the program is killed.
+ * @param m the manager.
  * @return 0; MPROC_ESTATE when already started, connected or shut down;
  *         MPROC_EADDRINUSE; whatever mproc_process_start() returns.
  */
@@ -65,6 +75,7 @@ int mproc_manager_start(mproc_manager_t *m);
 /**
  * Use the server already serving at the options' address with their
  * authkey (CPython's connect()), e.g. one started by another program.
+ * @param m the manager.
  * @return 0; MPROC_EAUTH; MPROC_ENOTFOUND; MPROC_ETIMEDOUT; MPROC_ESTATE.
  */
 int mproc_manager_connect(mproc_manager_t *m);
@@ -74,20 +85,37 @@ int mproc_manager_connect(mproc_manager_t *m);
  * after shutdown_timeout (CPython's shutdown()). Proxies of a stopped
  * server give MPROC_EBROKEN. A connected (not started) manager asks the
  * server to exit.
+ * @param m the manager.
  * @return 0; MPROC_ESTATE when not started or already shut down.
  */
 int mproc_manager_shutdown(mproc_manager_t *m);
 
-/** The server's address (valid while @p m lives), or NULL before start. */
+/**
+ * The server's address.
+ * @param m the manager.
+ * @return the address (valid while @p m lives), or NULL before start.
+ */
 const char *mproc_manager_address(const mproc_manager_t *m);
 
-/** The server process (NULL unless started by mproc_manager_start()). */
+/**
+ * The server process.
+ * @param m the manager.
+ * @return the process (owned by @p m); NULL unless started by
+ *         mproc_manager_start().
+ */
 mproc_process_t *mproc_manager_process(mproc_manager_t *m);
 
-/** Shut down a started server, then free. NULL is a no-op. */
+/**
+ * Shut down a started server, then free. NULL is a no-op.
+ * @param m the manager, or NULL.
+ */
 void mproc_manager_free(mproc_manager_t *m);
 
-/** CPython's Manager(): create and start with the default options. */
+/**
+ * CPython's Manager(): create and start with the default options.
+ * @param[out] out the manager (free with mproc_manager_free()).
+ * @return as mproc_manager_create() and mproc_manager_start().
+ */
 int mproc_manager(mproc_manager_t **out);
 
 /** Types of objects a manager holds, and their methods (CPython's names
@@ -125,7 +153,11 @@ typedef enum mproc_managed {
   MPROC_MANAGED_VALUE
 } mproc_managed_t;
 
-/** Name of a managed type ("dict", "list", "Queue", ...), or NULL. */
+/**
+ * Name of a managed type.
+ * @param type an mproc_managed_t.
+ * @return "dict", "list", "Queue", ...; NULL for another value.
+ */
 const char *mproc_managed_name(int type);
 
 /**
@@ -136,6 +168,10 @@ const char *mproc_managed_name(int type);
  * register('get_queue', callable=lambda: queue)); asking for it with
  * another type is MPROC_ETYPE. Objects live as long as the server
  * (Differs from CPython, which frees one with its last proxy).
+ * @param m the manager, started or connected.
+ * @param[out] out the proxy (free with mproc_proxy_free()).
+ * @param type an mproc_managed_t.
+ * @param name the object's name, or NULL for a new unnamed object.
  * @return 0; MPROC_ESTATE when the manager is not started or connected;
  *         MPROC_EINVAL for an unknown type; MPROC_EBROKEN when the server
  *         is gone.
@@ -149,6 +185,12 @@ int mproc_manager_object(mproc_manager_t *m, mproc_proxy_t **out, int type,
  * manager.Queue(maxsize), manager.Namespace(**attrs) (a map),
  * manager.Value(typecode, value) (here only the value). Ignored when
  * @p name already exists.
+ * @param m the manager, started or connected.
+ * @param[out] out the proxy.
+ * @param type an mproc_managed_t.
+ * @param name the object's name, or NULL.
+ * @param fmt the constructor's arguments' format, or NULL.
+ * @param ... the arguments.
  * @return as mproc_manager_object(); MPROC_EINVAL / MPROC_ETYPE for bad
  *         constructor arguments.
  */
@@ -160,6 +202,11 @@ int mproc_manager_object_args(mproc_manager_t *m, mproc_proxy_t **out, int type,
  * @p fmt (Py_BuildValue style), as CPython's proxy._callmethod(). The
  * result, when @p result is not NULL, is a list of one value (nil for
  * None): free it with mproc_args_free().
+ * @param p the proxy.
+ * @param[out] result the result, or NULL to drop it.
+ * @param method the method's name.
+ * @param fmt its arguments' format (NULL or "": none).
+ * @param ... the arguments.
  * @return 0; MPROC_ENOMETHOD for a method the type does not expose; the
  *         server's error for the call (MPROC_ENOTFOUND for KeyError,
  *         MPROC_ERANGE for IndexError, MPROC_EEMPTY, MPROC_EFULL,
@@ -170,14 +217,32 @@ int mproc_manager_object_args(mproc_manager_t *m, mproc_proxy_t **out, int type,
  */
 int mproc_proxy_call(mproc_proxy_t *p, mproc_args_t **result,
                      const char *method, const char *fmt, ...);
+/**
+ * The va_list form of mproc_proxy_call().
+ * @param p the proxy.
+ * @param[out] result the result, or NULL.
+ * @param method the method's name.
+ * @param fmt its arguments' format.
+ * @param ap the arguments.
+ * @return as mproc_proxy_call().
+ */
 int mproc_proxy_callv(mproc_proxy_t *p, mproc_args_t **result,
                       const char *method, const char *fmt, va_list ap);
 
-/** The type of the proxy's object (mproc_managed_t). */
+/**
+ * The type of the proxy's object.
+ * @param p the proxy.
+ * @return its mproc_managed_t; 0 when @p p is not a proxy.
+ */
 int mproc_proxy_type(const mproc_proxy_t *p);
 
-/** Free the proxy (the object stays with the server). NULL is a no-op. */
+/**
+ * Free the proxy (the object stays with the server). NULL is a no-op.
+ * @param p the proxy, or NULL.
+ */
 void mproc_proxy_free(mproc_proxy_t *p);
+
+/** @} */
 
 #ifdef __cplusplus
 }
