@@ -1304,6 +1304,29 @@ static int parse_args(parse_t *ps, const char *fmt, va_list *ap)
   return rc;
 }
 
+int mproc__args_parsev(mproc_args_t *args, const char *fmt, va_list *ap)
+{
+  parse_t ps = {.args = args};
+
+  if (args == NULL || fmt == NULL)
+    return mproc__err(MPROC_EINVAL, "mproc_args_parse: NULL argument");
+  return parse_args(&ps, fmt, ap);
+}
+
+int mproc__args_skip(const char *fmt, va_list *ap)
+{
+  parse_t ps = {.args = NULL};
+  int n_units, n_required, rc = scan_format(fmt, &ps, &n_units, &n_required);
+  const char *fp = fmt;
+
+  for (int i = 0; rc == 0 && i < n_units; i++) {
+    if (*fp == '|')
+      fp++;
+    rc = skip_unit(&fp, ap);
+  }
+  return rc;
+}
+
 int mproc_args_parse(mproc_args_t *args, const char *fmt, ...)
 {
   parse_t ps = {.args = args};

@@ -144,6 +144,12 @@ int mproc__encode_args_o(msgpack_sbuffer *out, const char *fmt, va_list *ap,
 int mproc__encode_kwargs_o(msgpack_sbuffer *out, const char *fmt, va_list *ap,
                            mproc__objlist_t *objs);
 
+/* mproc_args_parse() with a va_list; and a walk over the pointers @fmt
+ * takes from @ap, without parsing anything (MPROC_EINVAL for a bad
+ * format). */
+int mproc__args_parsev(mproc_args_t *args, const char *fmt, va_list *ap);
+int mproc__args_skip(const char *fmt, va_list *ap);
+
 /* Decode encoded positional arguments (@pos, must be an array) and
  * keyword arguments (@kw, a map with string keys; @kwlen 0 for none) into
  * a new args object. The buffers are copied. MPROC_ECODEC when malformed. */

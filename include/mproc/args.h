@@ -120,7 +120,11 @@ const char *mproc_target_name(mproc_target_fn fn);
   int MPROC_TARGET_FN(name)(mproc_args_t * args);                              \
   MPROC__UNUSED static const mproc_target_fn name = MPROC_TARGET_FN(name)
 
-/** The function MPROC_TARGET(name) defines, by its prefixed symbol. */
+/**
+ * The function MPROC_TARGET(name) defines, by its prefixed symbol: how a
+ * file where `name` is taken (`write` with <unistd.h>) starts the target,
+ * after declaring it as `int MPROC_TARGET_FN(write)(mproc_args_t *args);`.
+ */
 #define MPROC_TARGET_FN(name) mproc__target__##name
 
 /* ------------------------------------------------------------------ */
@@ -300,7 +304,12 @@ static inline mproc_arg_t mproc__arg_seq(int type, const mproc_arg_t *items,
   (const mproc_arg_t *)MPROC__ARG_ARRAY(__VA_ARGS__),                          \
       (size_t)MPROC__NARG(__VA_ARGS__)
 
-/** A list value: `MPROC_LIST(1, "a", 2.5)` (Python's [1, "a", 2.5]). */
+/**
+ * A list value: `MPROC_LIST(1, "a", 2.5)` (Python's [1, "a", 2.5]). Like
+ * every value of this form it is a compound literal: it lives until the
+ * end of the enclosing block, so write it inside the call (or the block)
+ * that uses it.
+ */
 #define MPROC_LIST(...)                                                        \
   mproc__arg_seq(MPROC__A_LIST, MPROC__ARG_ARRAY(__VA_ARGS__),                 \
                  MPROC__NARG(__VA_ARGS__))
