@@ -325,7 +325,8 @@ long mproc_getpid(void);
 /**
  * The parent's id (Python's os.getppid()): in a child started by mproc,
  * the process that started it; in the main program, the process that
- * launched it (a shell, say).
+ * launched it (a shell, say), or 0 when the OS does not know it (the
+ * first Windows process under Wine).
  * Differs from CPython: under forkserver, os.getppid() in a child gives
  * the server's id; mproc_getppid() gives the process that asked for the
  * child, as under fork and spawn.
