@@ -20,7 +20,13 @@ extern "C" {
 /** Arguments of a target: positional list plus keyword map. */
 typedef struct mproc_args mproc_args_t;
 
-/** A borrowed, read-only value inside mproc_args_t (or a larger value). */
+/**
+ * A borrowed, read-only value inside mproc_args_t (or a larger value):
+ * what a message or an argument holds, read with mproc_value_*(). Not
+ * CPython's multiprocessing.Value, which is shared memory here
+ * (mproc_shared_value_create(), mproc/shared.h) or a manager's object
+ * (MPROC_MANAGED_VALUE, mproc_proxy_value_get()).
+ */
 typedef struct mproc_value mproc_value_t;
 
 /** Type of a value (the MessagePack types mproc passes). */
