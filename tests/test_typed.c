@@ -52,6 +52,20 @@ MPROC_TARGET(ty_square)
   return mproc_return(MPROC_ARGS(x * x));
 }
 
+/* A pool's initializer, and a task that gives what it was given. */
+static int init_value;
+
+MPROC_TARGET(ty_init)
+{
+  return mproc_args_parse(args, "i", &init_value) != 0;
+}
+
+MPROC_TARGET(ty_get_init)
+{
+  (void)args;
+  return mproc_return(MPROC_ARGS(init_value));
+}
+
 /* Puts on the managed Queue @q with the typed helper, from a child. */
 MPROC_TARGET(ty_proxy_put)
 {
@@ -95,6 +109,26 @@ static void test_typed_process_arguments(void)
 }
 
 /* Messages, queue items, pool tasks, items and results. */
+/* Initializer arguments: the format lives in the options, the values
+ * follow mproc_pool_create(). */
+static void test_typed_pool_initargs(void)
+{
+  mproc_pool_options_t o = {
+      .processes = 1, .initializer = ty_init, .initargs = MPROC_ARGS_FORMAT};
+  mproc_pool_t *pool = NULL;
+  mproc_args_t *got = NULL;
+  int v = 0;
+
+  CU_ASSERT_EQUAL_FATAL(mproc_pool_create(&pool, &o, MPROC_ARG_VALUES(41)), 0);
+  CU_ASSERT_EQUAL(mproc_pool_apply(pool, &got, ty_get_init, NULL), 0);
+  CU_ASSERT_EQUAL(mproc_args_parse(got, "i", &v), 0);
+  CU_ASSERT_EQUAL(v, 41);
+  mproc_args_free(got);
+  CU_ASSERT_EQUAL(mproc_pool_close(pool), 0);
+  CU_ASSERT_EQUAL(mproc_pool_join(pool), 0);
+  mproc_pool_free(pool);
+}
+
 static void test_typed_everywhere(void)
 {
   mproc_conn_t *a = NULL, *b = NULL;
@@ -314,6 +348,7 @@ void mproc_test_register_typed(void)
   static const mproc_test_case_t cases[] = {
       MPROC_TEST_CASE(test_typed_process_arguments),
       MPROC_TEST_CASE(test_typed_everywhere),
+      MPROC_TEST_CASE(test_typed_pool_initargs),
       MPROC_TEST_CASE(test_typed_runtime_errors),
       MPROC_TEST_CASE(test_typed_depth),
       MPROC_TEST_CASE(test_proxy_helpers_dict_list),
