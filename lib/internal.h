@@ -271,6 +271,11 @@ mproc__boot_from_reader(int (*read_all)(void *ctx, void *buf, size_t len),
                         void *ctx);
 MPROC__NORETURN void mproc__boot_from_mem(const void *buf, size_t len);
 
+/* The most of a child's failure message that reaches its parent (the
+ * child's stderr has all of it): less than the 4 KiB a pipe always holds,
+ * so that the child's one write into the empty pipe never blocks. */
+#define MPROC__REPORT_MAX 4000
+
 /* In a child: report @msg as the reason the process fails, on stderr as
  * "Process NAME: <msg>" and to the parent through the report pipe, so
  * that mproc_process_error() gives it there. */

@@ -16,10 +16,6 @@ int mproc__main_called;
 static int have_report;
 static intptr_t report_handle;
 
-/* The most of a failure message sent to the parent, which keeps at most
- * 4000 bytes: one write into an empty pipe, which never blocks. */
-#define REPORT_MAX 4000
-
 void mproc__report_failure(const char *msg)
 {
   size_t len = strlen(msg);
@@ -30,8 +26,8 @@ void mproc__report_failure(const char *msg)
   if (!have_report)
     return;
   have_report = 0;
-  (void)mproc__plat_pipe_write(report_handle, msg,
-                               len > REPORT_MAX ? REPORT_MAX : len);
+  (void)mproc__plat_pipe_write(
+      report_handle, msg, len > MPROC__REPORT_MAX ? MPROC__REPORT_MAX : len);
   mproc__plat_handle_close(report_handle);
 }
 

@@ -20,11 +20,6 @@
 
 #define AUTHKEY_LEN 32
 
-/* The most of a child's failure message its parent keeps (the child's
- * stderr has all of it). Below the 4 KiB a pipe always holds, so that
- * the child's one write never blocks. */
-#define REPORT_MAX 4000
-
 static apr_pool_t *global_pool;
 static apr_thread_mutex_t *lock;
 
@@ -531,17 +526,17 @@ out:
 }
 
 /* What the child reported before it ended, read without blocking (it has
- * ended: whatever it wrote is in the pipe), at most REPORT_MAX bytes
+ * ended: whatever it wrote is in the pipe), at most MPROC__REPORT_MAX bytes
  * whatever it wrote. */
 static void collect_report(mproc_process_t *p)
 {
-  char buf[REPORT_MAX + 1];
+  char buf[MPROC__REPORT_MAX + 1];
   size_t len = 0, got = 1;
   int ready = 0, is_pipe = 1;
 
-  while (len < REPORT_MAX && got > 0 &&
+  while (len < MPROC__REPORT_MAX && got > 0 &&
          mproc__plat_wait_handles(&p->report_r, &is_pipe, 1, 0, &ready) > 0 &&
-         mproc__plat_pipe_read(p->report_r, buf + len, REPORT_MAX - len,
+         mproc__plat_pipe_read(p->report_r, buf + len, MPROC__REPORT_MAX - len,
                                &got) == 0)
     len += got;
   report_close(p);
