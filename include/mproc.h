@@ -34,6 +34,7 @@
 #include "mproc/connection.h"
 #include "mproc/error.h"
 #include "mproc/listener.h"
+#include "mproc/log.h"
 #include "mproc/manager.h"
 #include "mproc/object.h"
 #include "mproc/pool.h"

@@ -249,7 +249,9 @@ int mproc__auth_server(mproc_conn_t *c, const void *key, size_t len,
   if (rc == 0)
     rc = mproc_answer_challenge(c, key, len, deadline - mproc__plat_now());
   if (rc != 0 && rc != MPROC_EAUTH)
-    return mproc__err(MPROC_EAUTH, "authentication failed: %s",
-                      mproc_last_error());
+    rc = mproc__err(MPROC_EAUTH, "authentication failed: %s",
+                    mproc_last_error());
+  if (rc != 0)
+    MPROC__LOG(MPROC_LOG_WARNING, "handshake refused: %s", mproc_last_error());
   return rc;
 }

@@ -33,11 +33,16 @@ const char *mproc_last_error(void)
 
 int mproc__err(int code, const char *fmt, ...)
 {
+  char msg[sizeof last_error];
   va_list ap;
 
+  /* Formatted aside first: callers often wrap the previous message,
+   * mproc__err(..., "...: %s", mproc_last_error()), and vsnprintf into
+   * the buffer it reads from gives garbage (glibc: an empty string). */
   va_start(ap, fmt);
-  vsnprintf(last_error, sizeof last_error, fmt, ap);
+  vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  memcpy(last_error, msg, sizeof msg);
   return code;
 }
 

@@ -373,6 +373,24 @@ int mproc_proxy_callv(mproc_proxy_t *p, mproc_args_t **result,
                  method, fmt, ap, result);
 }
 
+int mproc__proxy_call_raw(mproc_proxy_t *p, mproc_args_t **result,
+                          const char *method, const void *args, size_t len)
+{
+  msgpack_sbuffer req;
+  int rc;
+
+  if (result != NULL)
+    *result = NULL;
+  msgpack_sbuffer_init(&req);
+  request_head(&req, p->id, method);
+  rc = msgpack_sbuffer_write(&req, args, len) != 0
+           ? mproc__err(MPROC_ENOMEM, "out of memory")
+           : roundtrip(p->address, p->family, p->authkey, p->authkey_len, &req,
+                       result);
+  msgpack_sbuffer_destroy(&req);
+  return rc;
+}
+
 int mproc_proxy_call(mproc_proxy_t *p, mproc_args_t **result,
                      const char *method, const char *fmt, ...)
 {

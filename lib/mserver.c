@@ -211,12 +211,15 @@ static void *APR_THREAD_FUNC serve_conn(apr_thread_t *t, void *arg)
   msgpack_sbuffer_init(&out);
   if (mproc__auth_server(w->c, w->s->key, w->s->keylen, MPROC_AUTH_TIMEOUT) ==
       0) {
+    MPROC__LOG(MPROC_LOG_DEBUG, "manager: connection accepted");
     while (mproc_conn_recv_bytes(w->c, MPROC_ALL, &buf, &len) == 0) {
       msgpack_sbuffer_clear(&out);
       answer(w->s, w, buf, len, &out);
       if (mproc_conn_send_bytes(w->c, out.data, out.size, 0, MPROC_ALL) != 0)
         break;
     }
+  } else {
+    MPROC__LOG(MPROC_LOG_WARNING, "manager: connection refused");
   }
   msgpack_sbuffer_destroy(&out);
   worker_gone(w->s, w);
@@ -320,6 +323,8 @@ int mproc__manager_serve(mproc_args_t *args)
       rc != 0)
     return 1;
   mproc_conn_close(w);
+  MPROC__LOG(MPROC_LOG_INFO, "manager serving at %s (%s)",
+             mproc_listener_address(s.lsn), mproc_listener_family(s.lsn));
   return serve(&s);
 }
 

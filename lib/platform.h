@@ -92,6 +92,12 @@ double mproc__plat_now(void);
 int mproc__plat_pid_alive(long pid);
 
 long mproc__plat_getpid(void);
+
+/* The id of the process that created this one, as the OS knows it. */
+long mproc__plat_getppid(void);
+
+/* Sleep @seconds (> 0), through interruptions. */
+void mproc__plat_sleep(double seconds);
 int mproc__plat_cpu_count(void);
 int mproc__plat_has_method(mproc_start_method_t m);
 

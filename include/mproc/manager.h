@@ -230,6 +230,68 @@ int mproc_proxy_callv(mproc_proxy_t *p, mproc_args_t **result,
                       const char *method, const char *fmt, va_list ap);
 
 /**
+ * @brief Call and parse in one statement: `n = q.qsize()` is
+ * `mproc_proxy_invoke(q, "qsize", "l", &n, NULL)`, `item = q.get(True,
+ * 5.0)` is `mproc_proxy_invoke(q, "get", "s", &item, "pd", 1, 5.0)`.
+ *
+ * The variable arguments are first the pointers @p retfmt parses the
+ * result into (as mproc_args_parse(); @p retfmt NULL drops the result),
+ * then the arguments' format (NULL: none) and its arguments, or
+ * MPROC_ARGS(...). Strings and bytes (`s`, `z`, `s#`, `z#`, `y#`) are
+ * copies: free each with mproc_free(). `O` and `o` are refused (the reply
+ * is gone when the call returns): use mproc_proxy_call() for those.
+ *
+ * @return as mproc_proxy_call(); MPROC_ETYPE / MPROC_ERANGE when the
+ *         result does not parse (the string outputs are then NULL);
+ *         MPROC_EINVAL for a bad format.
+ */
+int mproc_proxy_invoke(mproc_proxy_t *p, const char *method,
+                       const char *retfmt, ...);
+
+/**
+ * @name Typed helpers for the everyday methods
+ * Each checks the proxy's type first (MPROC_ETYPE names both types), so
+ * a method name is never mistyped. A value is built from a format of one
+ * unit or MPROC_ARGS(value); a result is parsed with a format of one unit
+ * into the pointer that follows it, strings as copies to mproc_free()
+ * (see mproc_proxy_invoke()). Timeouts are as mproc_queue_get()'s:
+ * MPROC_FOREVER blocks, 0 does not block, other values wait that long.
+ */
+/**@{*/
+/** `d[key]` into the pointer(s) after @p fmt: `mproc_proxy_dict_get(d,
+ *  "age", "i", &age)`. @return 0; MPROC_ENOTFOUND (KeyError). */
+int mproc_proxy_dict_get(mproc_proxy_t *d, const char *key, const char *fmt,
+                         ...);
+/** `d[key] = value`: `mproc_proxy_dict_set(d, "age", "i", 18)`. */
+int mproc_proxy_dict_set(mproc_proxy_t *d, const char *key, const char *fmt,
+                         ...);
+/** `l.append(value)`. */
+int mproc_proxy_list_append(mproc_proxy_t *l, const char *fmt, ...);
+/** `l[index]` (negative counts from the end). @return 0; MPROC_ERANGE. */
+int mproc_proxy_list_get(mproc_proxy_t *l, long index, const char *fmt, ...);
+/** `len(d)` of a dict or list proxy, or a negative status. */
+long mproc_proxy_len(mproc_proxy_t *p);
+/** `q.put(value[, block, timeout])`. @return 0; MPROC_EFULL. */
+int mproc_proxy_queue_put(mproc_proxy_t *q, double timeout, const char *fmt,
+                          ...);
+/** `q.get([block, timeout])`. @return 0; MPROC_EEMPTY. */
+int mproc_proxy_queue_get(mproc_proxy_t *q, double timeout, const char *fmt,
+                          ...);
+/** `q.qsize()`, or a negative status. */
+long mproc_proxy_queue_qsize(mproc_proxy_t *q);
+/** `v.value` (CPython's ValueProxy). */
+int mproc_proxy_value_get(mproc_proxy_t *v, const char *fmt, ...);
+/** `v.value = value`. */
+int mproc_proxy_value_set(mproc_proxy_t *v, const char *fmt, ...);
+/** `l.acquire([block, timeout])`. @return 0 acquired; MPROC_ETIMEDOUT
+ *  not acquired in time (CPython's False); MPROC_EOWNERDEAD acquired, its
+ *  previous holder's process died. */
+int mproc_proxy_lock_acquire(mproc_proxy_t *l, double timeout);
+/** `l.release()`. @return 0; MPROC_ESTATE when not locked. */
+int mproc_proxy_lock_release(mproc_proxy_t *l);
+/**@}*/
+
+/**
  * The type of the proxy's object.
  * @param p the proxy.
  * @return its mproc_managed_t; 0 when @p p is not a proxy.

@@ -335,6 +335,24 @@ long mproc_process_pid(const mproc_process_t *p);
 int mproc_process_exitcode(mproc_process_t *p, int *code);
 
 /**
+ * Why the process failed: the message its target gave to mproc_fail()
+ * before returning non-zero (the C form of an uncaught exception), or the
+ * reason it could not run (an unregistered target, bad arguments). The
+ * child also prints `Process NAME: <message>` on its stderr, as CPython
+ * prints "Process NAME:" and the traceback. Reaps the child if it has
+ * ended.
+ *
+ * Beyond CPython, which leaves the parent only the exit code: the message
+ * reaches the parent under every start method. At most the first 4000
+ * bytes of it (the child's stderr has all of it).
+ *
+ * @return the message (owned by @p p, valid until it is closed or freed),
+ *         or NULL: still running, not started, succeeded, failed without
+ *         a message (a non-zero return alone, a signal), or closed.
+ */
+const char *mproc_process_error(mproc_process_t *p);
+
+/**
  * The authkey (32 random bytes in the main process by default; a child
  * inherits its parent's).
  * @param p the process.
@@ -406,6 +424,33 @@ int mproc_active_children(mproc_process_t **out, size_t cap);
  * @return at least 1.
  */
 int mproc_cpu_count(void);
+
+/** @name What ported programs ask the OS, on every platform */
+/**@{*/
+
+/** The calling process's id (Python's os.getpid()). */
+long mproc_getpid(void);
+
+/**
+ * The parent's id (Python's os.getppid()): in a child started by mproc,
+ * the process that started it; in the main program, the process that
+ * launched it (a shell, say), or 0 when the OS does not know it (the
+ * first Windows process under Wine).
+ * Differs from CPython: under forkserver, os.getppid() in a child gives
+ * the server's id; mproc_getppid() gives the process that asked for the
+ * child, as under fork and spawn.
+ */
+long mproc_getppid(void);
+
+/**
+ * Sleep @p seconds (Python's time.sleep()): the whole time, also when a
+ * signal interrupts; 0, negative or NaN returns at once.
+ */
+void mproc_sleep(double seconds);
+
+/** A monotonic clock in seconds (Python's time.monotonic()). */
+double mproc_monotonic(void);
+/**@}*/
 
 /**
  * Free an argument list received from a queue, a connection, a pool or a

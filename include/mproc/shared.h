@@ -41,7 +41,9 @@ typedef enum mproc_ctype {
   MPROC_C_DOUBLE    /**< 'd' */
 } mproc_ctype_t;
 
-/** Value and Array (one type: a Value is an Array of one element). */
+/** Value and Array (one type: a Value is an Array of one element). The
+ *  mproc_value_* functions are something else: they read the values of
+ *  arguments and messages (mproc/args.h). */
 typedef struct mproc_shared mproc_shared_t;
 
 /**

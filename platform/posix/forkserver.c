@@ -171,10 +171,13 @@ static int ensure_server(void)
     forget_server();
   /* A server that died (killed, say) is reaped and replaced, not left a
    * zombie that every later start fails to reach. */
-  if (fs_pid != 0 && waitpid(fs_pid, &status, WNOHANG) == fs_pid)
+  if (fs_pid != 0 && waitpid(fs_pid, &status, WNOHANG) == fs_pid) {
+    MPROC__LOG(MPROC_LOG_WARNING,
+               "forkserver (pid %ld) died; starting a new one", (long)fs_pid);
     forget_server();
-  if (fs_pid == 0)
-    rc = start_server_locked();
+  }
+  if (fs_pid == 0 && (rc = start_server_locked()) == 0)
+    MPROC__LOG(MPROC_LOG_INFO, "forkserver started (pid %ld)", (long)fs_pid);
   pthread_mutex_unlock(&fs_lock);
   return rc;
 }
