@@ -14,12 +14,15 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # The compiler lists every function prototype it saw, with its file
-# (-aux-info): those from mproc's headers are the API.
+# (-aux-info): those from mproc's headers are the API, but for the static
+# inline helpers a header defines for its macros (MPROC_ARGS), which have
+# no symbol.
 inc_abs=$(cd "$inc" && pwd)
 echo '#include <mproc.h>' >"$work/all.c"
 "$cc" -I"$inc_abs" -fsyntax-only -aux-info "$work/protos" "$work/all.c"
 grep -F "/* $inc_abs/mproc" "$work/protos" \
   | sed 's|^/\*[^*]*\*/ ||' \
+  | grep -v '^static ' \
   | awk 'match($0, /[A-Za-z_][A-Za-z0-9_]* \(/) {print substr($0, RSTART, RLENGTH - 2)}' \
   | sort -u >"$work/declared"
 nm -D --defined-only "$lib" | awk '$2 ~ /^[TtWiDdBbRrVv]$/ {print $3}' \
