@@ -167,13 +167,14 @@ const char *mproc_target_name(mproc_target_fn fn);
 typedef struct mproc_arg {
   int type;   /**< MPROC__A_* */
   size_t len; /**< bytes: length; list, map: number of values */
+  /** The value, by type (the library's). */
   union {
-    int64_t i;
-    uint64_t u;
-    double d;
-    const char *s;
-    const void *p; /**< bytes, object */
-    const struct mproc_arg *items;
+    int64_t i;                     /**< bool, int */
+    uint64_t u;                    /**< unsigned int */
+    double d;                      /**< double */
+    const char *s;                 /**< string */
+    const void *p;                 /**< bytes, object */
+    const struct mproc_arg *items; /**< list, map */
   } v;
 } mproc_arg_t;
 

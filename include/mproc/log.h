@@ -39,15 +39,22 @@
 extern "C" {
 #endif
 
+/**
+ * @defgroup mproc-log Logging
+ * @brief multiprocessing's log_to_stderr() and get_logger(): what the
+ * library does, off by default.
+ * @{
+ */
+
 /** @name Levels (CPython's logging and multiprocessing.util numbers) */
 /**@{*/
-#define MPROC_LOG_SUBDEBUG 5
-#define MPROC_LOG_DEBUG 10
-#define MPROC_LOG_INFO 20
-#define MPROC_LOG_SUBWARNING 25
-#define MPROC_LOG_WARNING 30
-#define MPROC_LOG_ERROR 40
-#define MPROC_LOG_CRITICAL 50
+#define MPROC_LOG_SUBDEBUG 5    /**< multiprocessing.util.SUBDEBUG */
+#define MPROC_LOG_DEBUG 10      /**< logging.DEBUG */
+#define MPROC_LOG_INFO 20       /**< logging.INFO */
+#define MPROC_LOG_SUBWARNING 25 /**< multiprocessing.util.SUBWARNING */
+#define MPROC_LOG_WARNING 30    /**< logging.WARNING */
+#define MPROC_LOG_ERROR 40      /**< logging.ERROR */
+#define MPROC_LOG_CRITICAL 50   /**< logging.CRITICAL */
 /**@}*/
 
 /**
@@ -64,6 +71,7 @@ typedef void (*mproc_log_handler_fn)(int level, const char *process_name,
  * Log records of @p level and above to stderr (CPython's
  * log_to_stderr(level)); @p level 0 keeps the current level (WARNING when
  * none was set, as CPython's). Replaces a handler.
+ * @param level the lowest level logged, or 0.
  * @return 0; MPROC_EINVAL for a negative level.
  */
 int mproc_log_to_stderr(int level);
@@ -71,6 +79,8 @@ int mproc_log_to_stderr(int level);
 /**
  * Send records of the current level and above to @p fn (NULL: nowhere,
  * which switches logging off). Sets WARNING when no level was set.
+ * @param fn the handler, or NULL.
+ * @param ctx passed to @p fn with each record.
  * @return 0.
  */
 int mproc_log_set_handler(mproc_log_handler_fn fn, void *ctx);
@@ -78,13 +88,15 @@ int mproc_log_set_handler(mproc_log_handler_fn fn, void *ctx);
 /**
  * Set the level (CPython's get_logger().setLevel()). Records below it
  * are dropped before they are formatted.
+ * @param level the lowest level logged.
  * @return 0; MPROC_EINVAL for a negative level.
  */
 int mproc_log_set_level(int level);
 
 /**
- * The current level, or 0 when logging is off (no sink: neither stderr
- * nor a handler).
+ * The current level.
+ * @return the level, or 0 when logging is off (no sink: neither stderr
+ *         nor a handler).
  */
 int mproc_log_level(void);
 
@@ -92,6 +104,8 @@ int mproc_log_level(void);
  * Log a record of the program's own through the same sink (CPython's
  * multiprocessing.util.info() and friends); nothing when @p level is
  * below the current one or logging is off.
+ * @param level the record's level.
+ * @param fmt printf-style format of the message, then its arguments.
  */
 void mproc_log(int level, const char *fmt, ...)
 #if defined(__MINGW_PRINTF_FORMAT)
@@ -101,8 +115,15 @@ void mproc_log(int level, const char *fmt, ...)
 #endif
     ;
 
-/** Name of a level ("DEBUG", "INFO", "Level 12" for others). */
+/**
+ * Name of a level.
+ * @param level a level.
+ * @return "DEBUG", "INFO", ..., or "Level N" for others (a static
+ *         string, or one of the calling thread's).
+ */
 const char *mproc_log_level_name(int level);
+
+/** @} */
 
 #ifdef __cplusplus
 }

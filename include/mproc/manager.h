@@ -241,6 +241,12 @@ int mproc_proxy_callv(mproc_proxy_t *p, mproc_args_t **result,
  * copies: free each with mproc_free(). `O` and `o` are refused (the reply
  * is gone when the call returns): use mproc_proxy_call() for those.
  *
+ * @param p the proxy.
+ * @param method the method's name.
+ * @param retfmt how to parse the result (mproc_args_parse() units), or
+ *        NULL to drop it.
+ * @param ... the result's pointers, then the arguments' format and its
+ *        arguments.
  * @return as mproc_proxy_call(); MPROC_ETYPE / MPROC_ERANGE when the
  *         result does not parse (the string outputs are then NULL);
  *         MPROC_EINVAL for a bad format.
@@ -258,36 +264,99 @@ int mproc_proxy_invoke(mproc_proxy_t *p, const char *method,
  * MPROC_FOREVER blocks, 0 does not block, other values wait that long.
  */
 /**@{*/
-/** `d[key]` into the pointer(s) after @p fmt: `mproc_proxy_dict_get(d,
- *  "age", "i", &age)`. @return 0; MPROC_ENOTFOUND (KeyError). */
+/**
+ * `d[key]` into the pointer(s) after @p fmt: `mproc_proxy_dict_get(d,
+ * "age", "i", &age)`.
+ * @param d a dict proxy.
+ * @param key the key.
+ * @param fmt one unit, parsing the value into the pointer(s) that follow.
+ * @return 0; MPROC_ENOTFOUND (KeyError); as mproc_proxy_invoke().
+ */
 int mproc_proxy_dict_get(mproc_proxy_t *d, const char *key, const char *fmt,
                          ...);
-/** `d[key] = value`: `mproc_proxy_dict_set(d, "age", "i", 18)`. */
+/**
+ * `d[key] = value`: `mproc_proxy_dict_set(d, "age", "i", 18)`.
+ * @param d a dict proxy.
+ * @param key the key.
+ * @param fmt one unit building the value from the argument(s) that follow,
+ *        or MPROC_ARGS(value).
+ * @return 0; as mproc_proxy_invoke().
+ */
 int mproc_proxy_dict_set(mproc_proxy_t *d, const char *key, const char *fmt,
                          ...);
-/** `l.append(value)`. */
+/**
+ * `l.append(value)`.
+ * @param l a list proxy.
+ * @param fmt one unit building the value, or MPROC_ARGS(value).
+ * @return 0; as mproc_proxy_invoke().
+ */
 int mproc_proxy_list_append(mproc_proxy_t *l, const char *fmt, ...);
-/** `l[index]` (negative counts from the end). @return 0; MPROC_ERANGE. */
+/**
+ * `l[index]` (negative counts from the end).
+ * @param l a list proxy.
+ * @param index the index.
+ * @param fmt one unit, parsing the value into the pointer(s) that follow.
+ * @return 0; MPROC_ERANGE (IndexError); as mproc_proxy_invoke().
+ */
 int mproc_proxy_list_get(mproc_proxy_t *l, long index, const char *fmt, ...);
-/** `len(d)` of a dict or list proxy, or a negative status. */
+/**
+ * `len(x)` of a dict or list proxy.
+ * @param p a dict or list proxy.
+ * @return the length (>= 0), or a negative status as mproc_proxy_invoke().
+ */
 long mproc_proxy_len(mproc_proxy_t *p);
-/** `q.put(value[, block, timeout])`. @return 0; MPROC_EFULL. */
+/**
+ * `q.put(value, True, timeout)`.
+ * @param q a Queue proxy.
+ * @param timeout seconds to wait for room (0: put_nowait).
+ * @param fmt one unit building the value, or MPROC_ARGS(value).
+ * @return 0; MPROC_EFULL (queue.Full); as mproc_proxy_invoke().
+ */
 int mproc_proxy_queue_put(mproc_proxy_t *q, double timeout, const char *fmt,
                           ...);
-/** `q.get([block, timeout])`. @return 0; MPROC_EEMPTY. */
+/**
+ * `q.get(True, timeout)`.
+ * @param q a Queue proxy.
+ * @param timeout seconds to wait for an item (0: get_nowait).
+ * @param fmt one unit, parsing the item into the pointer(s) that follow.
+ * @return 0; MPROC_EEMPTY (queue.Empty); as mproc_proxy_invoke().
+ */
 int mproc_proxy_queue_get(mproc_proxy_t *q, double timeout, const char *fmt,
                           ...);
-/** `q.qsize()`, or a negative status. */
+/**
+ * `q.qsize()`.
+ * @param q a Queue proxy.
+ * @return the size (>= 0), or a negative status as mproc_proxy_invoke().
+ */
 long mproc_proxy_queue_qsize(mproc_proxy_t *q);
-/** `v.value` (CPython's ValueProxy). */
+/**
+ * `v.value` (CPython's ValueProxy).
+ * @param v a Value proxy.
+ * @param fmt one unit, parsing the value into the pointer(s) that follow.
+ * @return 0; as mproc_proxy_invoke().
+ */
 int mproc_proxy_value_get(mproc_proxy_t *v, const char *fmt, ...);
-/** `v.value = value`. */
+/**
+ * `v.value = value`.
+ * @param v a Value proxy.
+ * @param fmt one unit building the value, or MPROC_ARGS(value).
+ * @return 0; as mproc_proxy_invoke().
+ */
 int mproc_proxy_value_set(mproc_proxy_t *v, const char *fmt, ...);
-/** `l.acquire([block, timeout])`. @return 0 acquired; MPROC_ETIMEDOUT
- *  not acquired in time (CPython's False); MPROC_EOWNERDEAD acquired, its
- *  previous holder's process died. */
+/**
+ * `l.acquire(True, timeout)`.
+ * @param l a Lock proxy.
+ * @param timeout seconds to wait (MPROC_FOREVER: no limit).
+ * @return 0 acquired; MPROC_ETIMEDOUT not acquired in time (CPython's
+ *         False); MPROC_EOWNERDEAD acquired, its previous holder's process
+ *         died; as mproc_proxy_invoke().
+ */
 int mproc_proxy_lock_acquire(mproc_proxy_t *l, double timeout);
-/** `l.release()`. @return 0; MPROC_ESTATE when not locked. */
+/**
+ * `l.release()`.
+ * @param l a Lock proxy.
+ * @return 0; MPROC_ESTATE when not locked; as mproc_proxy_invoke().
+ */
 int mproc_proxy_lock_release(mproc_proxy_t *l);
 /**@}*/
 

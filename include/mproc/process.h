@@ -346,6 +346,7 @@ int mproc_process_exitcode(mproc_process_t *p, int *code);
  * reaches the parent under every start method. At most the first 4000
  * bytes of it (the child's stderr has all of it).
  *
+ * @param p the process.
  * @return the message (owned by @p p, valid until it is closed or freed),
  *         or NULL: still running, not started, succeeded, failed without
  *         a message (a non-zero return alone, a signal), or closed.
@@ -428,7 +429,10 @@ int mproc_cpu_count(void);
 /** @name What ported programs ask the OS, on every platform */
 /**@{*/
 
-/** The calling process's id (Python's os.getpid()). */
+/**
+ * The calling process's id (Python's os.getpid()).
+ * @return the id.
+ */
 long mproc_getpid(void);
 
 /**
@@ -439,16 +443,21 @@ long mproc_getpid(void);
  * Differs from CPython: under forkserver, os.getppid() in a child gives
  * the server's id; mproc_getppid() gives the process that asked for the
  * child, as under fork and spawn.
+ * @return the parent's id, or 0 when unknown.
  */
 long mproc_getppid(void);
 
 /**
  * Sleep @p seconds (Python's time.sleep()): the whole time, also when a
  * signal interrupts; 0, negative or NaN returns at once.
+ * @param seconds how long.
  */
 void mproc_sleep(double seconds);
 
-/** A monotonic clock in seconds (Python's time.monotonic()). */
+/**
+ * A monotonic clock (Python's time.monotonic()).
+ * @return seconds since an unspecified start.
+ */
 double mproc_monotonic(void);
 /**@}*/
 
