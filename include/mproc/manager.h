@@ -251,8 +251,8 @@ int mproc_proxy_callv(mproc_proxy_t *p, mproc_args_t **result,
  *         result does not parse (the string outputs are then NULL);
  *         MPROC_EINVAL for a bad format.
  */
-int mproc_proxy_invoke(mproc_proxy_t *p, const char *method,
-                       const char *retfmt, ...);
+int mproc_proxy_invoke(mproc_proxy_t *p, const char *method, const char *retfmt,
+                       ...);
 
 /**
  * @name Typed helpers for the everyday methods
