@@ -58,7 +58,10 @@ int mproc_set_start_method(const char *method, int force);
 /**
  * The default start method. Linux: forkserver (as CPython 3.14): fork is
  * unsafe once threads exist, and mproc's pool and queue use threads.
- * Windows: spawn.
+ * Windows: spawn. In a child: the method it was started with (CPython's
+ * get_start_method() in a child), which is then its default, so that
+ * mproc_get_context(NULL) gives the same and mproc_set_start_method()
+ * without force is MPROC_ESTATE ("context has already been set").
  */
 mproc_start_method_t mproc_get_start_method(void);
 
@@ -182,7 +185,10 @@ int mproc_process_start(mproc_process_t *p);
 
 /**
  * Wait for the process to end, at most @p timeout seconds
- * (MPROC_FOREVER: no limit; 0 or negative: do not wait).
+ * (MPROC_FOREVER: no limit; 0 or negative: do not wait). On
+ * mproc_parent_process(), a child waits for its parent to end
+ * (CPython's parent_process().join(timeout)); a process that takes the
+ * parent's id after it ended is not mistaken for it.
  *
  * @return 0 once it has ended; MPROC_ETIMEDOUT if it still runs
  *         (Differs from CPython: join returns None either way);
@@ -277,12 +283,15 @@ mproc_start_method_t mproc_process_start_method(const mproc_process_t *p);
 /**
  * The current process (named "MainProcess" in the main program). Owned by
  * the library; do not free. Its name, daemon flag and authkey may be set.
+ * Its exit code is MPROC_EXITCODE_NONE (CPython's None: it runs), its
+ * start method the one it was started with (in a child).
  */
 mproc_process_t *mproc_current_process(void);
 
 /**
  * The parent of the current process, or NULL in the main program. Owned
- * by the library. Only name and pid are meaningful; is_alive works.
+ * by the library (CPython's parent_process()). Name, pid, is_alive and
+ * join work; its exit code is MPROC_EXITCODE_NONE.
  */
 mproc_process_t *mproc_parent_process(void);
 
