@@ -3,6 +3,8 @@
  * process and across processes, after CPython's _TestSemaphore,
  * _TestCondition, _TestEvent and _TestBarrier.
  */
+#include <apr_pools.h>
+#include <apr_thread_proc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +91,85 @@ MPROC_TARGET(b_waiter)
       return 1;
   }
   return 0;
+}
+
+/* A Value of type int (or a plain int) equals @want. */
+typedef struct int_is {
+  int *at;
+  int want;
+} int_is_t;
+
+static int int_is(void *arg)
+{
+  int_is_t *x = arg;
+
+  return *x->at == x->want;
+}
+
+/* CPython's _test_waitfor_f: sets the state to 0 and notifies, then
+ * itself waits for the state to reach 4. */
+static int waitfor_f(mproc_condition_t *c, int *state)
+{
+  int_is_t four = {state, 4};
+  int rc;
+
+  if (mproc_condition_acquire(c, 60) != 0)
+    return 1;
+  *state = 0;
+  mproc_condition_notify(c, 1);
+  rc = mproc_condition_wait_for(c, int_is, &four, 30);
+  mproc_condition_release(c);
+  return rc != 0 ? 2 : *state != 4 ? 3 : 0;
+}
+
+MPROC_TARGET(c_waitfor_f)
+{
+  mproc_condition_t *c;
+  mproc_shared_t *state;
+
+  if (mproc_args_parse(args, "oo", MPROC_KIND_CONDITION, &c, MPROC_KIND_VALUE,
+                       &state) != 0)
+    return BADARGS;
+  return waitfor_f(c, mproc_shared_ptr(state));
+}
+
+/* CPython's _test_waitfor_timeout_f: a wait_for that times out takes at
+ * least its timeout; exit 0 when it did. */
+MPROC_TARGET(c_waitfor_timeout_f)
+{
+  mproc_condition_t *c;
+  mproc_shared_t *state;
+  mproc_semaphore_t *sem;
+  int_is_t four;
+  double t0, dt;
+  int rc;
+
+  if (mproc_args_parse(args, "ooo", MPROC_KIND_CONDITION, &c, MPROC_KIND_VALUE,
+                       &state, MPROC_KIND_SEMAPHORE, &sem) != 0)
+    return BADARGS;
+  four.at = mproc_shared_ptr(state);
+  four.want = 4;
+  mproc_semaphore_release(sem);
+  if (mproc_condition_acquire(c, 60) != 0)
+    return 1;
+  t0 = mproc_test_now();
+  rc = mproc_condition_wait_for(c, int_is, &four, 0.1);
+  dt = mproc_test_now() - t0;
+  mproc_condition_release(c);
+  return rc == MPROC_ETIMEDOUT && dt >= 0.099 ? 0 : 2;
+}
+
+/* CPython's _test_wait_result: notifies once. */
+MPROC_TARGET(c_notify_once)
+{
+  mproc_condition_t *c;
+
+  if (mproc_args_parse(args, "o", MPROC_KIND_CONDITION, &c) != 0)
+    return BADARGS;
+  if (mproc_condition_acquire(c, 60) != 0)
+    return 1;
+  mproc_condition_notify(c, 1);
+  return mproc_condition_release(c) == 0 ? 0 : 2;
 }
 
 static void test_semaphore(void)
@@ -217,6 +298,215 @@ static void test_condition_notify(void)
   mproc_condition_free(c);
   mproc_semaphore_free(sleeping);
   mproc_semaphore_free(woken);
+}
+
+/* Wait until @s reaches @n (a polling loop, paced): CPython's
+ * assertReachesEventually. */
+static int sem_reaches(mproc_semaphore_t *s, long n)
+{
+  double deadline = mproc_test_now() + 60;
+
+  while (mproc_semaphore_value(s) != n) {
+    if (mproc_test_now() > deadline)
+      return 0;
+    mproc_test_sleep_ms(2);
+  }
+  return 1;
+}
+
+/* CPython's test_notify_n: notify(2) wakes two, notify(4) the rest, a
+ * notify with nobody waiting wakes nobody later. */
+static void test_condition_notify_n(void)
+{
+  enum { N = 4 };
+  mproc_condition_t *c = NULL;
+  mproc_semaphore_t *sleeping = NULL, *woken = NULL;
+  mproc_process_t *p[N];
+
+  CU_ASSERT_EQUAL_FATAL(mproc_condition_create(&c, NULL), 0);
+  CU_ASSERT_EQUAL_FATAL(mproc_semaphore_create(&sleeping, 0), 0);
+  CU_ASSERT_EQUAL_FATAL(mproc_semaphore_create(&woken, 0), 0);
+  for (int i = 0; i < N; i++)
+    p[i] = mproc_test_start(c_waiter, "ooo", c, sleeping, woken);
+  for (int i = 0; i < N; i++)
+    CU_ASSERT_EQUAL(mproc_semaphore_acquire(sleeping, 60), 0);
+  CU_ASSERT_EQUAL(mproc_condition_acquire(c, 60), 0);
+  CU_ASSERT_EQUAL(mproc_semaphore_value(woken), 0);
+  CU_ASSERT_EQUAL(mproc_condition_notify(c, 2), 0);
+  CU_ASSERT_EQUAL(mproc_condition_release(c), 0);
+  CU_ASSERT(sem_reaches(woken, 2));
+  CU_ASSERT_EQUAL(mproc_condition_acquire(c, 60), 0);
+  CU_ASSERT_EQUAL(mproc_condition_notify(c, 4), 0);
+  CU_ASSERT_EQUAL(mproc_condition_release(c), 0);
+  CU_ASSERT(sem_reaches(woken, N));
+  for (int i = 0; i < N; i++)
+    EXPECT_EXIT(mproc_test_finish(p[i]), 0);
+  /* Nobody waits: the notify is not kept for a later waiter. */
+  CU_ASSERT_EQUAL(mproc_condition_acquire(c, 60), 0);
+  CU_ASSERT_EQUAL(mproc_condition_notify(c, 3), 0);
+  CU_ASSERT_EQUAL(mproc_condition_wait(c, 0.05), MPROC_ETIMEDOUT);
+  CU_ASSERT_EQUAL(mproc_condition_release(c), 0);
+  mproc_condition_free(c);
+  mproc_semaphore_free(sleeping);
+  mproc_semaphore_free(woken);
+}
+
+/* The defect: a notify could be taken by a waiter that began waiting
+ * after it (here the notifier itself), and the waiter it was meant for
+ * slept on. After notify(1) the notifier's own wait must time out and
+ * the earlier waiter must wake. */
+static void test_condition_notify_not_taken_by_later_waiter(void)
+{
+  mproc_condition_t *c = NULL;
+  mproc_semaphore_t *sleeping = NULL, *woken = NULL;
+  mproc_process_t *p;
+
+  CU_ASSERT_EQUAL_FATAL(mproc_condition_create(&c, NULL), 0);
+  CU_ASSERT_EQUAL_FATAL(mproc_semaphore_create(&sleeping, 0), 0);
+  CU_ASSERT_EQUAL_FATAL(mproc_semaphore_create(&woken, 0), 0);
+  for (int round = 0; round < 5; round++) {
+    p = mproc_test_start(c_waiter, "ooo", c, sleeping, woken);
+    CU_ASSERT_EQUAL(mproc_semaphore_acquire(sleeping, 60), 0);
+    /* The child holds the lock until it is inside wait. */
+    CU_ASSERT_EQUAL(mproc_condition_acquire(c, 60), 0);
+    CU_ASSERT_EQUAL(mproc_condition_notify(c, 1), 0);
+    CU_ASSERT_EQUAL(mproc_condition_wait(c, 0.05), MPROC_ETIMEDOUT);
+    CU_ASSERT_EQUAL(mproc_condition_release(c), 0);
+    CU_ASSERT_EQUAL(mproc_semaphore_acquire(woken, 60), 0);
+    EXPECT_EXIT(mproc_test_finish(p), 0);
+  }
+  mproc_condition_free(c);
+  mproc_semaphore_free(sleeping);
+  mproc_semaphore_free(woken);
+}
+
+/* The parent's half of CPython's test_waitfor: 1 when the child's
+ * notify woke it (within 30 s). */
+static int waitfor_parent(mproc_condition_t *c, int *state)
+{
+  int_is_t zero = {state, 0};
+  int rc;
+
+  CU_ASSERT_EQUAL(mproc_condition_acquire(c, 60), 0);
+  rc = mproc_condition_wait_for(c, int_is, &zero, 30);
+  CU_ASSERT_EQUAL(rc, 0);
+  CU_ASSERT_EQUAL(*state, 0);
+  CU_ASSERT_EQUAL(mproc_condition_release(c), 0);
+  /* Move the state on to 4 whatever happened, so that the child ends. */
+  for (int i = 0; i < 4; i++) {
+    CU_ASSERT_EQUAL(mproc_condition_acquire(c, 60), 0);
+    (*state)++;
+    CU_ASSERT_EQUAL(mproc_condition_notify(c, 1), 0);
+    CU_ASSERT_EQUAL(mproc_condition_release(c), 0);
+  }
+  return rc == 0;
+}
+
+/* CPython's test_waitfor, the interleaving of the defect (a child
+ * notifies, then waits itself), many times over. */
+static void test_condition_waitfor(void)
+{
+  enum { ROUNDS = 20 };
+  mproc_condition_t *c = NULL;
+  mproc_shared_t *state = NULL;
+  int ok = 1;
+
+  CU_ASSERT_EQUAL_FATAL(mproc_condition_create(&c, NULL), 0);
+  CU_ASSERT_EQUAL_FATAL(mproc_shared_value_create(&state, MPROC_C_INT, 0), 0);
+  for (int i = 0; i < ROUNDS && ok; i++) {
+    int *v = mproc_shared_ptr(state);
+    *v = -1;
+    mproc_process_t *p = mproc_test_start(c_waitfor_f, "oo", c, state);
+    ok = waitfor_parent(c, v);
+    EXPECT_EXIT(mproc_test_finish(p), 0);
+  }
+  mproc_condition_free(c);
+  mproc_shared_free(state);
+}
+
+typedef struct waitfor_thread {
+  mproc_condition_t *c;
+  int state, rc;
+} waitfor_thread_t;
+
+static void *APR_THREAD_FUNC waitfor_thread(apr_thread_t *t, void *arg)
+{
+  waitfor_thread_t *w = arg;
+
+  (void)t;
+  w->rc = waitfor_f(w->c, &w->state);
+  return NULL;
+}
+
+/* The same interleaving between two threads of one process, where it is
+ * cheap to repeat it a thousand times. */
+static void test_condition_waitfor_threads(void)
+{
+  enum { ROUNDS = 1000 };
+  waitfor_thread_t w = {NULL, 0, 0};
+  apr_pool_t *pool = NULL;
+  apr_thread_t *t;
+  apr_status_t st;
+  int ok = 1;
+
+  CU_ASSERT_EQUAL_FATAL(mproc_condition_create(&w.c, NULL), 0);
+  CU_ASSERT_EQUAL_FATAL(apr_pool_create(&pool, NULL), APR_SUCCESS);
+  for (int i = 0; i < ROUNDS && ok; i++) {
+    w.state = -1;
+    w.rc = -1;
+    CU_ASSERT_EQUAL_FATAL(apr_thread_create(&t, NULL, waitfor_thread, &w, pool),
+                          APR_SUCCESS);
+    ok = waitfor_parent(w.c, &w.state);
+    apr_thread_join(&st, t);
+    CU_ASSERT_EQUAL(w.rc, 0);
+    ok = ok && w.rc == 0;
+  }
+  apr_pool_destroy(pool);
+  mproc_condition_free(w.c);
+}
+
+/* CPython's test_waitfor_timeout: three notifies never make the state
+ * 4, and the waiter's wait_for times out after its timeout. */
+static void test_condition_waitfor_timeout(void)
+{
+  mproc_condition_t *c = NULL;
+  mproc_shared_t *state = NULL;
+  mproc_semaphore_t *sem = NULL;
+  mproc_process_t *p;
+
+  CU_ASSERT_EQUAL_FATAL(mproc_condition_create(&c, NULL), 0);
+  CU_ASSERT_EQUAL_FATAL(mproc_shared_value_create(&state, MPROC_C_INT, 0), 0);
+  CU_ASSERT_EQUAL_FATAL(mproc_semaphore_create(&sem, 0), 0);
+  p = mproc_test_start(c_waitfor_timeout_f, "ooo", c, state, sem);
+  CU_ASSERT_EQUAL(mproc_semaphore_acquire(sem, 60), 0);
+  for (int i = 0; i < 3; i++) {
+    CU_ASSERT_EQUAL(mproc_condition_acquire(c, 60), 0);
+    (*(int *)mproc_shared_ptr(state))++;
+    CU_ASSERT_EQUAL(mproc_condition_notify(c, 1), 0);
+    CU_ASSERT_EQUAL(mproc_condition_release(c), 0);
+  }
+  EXPECT_EXIT(mproc_test_finish(p), 0);
+  mproc_condition_free(c);
+  mproc_shared_free(state);
+  mproc_semaphore_free(sem);
+}
+
+/* CPython's test_wait_result: a wait that times out is false, one that
+ * a notify ends is true. */
+static void test_condition_wait_result(void)
+{
+  mproc_condition_t *c = NULL;
+  mproc_process_t *p;
+
+  CU_ASSERT_EQUAL_FATAL(mproc_condition_create(&c, NULL), 0);
+  CU_ASSERT_EQUAL(mproc_condition_acquire(c, 60), 0);
+  CU_ASSERT_EQUAL(mproc_condition_wait(c, 0), MPROC_ETIMEDOUT);
+  CU_ASSERT_EQUAL(mproc_condition_wait(c, 0.1), MPROC_ETIMEDOUT);
+  p = mproc_test_start(c_notify_once, "o", c);
+  CU_ASSERT_EQUAL(mproc_condition_wait(c, 60), 0);
+  CU_ASSERT_EQUAL(mproc_condition_release(c), 0);
+  EXPECT_EXIT(mproc_test_finish(p), 0);
+  mproc_condition_free(c);
 }
 
 static int at_least_three(void *arg)
@@ -384,6 +674,12 @@ void mproc_test_register_syncs(void)
       MPROC_TEST_CASE(test_condition_errors),
       MPROC_TEST_CASE(test_condition_notify),
       MPROC_TEST_CASE(test_condition_wait_for),
+      MPROC_TEST_CASE(test_condition_notify_n),
+      MPROC_TEST_CASE(test_condition_notify_not_taken_by_later_waiter),
+      MPROC_TEST_CASE(test_condition_waitfor),
+      MPROC_TEST_CASE(test_condition_waitfor_threads),
+      MPROC_TEST_CASE(test_condition_waitfor_timeout),
+      MPROC_TEST_CASE(test_condition_wait_result),
       MPROC_TEST_CASE(test_barrier_indexes),
       MPROC_TEST_CASE(test_barrier_thousand),
       MPROC_TEST_CASE(test_barrier_abort_and_reset),

@@ -108,15 +108,25 @@ int mproc_condition_release(mproc_condition_t *c);
 /**
  * Release the lock, wait for a notify or @p timeout, reacquire.
  * @return 0 when notified; MPROC_ETIMEDOUT; MPROC_EPERM when the caller
- *         does not hold the lock ("cannot wait on un-acquired lock").
+ *         does not hold the lock ("cannot wait on un-acquired lock");
+ *         MPROC_ENOMEM when 1024 processes and threads already wait on
+ *         the condition (Differs from CPython, which has no limit).
  */
 int mproc_condition_wait(mproc_condition_t *c, double timeout);
 /** Wait until @p pred(@p arg) is true (checked with the lock held).
  *  @return 0 when true; MPROC_ETIMEDOUT when still false at the end. */
 int mproc_condition_wait_for(mproc_condition_t *c, int (*pred)(void *arg),
                              void *arg, double timeout);
-/** @return 0; MPROC_EPERM without the lock ("cannot notify on un-acquired
- *  lock"). */
+/**
+ * Wake up to @p n of those waiting when it is called, the longest waiting
+ * first. A waiter that begins to wait afterwards (the notifier itself,
+ * say) never takes a wake-up meant for an earlier one: CPython's
+ * guarantee, which its notify gives by blocking until the sleepers it
+ * woke have woken; here notify does not block. A waiter whose process
+ * died is passed over. @p n <= 0 wakes nobody.
+ * @return 0; MPROC_EPERM without the lock ("cannot notify on un-acquired
+ * lock").
+ */
 int mproc_condition_notify(mproc_condition_t *c, int n);
 int mproc_condition_notify_all(mproc_condition_t *c);
 void mproc_condition_free(mproc_condition_t *c);
