@@ -131,6 +131,17 @@ typedef struct mproc_process mproc_process_t;
  * `s` const char* (NULL gives nil), `s#` const char*, size_t,
  * `y#` const void*, size_t (bytes), `N` nil (no argument taken),
  * `[...]` a list, `{k:v,...}` a map,
+ * `O` const mproc_value_t* (a value received earlier, from mproc_args_at()
+ * or the parse unit `O`, sent on as it is whatever its type: CPython's
+ * `O`, so that a worker can echo or forward what it got; NULL is
+ * MPROC_EINVAL, and a value holding an object received by inheritance is
+ * MPROC_ETYPE: pass that object with `o`),
+ * `X*` for X in `i l L d p s O`: size_t n, then a const pointer to n
+ * elements of X's type (int, long, int64_t, double, int, const char*,
+ * const mproc_value_t*): a list of n values, n known only at run time
+ * (Py_BuildValue has no such unit; CPython builds the list with
+ * PyList_New). Lists and maps nest at most 32 deep, values given with
+ * `O` included (MPROC_EINVAL),
  * `o` an mproc object (Connection, Queue, Lock, Value, SharedMemory...,
  * any pointer the constructors below give): the child receives its own
  * handle on the same object (an inherited descriptor or handle, never a
