@@ -700,6 +700,8 @@ typedef struct barrier_state {
   uint32_t aborted_gen; /* a pass that reset() cut short */
   int has_aborted;
   int parties;
+  double timeout;   /* wait()'s default; MPROC_FOREVER: none */
+  char action[128]; /* registered name of the action, "" for none */
 } barrier_state_t;
 
 struct mproc_barrier {
@@ -718,8 +720,33 @@ const mproc__obj_ops_t mproc__barrier_ops = {
     MPROC_KIND_BARRIER, segobj_export, barrier_import, segobj_destroy, NULL};
 MPROC__OBJ_REGISTER(mproc__barrier_ops)
 
+/* The registered name of @action ("" for none) into @name. */
+static int action_name(mproc_target_fn action, char *name, size_t cap)
+{
+  const char *reg = action != NULL ? mproc_target_name(action) : "";
+
+  if (reg == NULL)
+    return mproc__err(MPROC_ENOTREG,
+                      "Barrier: the action %p is not registered; define it "
+                      "with MPROC_TARGET(name) (every party runs it by name)",
+                      (void *)(uintptr_t)action);
+  if (strlen(reg) >= cap)
+    return mproc__err(MPROC_EINVAL,
+                      "Barrier: the action's name '%s' is longer than %zu", reg,
+                      cap - 1);
+  memcpy(name, reg, strlen(reg) + 1);
+  return 0;
+}
+
 int mproc_barrier_create(mproc_barrier_t **out, int parties)
 {
+  return mproc_barrier_create_ex(out, parties, NULL, MPROC_FOREVER);
+}
+
+int mproc_barrier_create_ex(mproc_barrier_t **out, int parties,
+                            mproc_target_fn action, double timeout)
+{
+  char name[sizeof(((barrier_state_t *)0)->action)];
   segobj_t *s;
   int rc;
 
@@ -728,12 +755,18 @@ int mproc_barrier_create(mproc_barrier_t **out, int parties)
   *out = NULL;
   if (parties < 1)
     return mproc__err(MPROC_EINVAL, "parties must be >= 1");
+  if (!(timeout >= 0))
+    return mproc__err(MPROC_EINVAL, "Barrier: timeout must be >= 0");
+  if ((rc = action_name(action, name, sizeof name)) != 0)
+    return rc;
   rc = segobj_create(sizeof(mproc_barrier_t), sizeof(barrier_state_t),
                      &mproc__barrier_ops, &s);
   if (rc != 0)
     return rc;
   barrier_state_t *st = s->seg.addr;
   st->parties = parties;
+  st->timeout = timeout;
+  memcpy(st->action, name, sizeof name);
   rc = mproc__plat_mutex_init(&s->seg, &st->mx);
   if (rc != 0) {
     segobj_destroy(&s->hdr);
@@ -787,15 +820,62 @@ static int broken_err(void)
   return mproc__err(MPROC_EBROKEN, "BrokenBarrierError");
 }
 
+/* The action, run by the party that trips the barrier, before any party
+ * is released (the lock is held, as in CPython). It fails the pass when
+ * it fails: its party gets why. */
+static int run_action(barrier_state_t *st)
+{
+  static const char no_args[] = {(char)0x90}; /* [] */
+  mproc_target_fn fn;
+  mproc_args_t *args = NULL;
+  int rc;
+
+  if (st->action[0] == '\0')
+    return 0;
+  st->action[sizeof st->action - 1] = '\0';
+  fn = mproc__target_lookup(st->action);
+  if (fn == NULL)
+    return mproc__err(MPROC_ENOTREG,
+                      "Barrier: action '%s' is not registered in this "
+                      "program; the barrier is broken",
+                      st->action);
+  if ((rc = mproc__args_new(&args, no_args, sizeof no_args, NULL, 0)) != 0)
+    return rc;
+  rc = fn(args);
+  mproc__args_free(args);
+  if (rc != 0)
+    return mproc__err(MPROC_EBROKEN,
+                      "Barrier: action '%s' failed (returned %d); the "
+                      "barrier is broken",
+                      st->action, rc);
+  return 0;
+}
+
+/* The last party has come: run the action, release the pass. */
+static int trip_locked(mproc_barrier_t *b, barrier_state_t *st, int index)
+{
+  int rc = run_action(st);
+
+  if (rc != 0) {
+    st->count--;
+    break_locked(b, st);
+    return rc;
+  }
+  next_gen_locked(b, st);
+  return index;
+}
+
 int mproc_barrier_wait(mproc_barrier_t *b, double timeout)
 {
   barrier_state_t *st = barrier_state(b);
-  double deadline = mproc__deadline(timeout);
+  double deadline;
   unsigned my_gen;
   int rc, index;
 
   if (st == NULL)
     return mproc__err(MPROC_EINVAL, "wait: not a Barrier");
+  /* CPython's wait(timeout=None): the barrier's own timeout. */
+  deadline = mproc__deadline(timeout >= 1e9 ? st->timeout : timeout);
   if ((rc = barrier_lock(b, st)) != 0)
     return rc;
   if (atomic_load(&st->broken)) {
@@ -805,9 +885,9 @@ int mproc_barrier_wait(mproc_barrier_t *b, double timeout)
   index = (int)st->count++;
   my_gen = atomic_load(&st->gen);
   if (index + 1 == st->parties) {
-    next_gen_locked(b, st);
+    rc = trip_locked(b, st, index);
     barrier_unlock(b, st);
-    return index;
+    return rc;
   }
   barrier_unlock(b, st);
   for (;;) {

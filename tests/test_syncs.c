@@ -93,6 +93,68 @@ MPROC_TARGET(b_waiter)
   return 0;
 }
 
+/* The barrier action's state in this process: each party sets it before
+ * it waits (the action runs in whichever party trips the barrier). */
+static mproc_shared_t *action_runs;
+
+/* CPython's AppendTrue: counts its runs. */
+MPROC_TARGET(b_count_runs)
+{
+  (void)args;
+  if (action_runs == NULL)
+    return 1;
+  (*(int *)mproc_shared_ptr(action_runs))++;
+  return 0;
+}
+
+MPROC_TARGET(b_fail)
+{
+  (void)args;
+  return 5;
+}
+
+/* CPython's _test_action_f over @passes passes: after pass k the action
+ * has run exactly k times. Exit 20 when broken, 3 on a wrong count. */
+static int action_party(mproc_barrier_t *b, mproc_shared_t *runs, int passes)
+{
+  int rc = 0;
+
+  action_runs = runs;
+  for (int k = 1; k <= passes && rc == 0; k++) {
+    int i = mproc_barrier_wait(b, 60);
+    rc = i == MPROC_EBROKEN                    ? 20
+         : i < 0                               ? 1
+         : *(int *)mproc_shared_ptr(runs) != k ? 3
+                                               : 0;
+  }
+  action_runs = NULL;
+  return rc;
+}
+
+MPROC_TARGET(b_action_party)
+{
+  mproc_barrier_t *b;
+  mproc_shared_t *runs;
+  int passes;
+
+  if (mproc_args_parse(args, "ooi", MPROC_KIND_BARRIER, &b, MPROC_KIND_VALUE,
+                       &runs, &passes) != 0)
+    return BADARGS;
+  return action_party(b, runs, passes);
+}
+
+/* Waits with the barrier's default timeout; exit 20 when broken. */
+MPROC_TARGET(b_wait_default)
+{
+  mproc_barrier_t *b;
+  int rc;
+
+  if (mproc_args_parse(args, "o", MPROC_KIND_BARRIER, &b) != 0)
+    return BADARGS;
+  rc = mproc_barrier_wait(b, MPROC_FOREVER);
+  return rc == MPROC_EBROKEN ? 20 : rc < 0 ? 1 : 0;
+}
+
 /* A Value of type int (or a plain int) equals @want. */
 typedef struct int_is {
   int *at;
@@ -649,6 +711,81 @@ static void test_barrier_abort_and_reset(void)
   mproc_queue_free(q);
 }
 
+/* CPython's test_action: the action runs exactly once per pass, before
+ * any party is released. */
+static void test_barrier_action(void)
+{
+  enum { N = 5, PASSES = 3 };
+  mproc_barrier_t *b = NULL;
+  mproc_shared_t *runs = NULL;
+  mproc_process_t *p[N - 1];
+
+  CU_ASSERT_EQUAL_FATAL(mproc_shared_value_create(&runs, MPROC_C_INT, 0), 0);
+  CU_ASSERT_EQUAL_FATAL(
+      mproc_barrier_create_ex(&b, N, b_count_runs, MPROC_FOREVER), 0);
+  for (int i = 0; i < N - 1; i++)
+    p[i] = mproc_test_start(b_action_party, "ooi", b, runs, PASSES);
+  CU_ASSERT_EQUAL(action_party(b, runs, PASSES), 0);
+  for (int i = 0; i < N - 1; i++)
+    EXPECT_EXIT(mproc_test_finish(p[i]), 0);
+  CU_ASSERT_EQUAL(*(int *)mproc_shared_ptr(runs), PASSES);
+  CU_ASSERT_EQUAL(mproc_barrier_broken(b), 0);
+  mproc_barrier_free(b);
+  mproc_shared_free(runs);
+}
+
+/* An action that fails (CPython: raises) breaks the barrier for every
+ * party. */
+static void test_barrier_action_fails(void)
+{
+  mproc_barrier_t *b = NULL;
+  mproc_process_t *p[2];
+
+  CU_ASSERT_EQUAL_FATAL(mproc_barrier_create_ex(&b, 3, b_fail, MPROC_FOREVER),
+                        0);
+  for (int i = 0; i < 2; i++)
+    p[i] = mproc_test_start(b_wait_default, "o", b);
+  CU_ASSERT_EQUAL(mproc_barrier_wait(b, 60), MPROC_EBROKEN);
+  for (int i = 0; i < 2; i++)
+    EXPECT_EXIT(mproc_test_finish(p[i]), 20);
+  CU_ASSERT_EQUAL(mproc_barrier_broken(b), 1);
+  CU_ASSERT_EQUAL(mproc_barrier_n_waiting(b), 0);
+  mproc_barrier_free(b);
+}
+
+static int not_registered(mproc_args_t *args)
+{
+  (void)args;
+  return 0;
+}
+
+/* CPython's test_default_timeout: parties waiting without a timeout of
+ * their own time out after the barrier's, which breaks it; the party
+ * that comes late finds it broken. */
+static void test_barrier_default_timeout(void)
+{
+  mproc_barrier_t *b = NULL;
+  mproc_process_t *p[2];
+  double t0, deadline;
+
+  CU_ASSERT_EQUAL(mproc_barrier_create_ex(&b, 2, not_registered, 1),
+                  MPROC_ENOTREG);
+  CU_ASSERT_EQUAL(mproc_barrier_create_ex(&b, 2, NULL, -1), MPROC_EINVAL);
+  CU_ASSERT_EQUAL(mproc_barrier_create_ex(&b, 0, NULL, 1), MPROC_EINVAL);
+  CU_ASSERT_EQUAL_FATAL(mproc_barrier_create_ex(&b, 3, NULL, 0.5), 0);
+  t0 = mproc_test_now();
+  for (int i = 0; i < 2; i++)
+    p[i] = mproc_test_start(b_wait_default, "o", b);
+  deadline = t0 + 60;
+  while (!mproc_barrier_broken(b) && mproc_test_now() < deadline)
+    mproc_test_sleep_ms(5);
+  CU_ASSERT(mproc_test_now() - t0 >= 0.5);
+  CU_ASSERT_EQUAL(mproc_barrier_wait(b, MPROC_FOREVER), MPROC_EBROKEN);
+  for (int i = 0; i < 2; i++)
+    EXPECT_EXIT(mproc_test_finish(p[i]), 20);
+  mproc_barrier_free(b);
+}
+
 static void test_barrier_timeout_breaks(void)
 {
   mproc_barrier_t *b = NULL;
@@ -684,6 +821,9 @@ void mproc_test_register_syncs(void)
       MPROC_TEST_CASE(test_barrier_thousand),
       MPROC_TEST_CASE(test_barrier_abort_and_reset),
       MPROC_TEST_CASE(test_barrier_timeout_breaks),
+      MPROC_TEST_CASE(test_barrier_action),
+      MPROC_TEST_CASE(test_barrier_action_fails),
+      MPROC_TEST_CASE(test_barrier_default_timeout),
       {NULL, NULL}};
 
   (void)mproc_test_add_suite("syncs", cases);

@@ -136,12 +136,37 @@ void mproc_condition_free(mproc_condition_t *c);
  * @return 0; MPROC_EINVAL when parties < 1.
  */
 int mproc_barrier_create(mproc_barrier_t **out, int parties);
+
 /**
- * Wait for all parties. @return 0..parties-1, a different index for each
- * party of a pass (exactly one gets 0, as in CPython); MPROC_EBROKEN when the
- * barrier is or becomes broken (abort, reset while waiting, or a timeout, which
- * also breaks it); MPROC_ETIMEDOUT is never returned: a timeout breaks the
- * barrier, as in CPython.
+ * A barrier with an action and a default timeout (CPython's
+ * Barrier(parties, action, timeout)).
+ * @param action a registered target (MPROC_TARGET), or NULL. When the
+ *        barrier trips, the party that arrives last runs it, with no
+ *        arguments, before any party of the pass is released; exactly
+ *        one party per pass runs it, in its own process (so the state it
+ *        works on is that process's: a shared Value, an object the
+ *        parties have, a global each sets). A non-zero return is
+ *        CPython's raising action: the barrier breaks, that party gets
+ *        MPROC_EBROKEN with the action's name and code, the others
+ *        MPROC_EBROKEN.
+ * @param timeout what mproc_barrier_wait() waits when given MPROC_FOREVER
+ *        (CPython's wait(timeout=None)); MPROC_FOREVER: no limit.
+ * @return 0; MPROC_EINVAL when parties < 1 or @p timeout is negative;
+ *         MPROC_ENOTREG for an action that is not registered.
+ */
+int mproc_barrier_create_ex(mproc_barrier_t **out, int parties,
+                            mproc_target_fn action, double timeout);
+
+/**
+ * Wait for all parties, at most @p timeout seconds; MPROC_FOREVER waits
+ * the barrier's default timeout (CPython's None), which is no limit
+ * unless mproc_barrier_create_ex() set one. @return 0..parties-1, a
+ * different index for each party of a pass (exactly one gets 0, as in
+ * CPython; the last to arrive, parties-1, runs the action);
+ * MPROC_EBROKEN when the barrier is or becomes broken (abort, reset while
+ * waiting, a failed action, or a timeout, which also breaks it);
+ * MPROC_ETIMEDOUT is never returned: a timeout breaks the barrier, as in
+ * CPython.
  */
 int mproc_barrier_wait(mproc_barrier_t *b, double timeout);
 int mproc_barrier_abort(mproc_barrier_t *b);
