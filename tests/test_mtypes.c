@@ -175,7 +175,7 @@ static int list_is(mproc_proxy_t *p, const int64_t *want, size_t n)
   int64_t got[64];
   long len = call_ints(p, "__getitem__", got, 64, "[NN]");
 
-  return len == (long)n && memcmp(got, want, n * sizeof *want) == 0;
+  return len == (long)n && (n == 0 || memcmp(got, want, n * sizeof *want) == 0);
 }
 
 /* ---- list ---- */
