@@ -25,26 +25,39 @@ static int unlocked(const sobj_t *o)
   return !o->flag;
 }
 
-/* acquire([blocking[, timeout]]) on lock @l for the caller. */
-static int lock_acquire(call_t *x, sobj_t *l)
+/* The arguments of acquire([blocking[, timeout]]) as a deadline (now
+ * when not blocking). */
+static int acquire_deadline(call_t *x, double *deadline)
 {
-  double deadline = MPROC__NEVER;
   int block = 1, rc;
 
   if (x->argc > 0 && (rc = mproc__marg_bool(x, 0, &block)) != 0)
     return rc;
-  if ((rc = mproc__marg_deadline(x, 1, -1, &deadline)) != 0)
+  if ((rc = mproc__marg_deadline(x, 1, -1, deadline)) != 0)
     return rc;
   if (!block && x->argc > 1 && x->argv[1].type != MSGPACK_OBJECT_NIL)
     return mproc__err(MPROC_EINVAL,
                       "ValueError: can't specify a timeout for a non-blocking "
                       "call");
+  if (!block)
+    *deadline = 0;
+  return 0;
+}
+
+/* acquire([blocking[, timeout]]) on lock @l for the caller. */
+static int lock_acquire(call_t *x, sobj_t *l)
+{
+  double deadline = MPROC__NEVER;
+  int rc = acquire_deadline(x, &deadline);
+
+  if (rc != 0)
+    return rc;
   if (l->type == MPROC_MANAGED_RLOCK && l->flag && l->owner == x->w) {
     l->count++;
     mproc__mput_bool(x, 1);
     return 0;
   }
-  if (mproc__mwait(x, l, unlocked, block ? deadline : 0) != 0) {
+  if (mproc__mwait(x, l, unlocked, deadline) != 0) {
     mproc__mput_bool(x, 0);
     return 0;
   }
@@ -112,17 +125,11 @@ static int has_permit(const sobj_t *o)
 static int s_acquire(call_t *x)
 {
   double deadline = MPROC__NEVER;
-  int block = 1, rc;
+  int rc = acquire_deadline(x, &deadline);
 
-  if (x->argc > 0 && (rc = mproc__marg_bool(x, 0, &block)) != 0)
+  if (rc != 0)
     return rc;
-  if ((rc = mproc__marg_deadline(x, 1, -1, &deadline)) != 0)
-    return rc;
-  if (!block && x->argc > 1 && x->argv[1].type != MSGPACK_OBJECT_NIL)
-    return mproc__err(MPROC_EINVAL,
-                      "ValueError: can't specify timeout for non-blocking "
-                      "acquire");
-  if (mproc__mwait(x, x->o, has_permit, block ? deadline : 0) != 0) {
+  if (mproc__mwait(x, x->o, has_permit, deadline) != 0) {
     mproc__mput_bool(x, 0);
     return 0;
   }

@@ -308,19 +308,21 @@ int mproc__plat_start(const mproc__launch_t *l, mproc__child_t **out)
   return 0;
 }
 
+/* A timeout in seconds (>= 1e9: forever) as WaitForSingleObject's. */
+static DWORD ms_of(double timeout)
+{
+  if (timeout >= 1e9)
+    return INFINITE;
+  return timeout <= 0 ? 0 : (DWORD)(timeout * 1000.0 + 0.999);
+}
+
 int mproc__plat_wait(mproc__child_t *c, double timeout)
 {
-  DWORD ms, r;
+  DWORD r;
 
   if (c->reaped)
     return 0;
-  if (timeout >= 1e9)
-    ms = INFINITE;
-  else if (timeout <= 0)
-    ms = 0;
-  else
-    ms = (DWORD)(timeout * 1000.0 + 0.999);
-  r = WaitForSingleObject(c->proc, ms);
+  r = WaitForSingleObject(c->proc, ms_of(timeout));
   if (r == WAIT_OBJECT_0)
     return 0;
   if (r == WAIT_TIMEOUT)
@@ -417,7 +419,7 @@ int mproc__plat_parent_wait(mproc_start_method_t method, long parent_pid,
 {
   HANDLE h = OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE,
                          (DWORD)parent_pid);
-  DWORD ms, r;
+  DWORD r;
 
   (void)method;
   if (h == NULL && GetLastError() == ERROR_INVALID_PARAMETER)
@@ -430,13 +432,7 @@ int mproc__plat_parent_wait(mproc_start_method_t method, long parent_pid,
     CloseHandle(h);
     return 0;
   }
-  if (timeout >= 1e9)
-    ms = INFINITE;
-  else if (timeout <= 0)
-    ms = 0;
-  else
-    ms = (DWORD)(timeout * 1000.0 + 0.999);
-  r = WaitForSingleObject(h, ms);
+  r = WaitForSingleObject(h, ms_of(timeout));
   CloseHandle(h);
   if (r == WAIT_OBJECT_0)
     return 0;
