@@ -180,7 +180,11 @@ typedef struct mproc_reply mproc_reply_t;
  * The method's result, built from @p fmt as mproc_process_create()'s
  * arguments are: no unit gives None (nil), one unit its value, several a
  * list. A later call replaces an earlier one; a method that never calls
- * it returns None. @return 0; MPROC_EINVAL / MPROC_ETYPE for a bad format
+ * it returns None.
+ * @param r the reply the method was given.
+ * @param fmt the result's format (NULL or "": None).
+ * @param ... the values.
+ * @return 0; MPROC_EINVAL / MPROC_ETYPE for a bad format
  * or an object (`o` other than a proxy).
  */
 int mproc_reply(mproc_reply_t *r, const char *fmt, ...);
@@ -189,7 +193,12 @@ int mproc_reply(mproc_reply_t *r, const char *fmt, ...);
  * Fail the call (the C form of raising): the caller's
  * mproc_proxy_call() returns @p status (an MPROC_E* code; any other
  * gives MPROC_ETASK) with the message. `return mproc_reply_error(r,
- * MPROC_ENOTFOUND, "KeyError: %s", k);` @return @p status.
+ * MPROC_ENOTFOUND, "KeyError: %s", k);`
+ * @param r the reply the method was given (NULL in a constructor).
+ * @param status the error.
+ * @param fmt the message's printf format.
+ * @param ... its values.
+ * @return @p status.
  */
 int mproc_reply_error(mproc_reply_t *r, int status, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -202,6 +211,7 @@ int mproc_reply_error(mproc_reply_t *r, int status, const char *fmt, ...)
  *  mproc_args_parse()). @return 0, or mproc_reply_error()'s status. */
 typedef struct mproc_method {
   const char *name; /**< as clients call it; NULL ends a table */
+  /** The method: works on @p self, answers through @p reply. */
   int (*fn)(void *self, mproc_args_t *args, mproc_reply_t *reply);
 } mproc_method_t;
 
@@ -230,13 +240,15 @@ typedef struct mproc_mtype {
  * MPROC_MANAGED_TYPE, before main()), as MPROC_TARGET does, so that a
  * server started by spawn or forkserver, which runs the program anew,
  * knows it. Clients, in this program or another, need not register it.
+ * @param type the type.
  * @return 0 (also when already registered); MPROC_EINVAL for a bad
  *         description or a typeid registered for another type;
  *         MPROC_ENOMEM.
  */
 int mproc_manager_register(const mproc_mtype_t *type);
 
-/** Register the static mproc_mtype_t @p var before main() runs. */
+/** Register the static mproc_mtype_t @p var before main() runs.
+ *  @param var the type (a static mproc_mtype_t). */
 #define MPROC_MANAGED_TYPE(var)                                                \
   MPROC__CTOR(mproc__register_mtype_##var)                                     \
   {                                                                            \
@@ -276,6 +288,12 @@ int mproc_manager_object_args(mproc_manager_t *m, mproc_proxy_t **out, int type,
  * register(typeid, callable)); @p name, @p fmt as for
  * mproc_manager_object_args(). The type must be registered in the
  * server's program; the caller's need not.
+ * @param m the manager, started or connected.
+ * @param[out] out the proxy (free with mproc_proxy_free()).
+ * @param typeid the registered type's typeid.
+ * @param name the object's name, or NULL for a new unnamed object.
+ * @param fmt the constructor's arguments' format, or NULL.
+ * @param ... the arguments.
  * @return 0; MPROC_ENOTREG when the server does not know @p typeid;
  *         MPROC_ETYPE when @p name is an object of another type; the
  *         constructor's status; as mproc_manager_object() otherwise.
@@ -305,8 +323,12 @@ int mproc_proxy_callv(mproc_proxy_t *p, mproc_args_t **result,
 /** The type of the proxy's object (mproc_managed_t). */
 int mproc_proxy_type(const mproc_proxy_t *p);
 
-/** The typeid of the proxy's object: a registered type's, or the name
- *  of a built-in type ("dict", ...); NULL for a non-proxy. */
+/**
+ * The typeid of the proxy's object.
+ * @param p the proxy.
+ * @return a registered type's typeid, or the name of a built-in type
+ *         ("dict", ...); NULL for a non-proxy.
+ */
 const char *mproc_proxy_typeid(const mproc_proxy_t *p);
 
 /** Free the proxy (the object stays with the server). NULL is a no-op. */

@@ -78,6 +78,9 @@ typedef struct mproc_shared_options {
  * Value('d', 2.5, lock=lock), RawValue('i', 7)), e.g.
  * `mproc_shared_value_new(&v, MPROC_C_INT,
  * &(mproc_shared_options_t){.init = &(int){7}})`.
+ * @param[out] out the value (free with mproc_shared_free()).
+ * @param t its type.
+ * @param opts the options, or NULL for CPython's defaults.
  * @return 0; MPROC_EINVAL for an unknown type, or both @p opts->lock and
  *         @p opts->raw; MPROC_ETYPE when @p opts->lock is not a Lock or
  *         RLock (CPython's AttributeError); MPROC_ENOMEM; MPROC_EOS.
@@ -89,6 +92,10 @@ int mproc_shared_value_new(mproc_shared_t **out, mproc_ctype_t t,
  * A shared array of @p n elements of type @p t with CPython's options
  * (Array('i', [1, 2, 3]), Array('c', b"hello"), Array('d', 10,
  * lock=lock)): @p opts->init holds the @p n initial elements.
+ * @param[out] out the array (free with mproc_shared_free()).
+ * @param t the elements' type.
+ * @param n their number (>= 1).
+ * @param opts the options, or NULL for CPython's defaults.
  * @return as mproc_shared_value_new(); MPROC_EINVAL for @p n == 0.
  */
 int mproc_shared_array_new(mproc_shared_t **out, mproc_ctype_t t, size_t n,

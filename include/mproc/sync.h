@@ -107,6 +107,8 @@ int mproc_condition_acquire(mproc_condition_t *c, double timeout);
 int mproc_condition_release(mproc_condition_t *c);
 /**
  * Release the lock, wait for a notify or @p timeout, reacquire.
+ * @param c the condition, its lock held by the caller.
+ * @param timeout seconds (MPROC_FOREVER: block).
  * @return 0 when notified; MPROC_ETIMEDOUT; MPROC_EPERM when the caller
  *         does not hold the lock ("cannot wait on un-acquired lock");
  *         MPROC_ENOMEM when 1024 processes and threads already wait on
@@ -123,7 +125,9 @@ int mproc_condition_wait_for(mproc_condition_t *c, int (*pred)(void *arg),
  * say) never takes a wake-up meant for an earlier one: CPython's
  * guarantee, which its notify gives by blocking until the sleepers it
  * woke have woken; here notify does not block. A waiter whose process
- * died is passed over. @p n <= 0 wakes nobody.
+ * died is passed over.
+ * @param c the condition, its lock held by the caller.
+ * @param n how many to wake (<= 0: nobody).
  * @return 0; MPROC_EPERM without the lock ("cannot notify on un-acquired
  * lock").
  */
@@ -140,6 +144,8 @@ int mproc_barrier_create(mproc_barrier_t **out, int parties);
 /**
  * A barrier with an action and a default timeout (CPython's
  * Barrier(parties, action, timeout)).
+ * @param[out] out the barrier (free with mproc_barrier_free()).
+ * @param parties how many parties each pass waits for (>= 1).
  * @param action a registered target (MPROC_TARGET), or NULL. When the
  *        barrier trips, the party that arrives last runs it, with no
  *        arguments, before any party of the pass is released; exactly
@@ -158,9 +164,12 @@ int mproc_barrier_create_ex(mproc_barrier_t **out, int parties,
                             mproc_target_fn action, double timeout);
 
 /**
- * Wait for all parties, at most @p timeout seconds; MPROC_FOREVER waits
- * the barrier's default timeout (CPython's None), which is no limit
- * unless mproc_barrier_create_ex() set one. @return 0..parties-1, a
+ * Wait for all parties, at most @p timeout seconds.
+ * @param b the barrier.
+ * @param timeout seconds; MPROC_FOREVER waits the barrier's default
+ *        timeout (CPython's None), which is no limit unless
+ *        mproc_barrier_create_ex() set one.
+ * @return 0..parties-1, a
  * different index for each party of a pass (exactly one gets 0, as in
  * CPython; the last to arrive, parties-1, runs the action);
  * MPROC_EBROKEN when the barrier is or becomes broken (abort, reset while
