@@ -31,6 +31,7 @@ typedef struct build {
   msgpack_packer pk;
   int nomem;              /* a write into @out failed */
   mproc__objlist_t *objs; /* where `o` may go; NULL: not allowed */
+  int level;              /* containers open around the next unit */
 } build_t;
 
 static int build_err(const build_t *b, const char *what)
@@ -101,7 +102,7 @@ static size_t count_units(const char *p, char close)
       level++;
     } else if (*p == ']' || *p == '}') {
       level--;
-    } else if (*p != '#' && level == 0) {
+    } else if (*p != '#' && *p != '*' && level == 0) {
       n++;
     }
   }
@@ -121,6 +122,7 @@ static int pack_sequence(build_t *b, char close, int is_map)
     msgpack_pack_map(&b->pk, n / 2);
   else
     msgpack_pack_array(&b->pk, n);
+  b->level++;
   for (size_t i = 0; i < n && rc == 0; i++) {
     b->p = skip_separators(b->p);
     if (!is_map || i % 2 != 0)
@@ -130,6 +132,7 @@ static int pack_sequence(build_t *b, char close, int is_map)
     else
       rc = pack_string_unit(b, *b->p++, 1);
   }
+  b->level--;
   if (rc != 0)
     return rc;
   b->p = skip_separators(b->p);
@@ -265,6 +268,102 @@ static int pack_object(build_t *b)
   return pack_checked_object(b, o);
 }
 
+/* Whether value @o, placed inside @level containers, can be sent as it
+ * is: no deeper than a receiver decodes, and no object received by
+ * inheritance (its handles belong to the message it came in). */
+static int check_value(const build_t *b, const msgpack_object *o, int level)
+{
+  uint32_t n;
+  int rc = 0;
+
+  if (o->type == MSGPACK_OBJECT_EXT && o->via.ext.type == MPROC__EXT_OBJECT)
+    return mproc__err(MPROC_ETYPE,
+                      "format \"%s\", position %d: 'O' cannot forward an "
+                      "object received by inheritance (a Queue, Lock...); "
+                      "pass the object itself with 'o'",
+                      b->fmt, (int)(b->p - 1 - b->fmt));
+  if (o->type != MSGPACK_OBJECT_ARRAY && o->type != MSGPACK_OBJECT_MAP)
+    return 0;
+  if (level + 1 > MAX_DEPTH)
+    return build_err(b, "lists and maps nested too deeply");
+  n = o->type == MSGPACK_OBJECT_ARRAY ? o->via.array.size : o->via.map.size;
+  for (uint32_t i = 0; i < n && rc == 0; i++)
+    if (o->type == MSGPACK_OBJECT_ARRAY)
+      rc = check_value(b, &o->via.array.ptr[i], level + 1);
+    else if ((rc = check_value(b, &o->via.map.ptr[i].key, level + 1)) == 0)
+      rc = check_value(b, &o->via.map.ptr[i].val, level + 1);
+  return rc;
+}
+
+/* O: a value received earlier (CPython's O), packed as it is. */
+static int pack_value(build_t *b, const mproc_value_t *v, int level)
+{
+  const msgpack_object *o = (const msgpack_object *)(const void *)v;
+  int rc;
+
+  if (v == NULL)
+    return build_err(b, "'O' needs a value, not NULL");
+  if ((rc = check_value(b, o, level)) != 0)
+    return rc;
+  msgpack_pack_object(&b->pk, *o);
+  return 0;
+}
+
+/* X*: a list of the @n elements of a C array, each packed as unit X. */
+static int pack_array(build_t *b, char unit)
+{
+  size_t n = va_arg(*b->ap, size_t);
+  const void *a = va_arg(*b->ap, const void *);
+  const char *s;
+  int rc = 0;
+
+  b->p += 2; /* the unit and its '*' */
+  if (strchr("ilLdpsO", unit) == NULL)
+    return build_err(b, "only 'i', 'l', 'L', 'd', 'p', 's' and 'O' take '*'");
+  if (a == NULL && n != 0)
+    return build_err(b, "NULL array with a non-zero length");
+  if (n > UINT32_MAX)
+    return build_err(b, "list longer than 2^32 - 1");
+  if (b->level + 1 > MAX_DEPTH)
+    return build_err(b, "lists and maps nested too deeply");
+  msgpack_pack_array(&b->pk, n);
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    switch (unit) {
+    case 'i':
+      msgpack_pack_int64(&b->pk, ((const int *)a)[i]);
+      break;
+    case 'l':
+      msgpack_pack_int64(&b->pk, ((const long *)a)[i]);
+      break;
+    case 'L':
+      msgpack_pack_int64(&b->pk, ((const int64_t *)a)[i]);
+      break;
+    case 'd':
+      msgpack_pack_double(&b->pk, ((const double *)a)[i]);
+      break;
+    case 'p':
+      if (((const int *)a)[i])
+        msgpack_pack_true(&b->pk);
+      else
+        msgpack_pack_false(&b->pk);
+      break;
+    case 's':
+      s = ((const char *const *)a)[i];
+      if (s == NULL)
+        msgpack_pack_nil(&b->pk);
+      else if (strlen(s) > UINT32_MAX)
+        rc = build_err(b, "string longer than 4 GiB - 1");
+      else
+        msgpack_pack_str_with_body(&b->pk, s, strlen(s));
+      break;
+    default:
+      rc = pack_value(b, ((const mproc_value_t *const *)a)[i], b->level + 1);
+      break;
+    }
+  }
+  return rc;
+}
+
 static int pack_unit(build_t *b)
 {
   char unit;
@@ -273,6 +372,8 @@ static int pack_unit(build_t *b)
   unit = *b->p;
   if (unit == '\0')
     return build_err(b, "missing format unit");
+  if (b->p[1] == '*')
+    return pack_array(b, unit);
   if (b->p[1] == '#' && strchr("szy", unit) == NULL)
     return build_err(b, "only 's', 'z' and 'y' take '#'");
   b->p++;
@@ -295,6 +396,8 @@ static int pack_unit(build_t *b)
     return msgpack_pack_nil(&b->pk), 0;
   case 'o':
     return pack_object(b);
+  case 'O':
+    return pack_value(b, va_arg(*b->ap, const mproc_value_t *), b->level);
   case 's':
   case 'z':
     return pack_string_unit(b, 's', 0);
@@ -321,6 +424,7 @@ static void build_init(build_t *b, msgpack_sbuffer *out, const char *fmt,
   b->ap = ap;
   b->out = out;
   b->nomem = 0;
+  b->level = 0;
   msgpack_packer_init(&b->pk, b, build_write);
 }
 
@@ -467,6 +571,7 @@ int mproc__encode_args_o(msgpack_sbuffer *out, const char *fmt, va_list *ap,
     return rc;
   n = count_units(b.fmt, 0);
   msgpack_pack_array(&b.pk, n);
+  b.level = 1;
   for (size_t i = 0; i < n && rc == 0; i++)
     rc = pack_unit(&b);
   if (rc == 0 && *skip_separators(b.p) != '\0')

@@ -141,6 +141,12 @@ int mproc_set_start_method(const char *method, int force)
   return 0;
 }
 
+void mproc__context_adopt(mproc_start_method_t method)
+{
+  default_method = method;
+  default_set_by_program = 1;
+}
+
 const mproc_context_t *mproc_get_context(const char *method)
 {
   const mproc_context_t *ctx = NULL;

@@ -305,6 +305,10 @@ const msgpack_object *mproc__map_get(const msgpack_object *map,
  * lists the valid ones). Checked by every start that uses the default. */
 int mproc__default_method_check(void);
 
+/* In a child: the start method it was started with becomes its default
+ * (CPython's spawn and forkserver children set it, force=True). */
+void mproc__context_adopt(mproc_start_method_t method);
+
 /* Terminate daemonic children, join the others (CPython's _exit_function). */
 void mproc__exit_cleanup(void);
 

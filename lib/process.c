@@ -30,8 +30,10 @@ static mproc_process_t *children;
 static int64_t process_counter;
 
 /* This process and its parent as process objects. */
-static mproc_process_t current = {.kind = MPROC__KIND_CURRENT};
-static mproc_process_t parent = {.kind = MPROC__KIND_PARENT};
+static mproc_process_t current = {.kind = MPROC__KIND_CURRENT,
+                                  .exitcode = MPROC_EXITCODE_NONE};
+static mproc_process_t parent = {.kind = MPROC__KIND_PARENT,
+                                 .exitcode = MPROC_EXITCODE_NONE};
 static int have_parent;
 
 static int ensure_authkey(mproc_process_t *p);
@@ -698,11 +700,23 @@ static int check_child_op(const mproc_process_t *p, const char *what)
   return 0;
 }
 
+/* CPython's parent_process().join(timeout): wait for the parent to end. */
+static int join_parent(mproc_process_t *p, double timeout)
+{
+  int rc = mproc__plat_parent_wait(current.method, p->pid, timeout);
+
+  if (rc == MPROC_ETIMEDOUT)
+    return mproc__err(rc, "join: parent process %s still runs", p->name);
+  return rc;
+}
+
 int mproc_process_join(mproc_process_t *p, double timeout)
 {
-  int rc = check_child_op(p, "join");
+  int rc;
 
-  if (rc != 0)
+  if (p != NULL && p->kind == MPROC__KIND_PARENT)
+    return join_parent(p, timeout);
+  if ((rc = check_child_op(p, "join")) != 0)
     return rc;
   if (try_reap(p))
     return 0;
@@ -724,7 +738,8 @@ int mproc_process_is_alive(mproc_process_t *p)
   if (p->kind == MPROC__KIND_CURRENT)
     return 1;
   if (p->kind == MPROC__KIND_PARENT)
-    return mproc__plat_pid_alive(p->pid);
+    return mproc__plat_parent_wait(current.method, p->pid, 0) ==
+           MPROC_ETIMEDOUT;
   if (p->creator_pid != mproc__plat_getpid())
     return mproc__err(MPROC_ENOTCHILD, "can only test a child process");
   if (!p->started)
@@ -1003,6 +1018,8 @@ int mproc__become(mproc__boot_t *b)
   parent.daemon = 0;
   current.is_child = 1;
   current.daemon = b->daemon;
+  current.method = (mproc_start_method_t)b->method;
+  mproc__context_adopt(current.method);
   free(current.name);
   current.name = strdup(b->name);
   if (set_bytes(&current.authkey, &current.authkey_len, b->authkey,

@@ -130,7 +130,17 @@ typedef enum mproc_managed {
   /** list: __getitem__(i), __setitem__(i, v), __delitem__(i) (negative
    *  indexes count from the end; MPROC_ERANGE, "IndexError"), __len__(),
    *  __contains__(v), append(v), extend(list), insert(i, v), pop([i]),
-   *  remove(v), index(v), count(v), reverse(), clear(), copy(). */
+   *  remove(v), index(v), count(v), reverse(), clear(), copy(),
+   *  sort([reverse]) (numbers, strings, bytes or lists, ordered as
+   *  Python orders them, stable; others are MPROC_ETYPE, "TypeError",
+   *  and leave the list as it was; no key), __add__(list) (a new list),
+   *  __iadd__(list) (+=, as extend), __mul__(n), __rmul__(n) (a new
+   *  list), __imul__(n) (*=). A slice is an index given as a list
+   *  [start, stop] or [start, stop, step], nil for an omitted bound
+   *  (CPython's slice(start, stop, step): l[2:7] is "__getitem__" with
+   *  "[ii]", 2, 7; l[::-1] is "[NNi]", -1): __getitem__ gives a new list,
+   *  __setitem__ replaces it by a list (of the same length when step is
+   *  not 1, else MPROC_EINVAL), __delitem__ removes it. */
   MPROC_MANAGED_LIST,
   /** queue.Queue([maxsize]): put(v[, block[, timeout]]), get([block[,
    *  timeout]]) (MPROC_EEMPTY / MPROC_EFULL), put_nowait(v), get_nowait(),
@@ -150,15 +160,132 @@ typedef enum mproc_managed {
    *  false). */
   MPROC_MANAGED_EVENT,
   /** Value: get(), set(v) (CPython's ValueProxy .value). */
-  MPROC_MANAGED_VALUE
+  MPROC_MANAGED_VALUE,
+  /** threading.RLock: acquire([blocking[, timeout]]), release()
+   *  (MPROC_EPERM, "cannot release un-acquired lock", from a connection
+   *  that does not hold it). Owned by the connection, which is the
+   *  calling thread's (proxies share one per thread); released, with
+   *  MPROC_EOWNERDEAD for the next acquirer, when that connection ends. */
+  MPROC_MANAGED_RLOCK,
+  /** threading.Semaphore([value]): acquire([blocking[, timeout]]),
+   *  release([n]), get_value() (CPython's _value). */
+  MPROC_MANAGED_SEMAPHORE,
+  /** threading.BoundedSemaphore([value]): as Semaphore; a release above
+   *  the initial value is MPROC_EINVAL ("ValueError: Semaphore released
+   *  too many times"). */
+  MPROC_MANAGED_BOUNDED_SEMAPHORE,
+  /** threading.Condition([lock]) (lock: a proxy to a Lock or RLock of the
+   *  same manager; none: a new RLock): acquire([blocking[, timeout]]),
+   *  release(), wait([timeout]) (true when notified), notify([n]),
+   *  notify_all(). A notify wakes only those already waiting. wait_for
+   *  is a loop over wait in the caller, as in CPython's proxy. */
+  MPROC_MANAGED_CONDITION,
+  /** threading.Barrier(parties[, action[, timeout]]) (action must be nil:
+   *  the server cannot call a client's function, MPROC_ENOSYS):
+   *  wait([timeout]) (the arrival index; MPROC_EBROKEN), abort(),
+   *  reset(), __getattribute__(name) for "parties", "n_waiting" and
+   *  "broken". */
+  MPROC_MANAGED_BARRIER,
+  /** array.array(typecode, sequence) behind CPython's Array(typecode,
+   *  sequence[, lock]) (typecodes b B h H i I l L q Q f d; the lock
+   *  argument is unused, as in CPython): __len__(), __getitem__(i or
+   *  slice), __setitem__(i or slice, v); an element of the wrong type is
+   *  MPROC_ETYPE, one out of the type's range MPROC_ERANGE. */
+  MPROC_MANAGED_ARRAY,
+  /** A type the program registered (mproc_manager_register()); see
+   *  mproc_proxy_typeid() for which. */
+  MPROC_MANAGED_REGISTERED = 64
 } mproc_managed_t;
 
 /**
  * Name of a managed type.
  * @param type an mproc_managed_t.
- * @return "dict", "list", "Queue", ...; NULL for another value.
+ * @return "dict", "list", "Queue", ..., "registered" for
+ *         MPROC_MANAGED_REGISTERED; NULL for another value.
  */
 const char *mproc_managed_name(int type);
+
+/** What a method of a registered type gives back (see mproc_mtype_t). */
+typedef struct mproc_reply mproc_reply_t;
+
+/**
+ * The method's result, built from @p fmt as mproc_process_create()'s
+ * arguments are: no unit gives None (nil), one unit its value, several a
+ * list. A later call replaces an earlier one; a method that never calls
+ * it returns None.
+ * @param r the reply the method was given.
+ * @param fmt the result's format (NULL or "": None).
+ * @param ... the values.
+ * @return 0; MPROC_EINVAL / MPROC_ETYPE for a bad format
+ * or an object (`o` other than a proxy).
+ */
+int mproc_reply(mproc_reply_t *r, const char *fmt, ...);
+
+/**
+ * Fail the call (the C form of raising): the caller's
+ * mproc_proxy_call() returns @p status (an MPROC_E* code; any other
+ * gives MPROC_ETASK) with the message. `return mproc_reply_error(r,
+ * MPROC_ENOTFOUND, "KeyError: %s", k);`
+ * @param r the reply the method was given (NULL in a constructor).
+ * @param status the error.
+ * @param fmt the message's printf format.
+ * @param ... its values.
+ * @return @p status.
+ */
+int mproc_reply_error(mproc_reply_t *r, int status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/** A method of a registered type: @p self is the object (what the
+ *  type's create made), @p args the call's arguments (parse them with
+ *  mproc_args_parse()). @return 0, or mproc_reply_error()'s status. */
+typedef struct mproc_method {
+  const char *name; /**< as clients call it; NULL ends a table */
+  /** The method: works on @p self, answers through @p reply. */
+  int (*fn)(void *self, mproc_args_t *args, mproc_reply_t *reply);
+} mproc_method_t;
+
+/**
+ * A managed type of the program's own (CPython's
+ * BaseManager.register(typeid, callable)): a server then owns
+ * application objects, which clients use through proxies by method
+ * name. Methods run in the server one at a time (its lock held): they
+ * must not block waiting for another client.
+ */
+typedef struct mproc_mtype {
+  const char *typeid; /**< the name clients ask for (1..63 characters) */
+  /** The callable: make the object from the constructor arguments into
+   *  *@p self. NULL: no constructor (self is NULL). @return 0, or
+   *  mproc_reply_error()'s status (with a NULL reply). */
+  int (*create)(void **self, mproc_args_t *args);
+  /** Free an object (when the server ends). NULL: nothing to free. */
+  void (*destroy)(void *self);
+  /** The exposed methods, ended by {NULL, NULL}. */
+  const mproc_method_t *methods;
+} mproc_mtype_t;
+
+/**
+ * Register @p type (kept by pointer: give a static one) for managers
+ * that this program serves. Register before mproc_main() runs (or with
+ * MPROC_MANAGED_TYPE, before main()), as MPROC_TARGET does, so that a
+ * server started by spawn or forkserver, which runs the program anew,
+ * knows it. Clients, in this program or another, need not register it.
+ * @param type the type.
+ * @return 0 (also when already registered); MPROC_EINVAL for a bad
+ *         description or a typeid registered for another type;
+ *         MPROC_ENOMEM.
+ */
+int mproc_manager_register(const mproc_mtype_t *type);
+
+/** Register the static mproc_mtype_t @p var before main() runs.
+ *  @param var the type (a static mproc_mtype_t). */
+#define MPROC_MANAGED_TYPE(var)                                                \
+  MPROC__CTOR(mproc__register_mtype_##var)                                     \
+  {                                                                            \
+    (void)mproc_manager_register(&(var));                                      \
+  }
 
 /**
  * A new object of @p type held by the server (CPython's manager.dict(),
@@ -196,6 +323,26 @@ int mproc_manager_object(mproc_manager_t *m, mproc_proxy_t **out, int type,
  */
 int mproc_manager_object_args(mproc_manager_t *m, mproc_proxy_t **out, int type,
                               const char *name, const char *fmt, ...);
+
+/**
+ * A new object of the registered type @p typeid held by the server, and
+ * a proxy to it (CPython's manager.<typeid>(*args) after
+ * register(typeid, callable)); @p name, @p fmt as for
+ * mproc_manager_object_args(). The type must be registered in the
+ * server's program; the caller's need not.
+ * @param m the manager, started or connected.
+ * @param[out] out the proxy (free with mproc_proxy_free()).
+ * @param typeid the registered type's typeid.
+ * @param name the object's name, or NULL for a new unnamed object.
+ * @param fmt the constructor's arguments' format, or NULL.
+ * @param ... the arguments.
+ * @return 0; MPROC_ENOTREG when the server does not know @p typeid;
+ *         MPROC_ETYPE when @p name is an object of another type; the
+ *         constructor's status; as mproc_manager_object() otherwise.
+ */
+int mproc_manager_instance(mproc_manager_t *m, mproc_proxy_t **out,
+                           const char *typeid, const char *name,
+                           const char *fmt, ...);
 
 /**
  * Call @p method of the proxy's object with the arguments built from
@@ -366,6 +513,14 @@ int mproc_proxy_lock_release(mproc_proxy_t *l);
  * @return its mproc_managed_t; 0 when @p p is not a proxy.
  */
 int mproc_proxy_type(const mproc_proxy_t *p);
+
+/**
+ * The typeid of the proxy's object.
+ * @param p the proxy.
+ * @return a registered type's typeid, or the name of a built-in type
+ *         ("dict", ...); NULL for a non-proxy.
+ */
+const char *mproc_proxy_typeid(const mproc_proxy_t *p);
 
 /**
  * Free the proxy (the object stays with the server). NULL is a no-op.

@@ -76,7 +76,10 @@ int mproc_set_start_method(const char *method, int force);
 /**
  * The default start method. Linux: forkserver (as CPython 3.14): fork is
  * unsafe once threads exist, and mproc's pool and queue use threads.
- * Windows: spawn.
+ * Windows: spawn. In a child: the method it was started with (CPython's
+ * get_start_method() in a child), which is then its default, so that
+ * mproc_get_context(NULL) gives the same and mproc_set_start_method()
+ * without force is MPROC_ESTATE ("context has already been set").
  * @return the method processes get when none is given.
  */
 mproc_start_method_t mproc_get_start_method(void);
@@ -153,6 +156,17 @@ typedef struct mproc_process mproc_process_t;
  * `s` const char* (NULL gives nil), `s#` const char*, size_t,
  * `y#` const void*, size_t (bytes), `N` nil (no argument taken),
  * `[...]` a list, `{k:v,...}` a map,
+ * `O` const mproc_value_t* (a value received earlier, from mproc_args_at()
+ * or the parse unit `O`, sent on as it is whatever its type: CPython's
+ * `O`, so that a worker can echo or forward what it got; NULL is
+ * MPROC_EINVAL, and a value holding an object received by inheritance is
+ * MPROC_ETYPE: pass that object with `o`),
+ * `X*` for X in `i l L d p s O`: size_t n, then a const pointer to n
+ * elements of X's type (int, long, int64_t, double, int, const char*,
+ * const mproc_value_t*): a list of n values, n known only at run time
+ * (Py_BuildValue has no such unit; CPython builds the list with
+ * PyList_New). Lists and maps nest at most 32 deep, values given with
+ * `O` included (MPROC_EINVAL),
  * `o` an mproc object (Connection, Queue, Lock, Value, SharedMemory...,
  * any pointer the constructors below give): the child receives its own
  * handle on the same object (an inherited descriptor or handle, never a
@@ -233,7 +247,10 @@ int mproc_process_start(mproc_process_t *p);
 
 /**
  * Wait for the process to end, at most @p timeout seconds
- * (MPROC_FOREVER: no limit; 0 or negative: do not wait).
+ * (MPROC_FOREVER: no limit; 0 or negative: do not wait). On
+ * mproc_parent_process(), a child waits for its parent to end
+ * (CPython's parent_process().join(timeout)); a process that takes the
+ * parent's id after it ended is not mistaken for it.
  *
  * @param p the process.
  * @param timeout seconds.
@@ -397,13 +414,16 @@ mproc_start_method_t mproc_process_start_method(const mproc_process_t *p);
 /**
  * The current process (named "MainProcess" in the main program). Owned by
  * the library; do not free. Its name, daemon flag and authkey may be set.
+ * Its exit code is MPROC_EXITCODE_NONE (CPython's None: it runs), its
+ * start method the one it was started with (in a child).
  * @return the current process (never NULL).
  */
 mproc_process_t *mproc_current_process(void);
 
 /**
  * The parent of the current process, or NULL in the main program. Owned
- * by the library. Only name and pid are meaningful; is_alive works.
+ * by the library (CPython's parent_process()). Name, pid, is_alive and
+ * join work; its exit code is MPROC_EXITCODE_NONE.
  * @return the parent, or NULL in the main program.
  */
 mproc_process_t *mproc_parent_process(void);

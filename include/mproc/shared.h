@@ -88,6 +88,52 @@ int mproc_shared_array_create(mproc_shared_t **out, mproc_ctype_t t, size_t n,
                               int lock);
 
 /**
+ * CPython's other arguments of Value and Array. Zero-filled (or a NULL
+ * pointer) is CPython's default: zeros, and a new RLock (lock=True).
+ */
+typedef struct mproc_shared_options {
+  /** Initial contents: the elements, in the type's C type (int for
+   *  MPROC_C_INT, double for MPROC_C_DOUBLE, bytes for MPROC_C_CHAR...),
+   *  one for a Value, @p n for an Array; copied. NULL: zeros. */
+  const void *init;
+  /** lock=False (RawValue, RawArray): no lock. */
+  int raw;
+  /** lock=<a Lock or RLock>: the object uses that lock, which several
+   *  Values and Arrays may share (the object holds a reference). A child
+   *  receiving several of them gets one handle on that lock per object
+   *  (mproc_shared_lock() pointers differ; the lock is the same). */
+  mproc_lock_t *lock;
+} mproc_shared_options_t;
+
+/**
+ * A shared value of type @p t with CPython's options (Value('i', 7),
+ * Value('d', 2.5, lock=lock), RawValue('i', 7)), e.g.
+ * `mproc_shared_value_new(&v, MPROC_C_INT,
+ * &(mproc_shared_options_t){.init = &(int){7}})`.
+ * @param[out] out the value (free with mproc_shared_free()).
+ * @param t its type.
+ * @param opts the options, or NULL for CPython's defaults.
+ * @return 0; MPROC_EINVAL for an unknown type, or both @p opts->lock and
+ *         @p opts->raw; MPROC_ETYPE when @p opts->lock is not a Lock or
+ *         RLock (CPython's AttributeError); MPROC_ENOMEM; MPROC_EOS.
+ */
+int mproc_shared_value_new(mproc_shared_t **out, mproc_ctype_t t,
+                           const mproc_shared_options_t *opts);
+
+/**
+ * A shared array of @p n elements of type @p t with CPython's options
+ * (Array('i', [1, 2, 3]), Array('c', b"hello"), Array('d', 10,
+ * lock=lock)): @p opts->init holds the @p n initial elements.
+ * @param[out] out the array (free with mproc_shared_free()).
+ * @param t the elements' type.
+ * @param n their number (>= 1).
+ * @param opts the options, or NULL for CPython's defaults.
+ * @return as mproc_shared_value_new(); MPROC_EINVAL for @p n == 0.
+ */
+int mproc_shared_array_new(mproc_shared_t **out, mproc_ctype_t t, size_t n,
+                           const mproc_shared_options_t *opts);
+
+/**
  * Address of the first element: read and write it directly, holding the
  * lock when other processes write too.
  * @param v the value or array.

@@ -210,10 +210,12 @@ int mproc_condition_acquire(mproc_condition_t *c, double timeout);
 int mproc_condition_release(mproc_condition_t *c);
 /**
  * Release the lock, wait for a notify or @p timeout, reacquire.
- * @param c the condition, its lock held.
- * @param timeout seconds.
+ * @param c the condition, its lock held by the caller.
+ * @param timeout seconds (MPROC_FOREVER: block).
  * @return 0 when notified; MPROC_ETIMEDOUT; MPROC_EPERM when the caller
- *         does not hold the lock ("cannot wait on un-acquired lock").
+ *         does not hold the lock ("cannot wait on un-acquired lock");
+ *         MPROC_ENOMEM when 1024 processes and threads already wait on
+ *         the condition (Differs from CPython, which has no limit).
  */
 int mproc_condition_wait(mproc_condition_t *c, double timeout);
 /**
@@ -227,11 +229,16 @@ int mproc_condition_wait(mproc_condition_t *c, double timeout);
 int mproc_condition_wait_for(mproc_condition_t *c, int (*pred)(void *arg),
                              void *arg, double timeout);
 /**
- * Wake up to @p n waiters.
- * @param c the condition, its lock held.
- * @param n how many.
+ * Wake up to @p n of those waiting when it is called, the longest waiting
+ * first. A waiter that begins to wait afterwards (the notifier itself,
+ * say) never takes a wake-up meant for an earlier one: CPython's
+ * guarantee, which its notify gives by blocking until the sleepers it
+ * woke have woken; here notify does not block. A waiter whose process
+ * died is passed over.
+ * @param c the condition, its lock held by the caller.
+ * @param n how many to wake (<= 0: nobody).
  * @return 0; MPROC_EPERM without the lock ("cannot notify on un-acquired
- *  lock").
+ * lock").
  */
 int mproc_condition_notify(mproc_condition_t *c, int n);
 /**
@@ -253,15 +260,42 @@ void mproc_condition_free(mproc_condition_t *c);
  * @return 0; MPROC_EINVAL when parties < 1.
  */
 int mproc_barrier_create(mproc_barrier_t **out, int parties);
+
 /**
- * Wait for all parties.
+ * A barrier with an action and a default timeout (CPython's
+ * Barrier(parties, action, timeout)).
+ * @param[out] out the barrier (free with mproc_barrier_free()).
+ * @param parties how many parties each pass waits for (>= 1).
+ * @param action a registered target (MPROC_TARGET), or NULL. When the
+ *        barrier trips, the party that arrives last runs it, with no
+ *        arguments, before any party of the pass is released; exactly
+ *        one party per pass runs it, in its own process (so the state it
+ *        works on is that process's: a shared Value, an object the
+ *        parties have, a global each sets). A non-zero return is
+ *        CPython's raising action: the barrier breaks, that party gets
+ *        MPROC_EBROKEN with the action's name and code, the others
+ *        MPROC_EBROKEN.
+ * @param timeout what mproc_barrier_wait() waits when given MPROC_FOREVER
+ *        (CPython's wait(timeout=None)); MPROC_FOREVER: no limit.
+ * @return 0; MPROC_EINVAL when parties < 1 or @p timeout is negative;
+ *         MPROC_ENOTREG for an action that is not registered.
+ */
+int mproc_barrier_create_ex(mproc_barrier_t **out, int parties,
+                            mproc_target_fn action, double timeout);
+
+/**
+ * Wait for all parties, at most @p timeout seconds.
  * @param b the barrier.
- * @param timeout seconds.
- * @return 0..parties-1, a different index for each
- * party of a pass (exactly one gets 0, as in CPython); MPROC_EBROKEN when the
- * barrier is or becomes broken (abort, reset while waiting, or a timeout, which
- * also breaks it); MPROC_ETIMEDOUT is never returned: a timeout breaks the
- * barrier, as in CPython.
+ * @param timeout seconds; MPROC_FOREVER waits the barrier's default
+ *        timeout (CPython's None), which is no limit unless
+ *        mproc_barrier_create_ex() set one.
+ * @return 0..parties-1, a
+ * different index for each party of a pass (exactly one gets 0, as in
+ * CPython; the last to arrive, parties-1, runs the action);
+ * MPROC_EBROKEN when the barrier is or becomes broken (abort, reset while
+ * waiting, a failed action, or a timeout, which also breaks it);
+ * MPROC_ETIMEDOUT is never returned: a timeout breaks the barrier, as in
+ * CPython.
  */
 int mproc_barrier_wait(mproc_barrier_t *b, double timeout);
 /**
