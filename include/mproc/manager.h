@@ -326,7 +326,7 @@ int mproc_manager_object_args(mproc_manager_t *m, mproc_proxy_t **out, int type,
 
 /**
  * A new object of the registered type @p typeid held by the server, and
- * a proxy to it (CPython's manager.<typeid>(*args) after
+ * a proxy to it (CPython's manager.TYPEID(*args) after
  * register(typeid, callable)); @p name, @p fmt as for
  * mproc_manager_object_args(). The type must be registered in the
  * server's program; the caller's need not.
