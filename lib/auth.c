@@ -24,7 +24,6 @@
 #include <nettle/nettle-meta.h>
 #include <nettle/sha2.h>
 #include <nettle/sha3.h>
-#include <sodium.h>
 
 #include "object.h"
 #include "platform.h"
@@ -152,8 +151,6 @@ static int check_key(const void *key, size_t len)
 {
   if (key == NULL && len > 0)
     return mproc__err(MPROC_EINVAL, "authkey: NULL with a length");
-  if (sodium_init() < 0)
-    return mproc__err(MPROC_EOS, "libsodium could not initialise");
   return 0;
 }
 
@@ -178,6 +175,22 @@ static int verify(const void *key, size_t keylen, const unsigned char *message,
   return 0;
 }
 
+/* mproc__auth_server()'s refusal, logged once and before the #FAILURE#
+ * reply (a peer told of it may end the program before a later line). */
+static _Thread_local struct {
+  int active; /* inside mproc__auth_server() */
+  int logged;
+  const char *note;
+} refusal;
+
+static void log_refusal(void)
+{
+  MPROC__LOG(MPROC_LOG_WARNING, "handshake refused: %s", mproc_last_error());
+  if (refusal.note != NULL)
+    MPROC__LOG(MPROC_LOG_WARNING, "%s", refusal.note);
+  refusal.logged = 1;
+}
+
 static int deliver(mproc_conn_t *c, const void *key, size_t keylen)
 {
   static const char prefix[] = "{sha256}";
@@ -188,8 +201,8 @@ static int deliver(mproc_conn_t *c, const void *key, size_t keylen)
 
   memcpy(out, CHALLENGE, sizeof CHALLENGE - 1);
   memcpy(message, prefix, sizeof prefix - 1);
-  randombytes_buf(message + sizeof prefix - 1, MESSAGE_LENGTH);
-  if ((rc = send_raw(c, out, sizeof out)) != 0 ||
+  if ((rc = mproc__random(message + sizeof prefix - 1, MESSAGE_LENGTH)) != 0 ||
+      (rc = send_raw(c, out, sizeof out)) != 0 ||
       (rc = recv_msg(c, response, &rlen)) != 0)
     return rc;
   rc = verify(key, keylen, message, mlen, response, rlen);
@@ -198,6 +211,8 @@ static int deliver(mproc_conn_t *c, const void *key, size_t keylen)
      * too (the peer gone) and would tell its own. */
     char why[256];
     snprintf(why, sizeof why, "%s", mproc_last_error());
+    if (refusal.active)
+      log_refusal();
     (void)send_raw(c, FAILURE, sizeof FAILURE - 1);
     return mproc__err(MPROC_EAUTH, "%s", why);
   }
@@ -266,15 +281,22 @@ int mproc_answer_challenge(mproc_conn_t *c, const void *authkey,
 }
 
 int mproc__auth_server(mproc_conn_t *c, const void *key, size_t len,
-                       double timeout)
+                       double timeout, const char *refused)
 {
   double deadline = mproc__deadline(timeout);
-  int rc = mproc_deliver_challenge(c, key, len, timeout);
+  int rc;
 
+  refusal.active = 1;
+  refusal.logged = 0;
+  refusal.note = refused;
+  rc = mproc_deliver_challenge(c, key, len, timeout);
   if (rc == 0)
     rc = mproc_answer_challenge(c, key, len, deadline - mproc__plat_now());
   /* The message already says "authentication: " and why. */
   if (rc != 0 && rc != MPROC_EAUTH)
-    return mproc__err(MPROC_EAUTH, "%s", mproc_last_error());
+    rc = mproc__err(MPROC_EAUTH, "%s", mproc_last_error());
+  if (rc != 0 && !refusal.logged)
+    log_refusal();
+  refusal.active = 0;
   return rc;
 }

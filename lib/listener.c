@@ -215,7 +215,7 @@ static int handshake(void *arg, mproc_conn_t *c)
   apr_thread_mutex_lock(hs->mu);
   timeout = l->auth_timeout;
   apr_thread_mutex_unlock(hs->mu);
-  rc = mproc__auth_server(c, l->authkey, l->authkey_len, timeout);
+  rc = mproc__auth_server(c, l->authkey, l->authkey_len, timeout, NULL);
   apr_thread_mutex_lock(hs->mu);
   if (rc == 0 && !hs->closing && hs->nready == hs->cap) {
     size_t cap = hs->cap ? hs->cap * 2 : 16;

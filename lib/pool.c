@@ -202,6 +202,11 @@ int mproc_fail(const char *fmt, ...)
   return 1;
 }
 
+const char *mproc__current_failure(void)
+{
+  return task_failure;
+}
+
 /* Send @b as a raw message on @q and ring the doorbell if the parent
  * sleeps. */
 static int send_result(mproc_queue_t *rq, mproc_conn_t *bell,

@@ -112,7 +112,7 @@ static void run_answer_case(const answer_case_t *t, half_fn fn, int status)
 static int auth_server(mproc_conn_t *c, const void *key, size_t len,
                        double timeout)
 {
-  return mproc__auth_server(c, key, len, timeout);
+  return mproc__auth_server(c, key, len, timeout, NULL);
 }
 
 static void test_deliver_messages(void)
@@ -210,7 +210,7 @@ static void test_server_messages(void)
     run_answer_case(t, auth_server, MPROC_EAUTH);
 
   pair(&a, &peer);
-  expect(mproc__auth_server(a, KEY, strlen(KEY), 0.2), MPROC_EAUTH,
+  expect(mproc__auth_server(a, KEY, strlen(KEY), 0.2, NULL), MPROC_EAUTH,
          "authentication: the peer did not answer in time", "silent");
   mproc_conn_free(a);
   mproc_conn_free(peer);
@@ -219,7 +219,8 @@ static void test_server_messages(void)
    * after the same prefix. */
   pair(&a, &peer);
   CU_ASSERT_EQUAL(mproc_conn_close(peer), 0);
-  CU_ASSERT_EQUAL(mproc__auth_server(a, KEY, strlen(KEY), 10.0), MPROC_EAUTH);
+  CU_ASSERT_EQUAL(mproc__auth_server(a, KEY, strlen(KEY), 10.0, NULL),
+                  MPROC_EAUTH);
   CU_ASSERT_EQUAL(
       strncmp(mproc_last_error(), "authentication: write failed: ", 30), 0);
   mproc_conn_free(a);

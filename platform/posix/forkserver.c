@@ -33,10 +33,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <nettle/hmac.h>
+#include <nettle/memops.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,21 +85,14 @@ static unsigned char fs_key[KEY_LEN];
 /* In the server and its children: the server's pid. */
 long mproc__fs_server_pid;
 
-static int sodium_ready(void)
-{
-  if (sodium_init() < 0)
-    return mproc__err(MPROC_EOS, "libsodium could not initialise");
-  return 0;
-}
-
 static void hmac(const unsigned char *key, const unsigned char *msg,
-                 unsigned char out[crypto_auth_hmacsha256_BYTES])
+                 unsigned char out[SHA256_DIGEST_SIZE])
 {
-  crypto_auth_hmacsha256_state st;
+  struct hmac_sha256_ctx ctx;
 
-  crypto_auth_hmacsha256_init(&st, key, KEY_LEN);
-  crypto_auth_hmacsha256_update(&st, msg, CHALLENGE_LEN);
-  crypto_auth_hmacsha256_final(&st, out);
+  hmac_sha256_set_key(&ctx, KEY_LEN, key);
+  hmac_sha256_update(&ctx, CHALLENGE_LEN, msg);
+  hmac_sha256_digest(&ctx, SHA256_DIGEST_SIZE, out);
 }
 
 /* Read exactly @len bytes by @deadline (MPROC__NEVER: block). 0, or
@@ -136,7 +130,7 @@ static int read_by(int fd, void *buf, size_t len, double deadline)
 /* Prove we know the key: answer the peer's challenge. 0 or -errno. */
 static int answer_challenge(int fd, const unsigned char *key, double deadline)
 {
-  unsigned char ch[CHALLENGE_LEN], mac[crypto_auth_hmacsha256_BYTES];
+  unsigned char ch[CHALLENGE_LEN], mac[SHA256_DIGEST_SIZE];
   int rc = read_by(fd, ch, sizeof ch, deadline);
 
   if (rc != 0)
@@ -149,16 +143,16 @@ static int answer_challenge(int fd, const unsigned char *key, double deadline)
  * does not. */
 static int deliver_challenge(int fd, const unsigned char *key, double deadline)
 {
-  unsigned char ch[CHALLENGE_LEN], want[crypto_auth_hmacsha256_BYTES],
-      got[sizeof want];
+  unsigned char ch[CHALLENGE_LEN], want[SHA256_DIGEST_SIZE], got[sizeof want];
   int rc;
 
-  randombytes_buf(ch, sizeof ch);
+  if ((rc = mproc__random(ch, sizeof ch)) != 0)
+    return -EIO;
   if ((rc = mproc__write_full(fd, ch, sizeof ch)) != 0 ||
       (rc = read_by(fd, got, sizeof got, deadline)) != 0)
     return rc;
   hmac(key, ch, want);
-  return crypto_verify_32(want, got) == 0 ? 0 : -EACCES;
+  return memeql_sec(want, got, sizeof want) ? 0 : -EACCES;
 }
 
 /* ------------------------------------------------------------------ */
@@ -200,7 +194,10 @@ static int make_listener(int *out)
     return mproc__err_os("socket", errno);
   memset(&fs_addr, 0, sizeof fs_addr);
   fs_addr.sun_family = AF_UNIX;
-  randombytes_buf(rnd, sizeof rnd);
+  if (mproc__random(rnd, sizeof rnd) != 0) {
+    close(fd);
+    return MPROC_EOS;
+  }
   /* Abstract namespace: no file to clean up after a crash. */
   int n = snprintf(fs_addr.sun_path + 1, sizeof fs_addr.sun_path - 1,
                    "mproc-fs-%ld-", (long)getpid());
@@ -223,13 +220,12 @@ static int start_server_locked(void)
   char marker[64];
   pid_t pid = 0;
 
-  rc = sodium_ready();
-  if (rc == 0)
-    rc = make_listener(&lfd);
+  rc = make_listener(&lfd);
   if (rc == 0 && os_pipe2(alive, O_CLOEXEC) != 0)
     rc = mproc__err_os("pipe2", errno);
+  if (rc == 0)
+    rc = mproc__random(fs_key, sizeof fs_key);
   if (rc == 0) {
-    randombytes_buf(fs_key, sizeof fs_key);
     fds[0] = lfd;
     fds[1] = alive[0];
     snprintf(marker, sizeof marker, "%s%d,%d", MPROC__FORKSERVER_ARG, LISTEN_FD,
@@ -268,10 +264,13 @@ static int ensure_server(server_ref_t *ref)
     forget_server();
   /* A server that died (killed, say) is reaped and replaced, not left a
    * zombie that every later start fails to reach. */
-  if (fs_pid != 0 && os_waitpid(fs_pid, &status, WNOHANG) == fs_pid)
+  if (fs_pid != 0 && os_waitpid(fs_pid, &status, WNOHANG) == fs_pid) {
+    MPROC__LOG(MPROC_LOG_WARNING,
+               "forkserver (pid %ld) died; starting a new one", (long)fs_pid);
     forget_server();
-  if (fs_pid == 0)
-    rc = start_server_locked();
+  }
+  if (fs_pid == 0 && (rc = start_server_locked()) == 0)
+    MPROC__LOG(MPROC_LOG_INFO, "forkserver started (pid %ld)", (long)fs_pid);
   if (rc == 0) {
     ref->pid = fs_pid;
     ref->addr = fs_addr;
@@ -759,7 +758,7 @@ void mproc__fs_serve(const char *arg)
 
   (void)arg; /* the descriptors are fixed: LISTEN_FD, ALIVE_FD */
   mproc__fs_server_pid = getpid();
-  if (sodium_ready() != 0 || mproc__read_full(ALIVE_FD, key, sizeof key))
+  if (mproc__read_full(ALIVE_FD, key, sizeof key))
     _exit(MPROC_EXIT_BOOTSTRAP);
   signal(SIGINT, SIG_IGN);
   signal(SIGPIPE, SIG_IGN);
