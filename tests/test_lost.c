@@ -44,6 +44,38 @@ static void test_reaped_behind_our_back(void)
   signal(SIGCHLD, old);
 }
 
+/* Many quick children while SIGCHLD is ignored: a child may end, and be
+ * reaped by the kernel, before its start has returned. Every start
+ * succeeds all the same; the exit code is 7 or lost. */
+static void test_reaped_before_start_returns(void)
+{
+  void (*old)(int) = signal(SIGCHLD, SIG_IGN);
+  int failed = 0, wrong = 0;
+  char why[256] = "";
+
+  for (int i = 0; i < 300; i++) {
+    mproc_process_t *p = NULL;
+    int code = MPROC_EXITCODE_NONE;
+    int rc = mproc_process_create(&p, t_lost_seven, NULL);
+    if (rc == 0)
+      rc = mproc_process_start(p);
+    if (rc != 0 && !failed)
+      snprintf(why, sizeof why, "%s", mproc_last_error());
+    failed += rc != 0;
+    if (rc == 0) {
+      wrong += mproc_process_join(p, 30) != 0 ||
+               mproc_process_exitcode(p, &code) != 0 ||
+               (code != 7 && code != MPROC_EXITCODE_LOST);
+    }
+    mproc_process_free(p);
+  }
+  signal(SIGCHLD, old);
+  CU_ASSERT_EQUAL(failed, 0);
+  CU_ASSERT_EQUAL(wrong, 0);
+  if (failed)
+    printf("\n  %d of 300 starts failed (first: %s)\n", failed, why);
+}
+
 static void test_forkserver_death_fakes_no_exit(void)
 {
   const mproc_context_t *ctx = mproc_get_context("forkserver");
@@ -79,6 +111,11 @@ static void test_reaped_behind_our_back(void)
   printf("skipped: Windows has no SIGCHLD\n");
 }
 
+static void test_reaped_before_start_returns(void)
+{
+  printf("skipped: Windows has no SIGCHLD\n");
+}
+
 static void test_forkserver_death_fakes_no_exit(void)
 {
   printf("skipped: Windows has no forkserver\n");
@@ -89,6 +126,7 @@ void mproc_test_register_lost(void)
 {
   static const mproc_test_case_t cases[] = {
       MPROC_TEST_CASE(test_reaped_behind_our_back),
+      MPROC_TEST_CASE(test_reaped_before_start_returns),
       MPROC_TEST_CASE(test_forkserver_death_fakes_no_exit),
       {NULL, NULL}};
 

@@ -311,6 +311,24 @@ static void discard_own(mproc__child_t *c)
     ;
 }
 
+/* Our child that no longer exists, not even as a zombie, just after it
+ * was made: it ran and ended, and the program reaped it behind our back
+ * (SIGCHLD ignored, waitpid(-1)). Its exit status is lost; its sentinel
+ * is a pipe already at EOF. */
+static int reaped_already(mproc__child_t *c)
+{
+  int fds[2];
+
+  if (os_pipe2(fds, O_CLOEXEC) != 0)
+    return mproc__err_os("pipe2", errno);
+  close(fds[1]);
+  c->sentinel = fds[0];
+  c->sentinel_eof = 1;
+  c->exitcode = MPROC_EXITCODE_LOST;
+  c->reaped = 1; /* nothing to wait for or signal */
+  return 0;
+}
+
 static void child_close(mproc__child_t *c)
 {
   if (c->pidfd >= 0)
@@ -338,7 +356,8 @@ int mproc__plat_start(const mproc__launch_t *l, mproc__child_t **out)
     rc = l->method == MPROC_FORK ? start_fork(l, c) : start_spawn(l, c);
     if (rc == 0 && mproc__posix_has_pidfd() &&
         (c->pidfd = os_pidfd_open(c->pid)) < 0)
-      rc = mproc__err_os("pidfd_open", errno);
+      rc = errno == ESRCH ? reaped_already(c)
+                          : mproc__err_os("pidfd_open", errno);
     if (rc != 0)
       discard_own(c);
   }
