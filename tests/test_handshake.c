@@ -201,6 +201,13 @@ static void test_answer_messages(void)
 
 /* ---- the listener's side: every failure is MPROC_EAUTH, same words ---- */
 
+/* A write to a peer that hung up, in the OS call's own words. */
+#ifdef _WIN32
+#define HUNG_UP "authentication: WriteFile failed: "
+#else
+#define HUNG_UP "authentication: write failed: "
+#endif
+
 static void test_server_messages(void)
 {
   mproc_conn_t *a, *peer;
@@ -221,8 +228,9 @@ static void test_server_messages(void)
   CU_ASSERT_EQUAL(mproc_conn_close(peer), 0);
   CU_ASSERT_EQUAL(mproc__auth_server(a, KEY, strlen(KEY), 10.0, NULL),
                   MPROC_EAUTH);
-  CU_ASSERT_EQUAL(
-      strncmp(mproc_last_error(), "authentication: write failed: ", 30), 0);
+  CU_ASSERT_EQUAL(strncmp(mproc_last_error(), HUNG_UP, strlen(HUNG_UP)), 0);
+  if (strncmp(mproc_last_error(), HUNG_UP, strlen(HUNG_UP)) != 0)
+    printf("\n  hung up: \"%s\"\n", mproc_last_error());
   mproc_conn_free(a);
   mproc_conn_free(peer);
 }
