@@ -485,8 +485,9 @@ static int read_head(const unsigned char **pp, const unsigned char *end,
  * unpacking untrusted bytes, walk the headers once: every element still
  * owed needs at least one byte of input, and containers may not nest
  * deeper than msgpack-c can unpack, or the data is refused. This
- * validates sizes only; msgpack-c still does the decoding. */
-int mproc__msgpack_bounded(const void *data, size_t len)
+ * validates sizes only (and so finds where the object ends); msgpack-c
+ * still does the decoding. */
+size_t mproc__msgpack_len(const void *data, size_t len)
 {
   const unsigned char *p = data, *end;
   uint64_t left[MAX_DEPTH + 1]; /* elements not yet started, per level */
@@ -495,29 +496,34 @@ int mproc__msgpack_bounded(const void *data, size_t len)
   head_t h;
 
   if (data == NULL || len == 0)
-    return -1;
+    return 0;
   end = p + len;
   left[0] = 1;
   while (owed > 0) {
     while (left[top] == 0)
       top--; /* that container is complete */
     if (p >= end || owed > (uint64_t)(end - p))
-      return -1;
+      return 0;
     if (read_head(&p, end, &h) != 0 || h.skip > (uint64_t)(end - p))
-      return -1;
+      return 0;
     p += h.skip;
     left[top]--;
     owed--;
     if (!h.container)
       continue;
     if (top == MAX_DEPTH)
-      return -1;
+      return 0;
     if (h.items > 0) {
       left[++top] = h.items;
       owed += h.items;
     }
   }
-  return 0;
+  return (size_t)(p - (const unsigned char *)data);
+}
+
+int mproc__msgpack_bounded(const void *data, size_t len)
+{
+  return mproc__msgpack_len(data, len) > 0 ? 0 : -1;
 }
 
 /* Copy @len bytes into @zone and unpack exactly one object from them.
@@ -1187,16 +1193,59 @@ static int parse_args(parse_t *ps, const char *fmt, va_list *ap)
   return rc;
 }
 
+/* The commonest call, one number from one argument ("i", "d", ...),
+ * parsed at once: 1 when done, 0 to take the general path, which gives
+ * the same results and every error message. Nothing is read from @ap
+ * before the value is known to fit. */
+static int parse_one_number(mproc_args_t *args, const char *fmt, va_list *ap)
+{
+  const msgpack_object *o;
+  int64_t v;
+
+  if (fmt[0] == '\0' || fmt[1] != '\0' || args->pos.via.array.size != 1 ||
+      args->kw.type != MSGPACK_OBJECT_NIL)
+    return 0;
+  o = &args->pos.via.array.ptr[0];
+  if (fmt[0] == 'd' && (o->type == MSGPACK_OBJECT_FLOAT32 ||
+                        o->type == MSGPACK_OBJECT_FLOAT64)) {
+    *va_arg(*ap, double *) = o->via.f64;
+    return 1;
+  }
+  if (get_int64(o, &v) != 0)
+    return 0;
+  switch (fmt[0]) {
+  case 'i':
+    if (v < INT_MIN || v > INT_MAX)
+      return 0;
+    *va_arg(*ap, int *) = (int)v;
+    return 1;
+  case 'l':
+    if (v < LONG_MIN || v > LONG_MAX)
+      return 0;
+    *va_arg(*ap, long *) = (long)v;
+    return 1;
+  case 'L':
+    *va_arg(*ap, int64_t *) = v;
+    return 1;
+  case 'd':
+    *va_arg(*ap, double *) = (double)v;
+    return 1;
+  default:
+    return 0;
+  }
+}
+
 int mproc_args_parse(mproc_args_t *args, const char *fmt, ...)
 {
   parse_t ps = {.args = args};
   va_list ap;
-  int rc;
+  int rc = 0;
 
   if (args == NULL || fmt == NULL)
     return mproc__err(MPROC_EINVAL, "mproc_args_parse: NULL argument");
   va_start(ap, fmt);
-  rc = parse_args(&ps, fmt, &ap);
+  if (!parse_one_number(args, fmt, &ap))
+    rc = parse_args(&ps, fmt, &ap);
   va_end(ap);
   return rc;
 }

@@ -2,14 +2,20 @@
  * Status codes and the per-thread last-error message.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 #include "platform.h"
 
 /* Each thread keeps the detail of its own last error, so that threads
- * calling the library at once never read each other's messages. */
-static _Thread_local char last_error[512];
+ * calling the library at once never read each other's messages. Most
+ * fit the fixed buffer; a longer one (a task's failure message, say)
+ * lives on the heap, up to MPROC_ERROR_MAX bytes, until the thread's
+ * next error replaces it. */
+#define SHORT 512
+static _Thread_local char last_error[SHORT];
+static _Thread_local char *long_error;
 
 const char *mproc_strerror(int status)
 {
@@ -28,16 +34,34 @@ const char *mproc_strerror(int status)
 
 const char *mproc_last_error(void)
 {
+  if (long_error != NULL)
+    return long_error;
   return last_error[0] ? last_error : "no error";
 }
 
+/* The arguments may point into the current message (a caller that adds
+ * a prefix to the last error), so the new text is made apart first and
+ * the old one dropped last. */
 int mproc__err(int code, const char *fmt, ...)
 {
-  va_list ap;
+  char text[SHORT], *longer = NULL;
+  va_list ap, again;
+  int n;
 
   va_start(ap, fmt);
-  vsnprintf(last_error, sizeof last_error, fmt, ap);
+  va_copy(again, ap);
+  n = vsnprintf(text, sizeof text, fmt, ap);
+  if (n >= (int)sizeof text) {
+    size_t len = (size_t)n < MPROC_ERROR_MAX ? (size_t)n : MPROC_ERROR_MAX;
+    longer = malloc(len + 1);
+    if (longer != NULL)
+      vsnprintf(longer, len + 1, fmt, again);
+  }
+  va_end(again);
   va_end(ap);
+  memcpy(last_error, text, sizeof text);
+  free(long_error);
+  long_error = longer;
   return code;
 }
 

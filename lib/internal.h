@@ -131,6 +131,10 @@ void mproc__args_free(mproc_args_t *args);
  * untrusted bytes to msgpack-c, which allocates by the claimed counts). */
 int mproc__msgpack_bounded(const void *data, size_t len);
 
+/* The length of the first MessagePack object of @data (checked as
+ * mproc__msgpack_bounded checks it), or 0 when it is not complete. */
+size_t mproc__msgpack_len(const void *data, size_t len);
+
 /* ---- bootstrap message (bootstrap.c) ---- */
 
 #define MPROC__BOOT_MAGIC "MPB1"
@@ -183,6 +187,34 @@ int mproc__simple_queue_create_ring(mproc_queue_t **out, size_t cap);
  * array): what get() gives back decoded. */
 int mproc__queue_put_raw(mproc_queue_t *q, double timeout, const void *data,
                          size_t len);
+
+/* One part of a message put without copying it together first. */
+typedef struct mproc__iov {
+  const void *base;
+  size_t len;
+} mproc__iov_t;
+
+/* Put one message made of the @n parts of @iov, in order (any bytes:
+ * only mproc__queue_get_raw reads such a queue). */
+int mproc__queue_put_iov(mproc_queue_t *q, double timeout,
+                         const mproc__iov_t *iov, size_t n);
+
+/* Take the next message's bytes as they were put: *@buf comes from
+ * mproc__args_buffer() (free it with mproc__args_buffer_free(), or decode
+ * it with mproc__args_take_buffer()). MPROC_EEMPTY at the timeout. */
+int mproc__queue_get_raw(mproc_queue_t *q, double timeout, void **buf,
+                         size_t *len);
+
+/* Bytes the queue's ring holds now (the ring's size in *@cap). */
+uint64_t mproc__queue_bytes(mproc_queue_t *q, uint64_t *cap);
+
+/* ---- named shared memory (shmem.c) ---- */
+
+/* When [@p, @p + @len) lies inside a SharedMemory block this process has
+ * open: 0, its name (NUL-terminated, @cap bytes) and the offset of @p in
+ * its buffer; MPROC_ENOTFOUND otherwise. */
+int mproc__shm_locate(const void *p, size_t len, char *name, size_t cap,
+                      size_t *offset);
 
 /* ---- connections, listeners, authentication (conn.c, listener.c) ---- */
 

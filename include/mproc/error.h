@@ -62,7 +62,13 @@ typedef enum mproc_errno {
 /** The fixed message of a status code ("unknown error" for others). */
 const char *mproc_strerror(int status);
 
-/** The last error of the calling thread, with detail (never NULL). */
+/** The longest message mproc_last_error() holds, in bytes (1 MiB): a
+ *  longer one (a task's failure message, say) is cut to this length. */
+#define MPROC_ERROR_MAX ((size_t)1 << 20)
+
+/** The last error of the calling thread, with detail (never NULL; valid
+ *  until the thread's next call into mproc). Messages are kept whole up
+ *  to MPROC_ERROR_MAX bytes. */
 const char *mproc_last_error(void);
 
 #ifdef __cplusplus
