@@ -1,0 +1,1374 @@
+/*
+ * The Pool's scheduler: jobs and their tasks, batching, results,
+ * callbacks, worker lifecycle and faults, over a transport
+ * (transport.h). It never sees how bytes move or what a worker is.
+ *
+ * Tasks wait in one pending list and are handed out in batches: a
+ * worker that asks for work (it is low or idle) gets a fair share of
+ * what is pending, so tasks submitted while workers are busy travel
+ * together, and a worker is topped up before it runs dry. A worker that
+ * waits idle while another one holds unstarted tasks (behind a long or
+ * hung task) takes them: the scheduler reclaims them and hands them out
+ * again. When a worker dies, only the task it was running fails
+ * (MPROC_EWORKER); what it held unstarted goes to the others. With a
+ * task timeout, a task running past it fails with MPROC_ETIMEDOUT and its
+ * worker is killed and replaced.
+ *
+ * One thread per pool (the result thread) sleeps in the transport's
+ * wait() and runs everything that cannot wait for a caller: deaths,
+ * timeouts, callbacks, restarts. Callers submit and take results
+ * themselves under the lock, so a busy pool needs that thread rarely.
+ */
+#include <apr_pools.h>
+#include <apr_thread_cond.h>
+#include <apr_thread_mutex.h>
+#include <apr_thread_proc.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "object.h"
+#include "platform.h"
+#include "sched.h"
+
+#define IDLE_WAKE 1.0           /* the result thread looks around anyway */
+#define NAP 0.001               /* ... and waits this long for a settling */
+#define BATCH_TASKS 4096        /* tasks in one batch at most */
+#define BATCH_BYTES (256 << 10) /* bytes of one batch, beyond its first task   \
+                                 */
+#define FREE_MAX 4096           /* records kept for reuse, per kind */
+
+enum { RUN, CLOSE, TERMINATE };
+
+/* ---- the one lock ---- */
+
+static apr_pool_t *g_pool;
+static apr_thread_mutex_t *g_mu;
+static apr_thread_cond_t *g_cv;
+
+MPROC__CTOR(pool_library_init)
+{
+  if (apr_initialize() != APR_SUCCESS ||
+      apr_pool_create(&g_pool, NULL) != APR_SUCCESS ||
+      apr_thread_mutex_create(&g_mu, APR_THREAD_MUTEX_DEFAULT, g_pool) !=
+          APR_SUCCESS ||
+      apr_thread_cond_create(&g_cv, g_pool) != APR_SUCCESS)
+    g_mu = NULL;
+}
+
+void mproc__pool_lock(void)
+{
+  apr_thread_mutex_lock(g_mu);
+}
+
+void mproc__pool_unlock(void)
+{
+  apr_thread_mutex_unlock(g_mu);
+}
+
+static void wake_waiters(void)
+{
+  apr_thread_cond_broadcast(g_cv);
+}
+
+/* Wait on the condition until @deadline; MPROC_ETIMEDOUT once it passed. */
+static int cv_wait(double deadline)
+{
+  if (deadline >= MPROC__NEVER) {
+    apr_thread_cond_wait(g_cv, g_mu);
+    return 0;
+  }
+  double left = deadline - mproc__plat_now();
+  if (left <= 0)
+    return MPROC_ETIMEDOUT;
+  apr_thread_cond_timedwait(g_cv, g_mu, (apr_interval_time_t)(left * 1e6) + 1);
+  return 0;
+}
+
+/* ---- the pool ---- */
+
+typedef struct fire {
+  mproc__job_t *job;
+  int what; /* 0 result, 1 error, 2 progress */
+  size_t done, total;
+  struct fire *next;
+} fire_t;
+
+typedef struct wslot {
+  int alive;                  /* a worker runs in the slot */
+  int dying;                  /* killed (timeout): give it nothing */
+  mproc__task_t *head, *tail; /* given, in order, not back */
+  uint32_t limit;             /* the next number to give */
+  long given;                 /* tasks given to this worker */
+} wslot_t;
+
+struct mproc_pool {
+  int n, state, thread_running, joined;
+  mproc__pool_tr_t *tr;
+  wslot_t *w;
+  mproc__task_t *pend_head, *pend_tail;
+  size_t npending;
+  size_t unfinished; /* tasks submitted and not settled */
+  size_t cb_jobs;    /* jobs with callbacks not settled */
+  size_t waiters;    /* threads waiting for a job of this pool */
+  int hint_pending, hint_want;
+  fire_t *fire; /* callbacks due, newest first */
+  apr_pool_t *ap;
+  apr_thread_t *thread;
+  long maxtasks;
+  double timeout;
+  long pid; /* the process that made it */
+  mproc_pool_t *next_live;
+  /* building batches */
+  unsigned char *hdrs;
+  size_t hdrs_cap;
+  mproc__iov_t *iov;
+  size_t iov_cap;
+  msgpack_sbuffer scratch;
+  /* a cache of the last function's name */
+  mproc_target_fn last_fn;
+  const char *last_name;
+  char *init_name;
+  void *init_args;
+  size_t init_len;
+  mproc__pool_stats_t stats;
+};
+
+static mproc_pool_t *live_pools; /* for the exit handler */
+static atomic_int exiting;
+static _Thread_local mproc_pool_t *in_result_thread;
+
+/* ---- records and their free lists ---- */
+
+static mproc__task_t *free_tasks;
+static mproc__job_t *free_jobs;
+static mproc_async_t *free_asyncs;
+static size_t n_free_tasks, n_free_jobs, n_free_asyncs;
+
+mproc__task_t *mproc__task_new(mproc__job_t *j, uint32_t idx, int kind,
+                               const char *fname, uint32_t count,
+                               const void *payload, size_t len, int copy)
+{
+  mproc__task_t *t = free_tasks;
+
+  if (t != NULL) {
+    free_tasks = t->next;
+    n_free_tasks--;
+  } else if ((t = malloc(sizeof *t)) == NULL) {
+    return NULL;
+  }
+  memset(t, 0, offsetof(mproc__task_t, inl));
+  t->job = j;
+  t->idx = idx;
+  t->kind = kind;
+  t->fname = fname;
+  t->count = count;
+  t->len = len;
+  if (!copy) {
+    t->payload = payload;
+  } else if (len <= MPROC__TASK_INLINE) {
+    if (len > 0)
+      memcpy(t->inl, payload, len);
+    t->payload = t->inl;
+  } else if ((t->heap = malloc(len)) != NULL) {
+    memcpy(t->heap, payload, len);
+    t->payload = t->heap;
+  } else {
+    mproc__task_free(t);
+    return NULL;
+  }
+  return t;
+}
+
+void mproc__task_free(mproc__task_t *t)
+{
+  if (t == NULL)
+    return;
+  free(t->heap);
+  t->heap = NULL;
+  if (n_free_tasks >= FREE_MAX) {
+    free(t);
+    return;
+  }
+  t->next = free_tasks;
+  free_tasks = t;
+  n_free_tasks++;
+}
+
+void mproc__task_list_free(mproc__task_t *head)
+{
+  while (head != NULL) {
+    mproc__task_t *next = head->next;
+    mproc__task_free(head);
+    head = next;
+  }
+}
+
+static void job_free_arrays(mproc__job_t *j)
+{
+  if (j->res == &j->res1)
+    return;
+  free(j->res);
+  free(j->res_len);
+  free(j->cstatus);
+  free(j->cmsg);
+  free(j->arrival);
+}
+
+void mproc__job_unref(mproc__job_t *j)
+{
+  if (j == NULL || --j->refs > 0)
+    return;
+  for (size_t i = 0; i < j->nchunks; i++) {
+    mproc__args_buffer_free(j->res[i]);
+    free(j->cmsg[i]);
+  }
+  free(j->msg);
+  free(j->items_copy);
+  if (j->res == &j->res1 && n_free_jobs < FREE_MAX) {
+    j->next_free = free_jobs;
+    free_jobs = j;
+    n_free_jobs++;
+    return;
+  }
+  job_free_arrays(j);
+  free(j);
+}
+
+mproc__job_t *mproc__job_new(int kind, size_t nitems, size_t chunksize)
+{
+  size_t nchunks = chunksize ? (nitems + chunksize - 1) / chunksize : 0;
+  size_t cap = nchunks ? nchunks : 1;
+  mproc__job_t *j = NULL;
+
+  if (nchunks <= 1 && free_jobs != NULL) {
+    j = free_jobs;
+    free_jobs = j->next_free;
+    n_free_jobs--;
+  } else if ((j = malloc(sizeof *j)) == NULL) {
+    return NULL;
+  }
+  memset(j, 0, sizeof *j);
+  j->kind = kind;
+  j->refs = 1;
+  j->nitems = nitems;
+  j->chunksize = chunksize;
+  j->nchunks = nchunks;
+  if (nchunks <= 1) {
+    j->res = &j->res1;
+    j->res_len = &j->res_len1;
+    j->cstatus = &j->cstatus1;
+    j->cmsg = &j->cmsg1;
+    j->arrival = &j->arrival1;
+    return j;
+  }
+  j->res = calloc(cap, sizeof *j->res);
+  j->res_len = calloc(cap, sizeof *j->res_len);
+  j->cstatus = calloc(cap, sizeof *j->cstatus);
+  j->cmsg = calloc(cap, sizeof *j->cmsg);
+  j->arrival = calloc(cap, sizeof *j->arrival);
+  if (j->res == NULL || j->res_len == NULL || j->cstatus == NULL ||
+      j->cmsg == NULL || j->arrival == NULL) {
+    job_free_arrays(j);
+    free(j);
+    return NULL;
+  }
+  return j;
+}
+
+mproc_async_t *mproc__async_new(mproc__job_t *j)
+{
+  mproc_async_t *a = free_asyncs;
+
+  if (a != NULL) {
+    free_asyncs = a->next_free;
+    n_free_asyncs--;
+  } else if ((a = malloc(sizeof *a)) == NULL) {
+    return NULL;
+  }
+  a->job = j;
+  a->next_free = NULL;
+  j->refs++;
+  return a;
+}
+
+void mproc_async_free(mproc_async_t *ar)
+{
+  if (ar == NULL)
+    return;
+  mproc__pool_lock();
+  mproc__job_unref(ar->job);
+  if (n_free_asyncs < FREE_MAX) {
+    ar->next_free = free_asyncs;
+    free_asyncs = ar;
+    n_free_asyncs++;
+    ar = NULL;
+  }
+  mproc__pool_unlock();
+  free(ar);
+}
+
+/* ---- hints and callbacks ---- */
+
+/* Tell the transport what the scheduler needs, when that changed. */
+static void update_hints(mproc_pool_t *pool)
+{
+  int pending = pool->npending > 0;
+  int want = pool->waiters > 0 || pool->cb_jobs > 0 || pool->state != RUN;
+
+  if (pending != pool->hint_pending || want != pool->hint_want) {
+    pool->hint_pending = pending;
+    pool->hint_want = want;
+    pool->tr->ops->hint(pool->tr, pending, want);
+  }
+}
+
+static void fire_add(mproc_pool_t *pool, mproc__job_t *j, int what, size_t done,
+                     size_t total)
+{
+  fire_t *f = malloc(sizeof *f);
+
+  if (f == NULL) { /* no callback then, but never a hang */
+    if (what != 2) {
+      j->done = 1;
+      wake_waiters();
+    }
+    return;
+  }
+  f->job = j;
+  f->what = what;
+  f->done = done;
+  f->total = total;
+  f->next = pool->fire;
+  j->refs++;
+  pool->fire = f;
+  if (in_result_thread != pool)
+    pool->tr->ops->wake(pool->tr);
+}
+
+static int job_result(mproc__job_t *j, mproc_args_t **out);
+
+/* Run the callbacks due (oldest first), without the lock. Only the
+ * result thread runs them, as CPython's result handler does. */
+static void fire_run(mproc_pool_t *pool)
+{
+  fire_t *rev = NULL, *list = pool->fire;
+
+  pool->fire = NULL;
+  while (list != NULL) {
+    fire_t *f = list;
+    list = f->next;
+    f->next = rev;
+    rev = f;
+  }
+  mproc__pool_unlock();
+  for (fire_t *f = rev; f != NULL; f = f->next) {
+    mproc__job_t *j = f->job;
+    if (f->what == 2 && j->cb.on_progress != NULL) {
+      j->cb.on_progress(f->done, f->total, j->cb.ud);
+    } else if (f->what == 1 && j->cb.on_error != NULL) {
+      j->cb.on_error(j->status, j->msg ? j->msg : "", j->cb.ud);
+    } else if (f->what == 0 && j->cb.on_result != NULL) {
+      mproc_args_t *r = NULL;
+      if (job_result(j, &r) == 0)
+        j->cb.on_result(r, j->cb.ud);
+      mproc_args_free(r);
+    }
+  }
+  mproc__pool_lock();
+  /* Ready only now, as in CPython: the callbacks run before get()
+   * returns. */
+  while (rev != NULL) {
+    fire_t *f = rev;
+    rev = f->next;
+    if (f->what != 2) {
+      f->job->done = 1;
+      wake_waiters();
+    }
+    mproc__job_unref(f->job);
+    free(f);
+  }
+}
+
+/* ---- results ---- */
+
+/* The job's outcome is known: callers may see it (after callbacks). */
+static void job_settle(mproc_pool_t *pool, mproc__job_t *j, int what)
+{
+  j->settled = 1;
+  if (j->has_cb) {
+    pool->cb_jobs--;
+    fire_add(pool, j, what, 0, 0);
+  } else {
+    j->done = 1;
+    if (j->waiters > 0)
+      wake_waiters();
+  }
+}
+
+/* "records [a, b): " for a typed array's failure. */
+static char *slice_message(const mproc__job_t *j, size_t c, const char *msg)
+{
+  size_t a = c * j->chunksize;
+  size_t b = a + j->chunksize < j->nitems ? a + j->chunksize : j->nitems;
+  size_t len = strlen(msg) + 64;
+  char *m = malloc(len);
+
+  if (m != NULL)
+    snprintf(m, len, "records [%zu, %zu): %s", a, b, msg);
+  return m;
+}
+
+/* Chunk @c of @j is back: its record @rec (taken), or failure
+ * @status/@msg. */
+static void chunk_back(mproc_pool_t *pool, mproc__job_t *j, size_t c, void *rec,
+                       size_t len, int status, const char *msg)
+{
+  if (j->res[c] != NULL || j->cstatus[c] != 0) { /* twice: ignore */
+    mproc__args_buffer_free(rec);
+    return;
+  }
+  pool->unfinished--;
+  j->chunks_back++;
+  j->arrival[j->narrived++] = c;
+  if (status == 0) {
+    j->res[c] = rec;
+    j->res_len[c] = len;
+    j->items_back += j->kind == MPROC__J_APPLY
+                         ? 1
+                         : mproc__get_u32((unsigned char *)rec + 8);
+  } else {
+    mproc__args_buffer_free(rec);
+    j->cstatus[c] = status;
+    j->cmsg[c] = j->kind == MPROC__J_ARRAY && status != MPROC_ETASK
+                     ? slice_message(j, c, msg)
+                     : strdup(msg);
+    if (j->status == 0) {
+      j->status = status;
+      j->msg = strdup(j->cmsg[c] != NULL ? j->cmsg[c] : msg);
+    }
+    /* map fails at its first failing chunk; an array waits for every
+     * slice (workers may still write into its memory). */
+    if (!j->settled && (j->kind == MPROC__J_MAP || j->kind == MPROC__J_APPLY))
+      job_settle(pool, j, 1);
+  }
+  if (j->kind == MPROC__J_MAP && j->has_cb && j->cb.on_progress != NULL &&
+      status == 0)
+    fire_add(pool, j, 2, j->items_back, j->nitems);
+  if (j->chunks_back == j->nchunks && !j->settled)
+    job_settle(pool, j, j->status != 0);
+  if (j->kind == MPROC__J_IMAP && j->waiters > 0)
+    wake_waiters();
+  if (j->chunks_back == j->nchunks) {
+    j->pool = NULL;
+    mproc__job_unref(j); /* the pool's: no chunk of it is out any more */
+  }
+}
+
+/* Task @t is back with record @rec, or failed (@rec NULL). */
+static void task_back(mproc_pool_t *pool, mproc__task_t *t, void *rec,
+                      size_t len, int status, const char *msg)
+{
+  if (!t->settled)
+    chunk_back(pool, t->job, t->idx, rec, len, status, msg);
+  else
+    pool->tr->ops->release(pool->tr, rec);
+  mproc__task_free(t);
+}
+
+static char *record_message(const unsigned char *rec, size_t len)
+{
+  size_t n = len - MPROC__RESULT_HDR;
+  char *m = malloc(n + 1);
+
+  if (m != NULL) {
+    memcpy(m, rec + MPROC__RESULT_HDR, n);
+    m[n] = '\0';
+  }
+  return m;
+}
+
+/* A result record from worker @w (the transport's poll callback). */
+static void on_record(void *ctx, int w, void *rec, size_t len)
+{
+  mproc_pool_t *pool = ctx;
+  wslot_t *s = &pool->w[w];
+  mproc__task_t *t = s->head;
+  uint32_t seq, values;
+  int status;
+
+  /* Records come in the order tasks were given; anything else is not
+   * ours (a stray from a worker already handled). */
+  if (t == NULL || mproc__result_read(rec, len, &seq, &status, &values) != 0 ||
+      seq != t->seq) {
+    pool->tr->ops->release(pool->tr, rec);
+    return;
+  }
+  s->head = t->next;
+  if (s->head == NULL)
+    s->tail = NULL;
+  if (status == 0) {
+    task_back(pool, t, rec, len, 0, NULL);
+    return;
+  }
+  char *m = record_message(rec, len);
+  pool->tr->ops->release(pool->tr, rec);
+  task_back(pool, t, NULL, 0, status < 0 ? status : MPROC_ETASK,
+            m != NULL ? m : "task failed");
+  free(m);
+}
+
+/* Take every result posted; how many. */
+static size_t drain(mproc_pool_t *pool)
+{
+  size_t got = 0;
+
+  for (int w = 0; w < pool->n; w++)
+    if (pool->w[w].head != NULL)
+      got += pool->tr->ops->poll(pool->tr, w, on_record, pool);
+  return got;
+}
+
+/* ---- handing out work ---- */
+
+static void pending_push_front(mproc_pool_t *pool, mproc__task_t *first,
+                               mproc__task_t *last, size_t n)
+{
+  last->next = pool->pend_head;
+  pool->pend_head = first;
+  if (pool->pend_tail == NULL)
+    pool->pend_tail = last;
+  pool->npending += n;
+}
+
+/* Move @w's tasks from number @from on back to the pending list (they
+ * were reclaimed: they never started). */
+static void take_back(mproc_pool_t *pool, int w, uint32_t from)
+{
+  wslot_t *s = &pool->w[w];
+  mproc__task_t **link = &s->head, *first, *last = NULL;
+  size_t n = 0;
+
+  while (*link != NULL && (int32_t)((*link)->seq - from) < 0) {
+    last = *link;
+    link = &(*link)->next;
+  }
+  first = *link;
+  if (first == NULL)
+    return;
+  *link = NULL;
+  s->tail = last;
+  for (mproc__task_t *t = first; t != NULL; t = t->next) {
+    n++;
+    if (t->next == NULL)
+      last = t;
+  }
+  pending_push_front(pool, first, last, n);
+  pool->stats.reclaimed += n;
+}
+
+static int grow(void **buf, size_t *cap, size_t need, size_t elem)
+{
+  void *p;
+
+  if (need <= *cap)
+    return 0;
+  p = realloc(*buf, need * elem);
+  if (p == NULL)
+    return mproc__err(MPROC_ENOMEM, "out of memory");
+  *buf = p;
+  *cap = need;
+  return 0;
+}
+
+/* How many pending tasks one batch takes: @share at most, within the
+ * batch limits and the worker's task budget. */
+static size_t batch_size(mproc_pool_t *pool, wslot_t *s, size_t share, int idle)
+{
+  size_t bytes = 0, k = 0;
+
+  if (share > BATCH_TASKS)
+    share = BATCH_TASKS;
+  if (pool->maxtasks > 0 && share > (size_t)(pool->maxtasks - s->given))
+    share = (size_t)(pool->maxtasks - s->given);
+  for (mproc__task_t *t = pool->pend_head; t != NULL && k < share;
+       t = t->next) {
+    bytes += t->len;
+    if (k > 0 && bytes > BATCH_BYTES)
+      break;
+    k++;
+  }
+  /* A task bigger than a batch goes alone, to an idle worker. */
+  if (k == 1 && pool->pend_head->len > BATCH_BYTES && !idle)
+    return 0;
+  return k;
+}
+
+/* Send the first @k pending tasks to worker @w as one batch; on success
+ * they leave the pending list, numbered, as the list @*first. */
+static int send_batch(mproc_pool_t *pool, int w, size_t k,
+                      mproc__task_t **first)
+{
+  wslot_t *s = &pool->w[w];
+  unsigned char *h;
+  size_t at = MPROC__BATCH_HDR, niov = 1;
+  mproc__task_t *t = pool->pend_head, *last = NULL;
+  int rc;
+
+  if ((rc = grow((void **)&pool->hdrs, &pool->hdrs_cap,
+                 MPROC__BATCH_HDR + k * (MPROC__TASK_HDR + 260), 1)) != 0 ||
+      (rc = grow((void **)&pool->iov, &pool->iov_cap, 1 + 2 * k,
+                 sizeof *pool->iov)) != 0)
+    return rc;
+  h = pool->hdrs;
+  mproc__batch_header(h, s->limit, (uint32_t)k, 0);
+  pool->iov[0] = (mproc__iov_t){h, MPROC__BATCH_HDR};
+  for (size_t i = 0; i < k; i++, t = t->next) {
+    size_t hl = mproc__task_header(h + at, t->kind, t->fname, t->count, t->len);
+    pool->iov[niov++] = (mproc__iov_t){h + at, hl};
+    pool->iov[niov++] = (mproc__iov_t){t->payload, t->len};
+    at += hl;
+  }
+  rc = pool->tr->ops->send(pool->tr, w, s->limit, (uint32_t)k, pool->iov, niov);
+  if (rc != 0)
+    return rc;
+  *first = t = pool->pend_head;
+  for (size_t i = 0; i < k; i++, t = t->next) {
+    t->seq = s->limit++;
+    last = t;
+  }
+  pool->pend_head = t;
+  if (t == NULL)
+    pool->pend_tail = NULL;
+  last->next = NULL;
+  pool->npending -= k;
+  return 0;
+}
+
+/* Give worker @w a batch of at most @share pending tasks. */
+static void feed(mproc_pool_t *pool, int w, size_t share, int idle)
+{
+  wslot_t *s = &pool->w[w];
+  mproc__task_t *first = NULL, *last;
+  size_t k = batch_size(pool, s, share, idle);
+
+  if (k == 0 || send_batch(pool, w, k, &first) != 0)
+    return;
+  for (last = first; last->next != NULL; last = last->next)
+    ;
+  if (s->tail != NULL)
+    s->tail->next = first;
+  else
+    s->head = first;
+  s->tail = last;
+  s->given += (long)k;
+  pool->stats.batches++;
+  if (k > pool->stats.max_batch)
+    pool->stats.max_batch = k;
+}
+
+/* Whether @w's first task has started (it runs one now). */
+static int running(mproc_pool_t *pool, int w)
+{
+  wslot_t *s = &pool->w[w];
+
+  return s->head != NULL && !s->head->settled &&
+         (int32_t)(pool->tr->ops->next(pool->tr, w) - s->head->seq) > 0;
+}
+
+/* For an idle worker: reclaim the unstarted tasks queued behind a busy
+ * worker's running task (the one that holds the most). How many came
+ * back to the pending list. */
+static size_t steal(mproc_pool_t *pool, int thief)
+{
+  int victim = -1;
+  uint32_t most = 0, from, to;
+
+  for (int w = 0; w < pool->n; w++) {
+    wslot_t *s = &pool->w[w];
+    if (w == thief || !s->alive || !running(pool, w))
+      continue;
+    uint32_t left = s->limit - pool->tr->ops->next(pool->tr, w);
+    if (left > most && left <= (uint32_t)INT32_MAX) {
+      most = left;
+      victim = w;
+    }
+  }
+  if (victim < 0)
+    return 0;
+  pool->tr->ops->reclaim(pool->tr, victim, &from, &to);
+  take_back(pool, victim, from);
+  return to - from;
+}
+
+/* Whether worker @w may get work (0), and whether it wants some now. */
+static int wants_work(mproc_pool_t *pool, int w, int *idle)
+{
+  wslot_t *s = &pool->w[w];
+
+  if (!s->alive || s->dying ||
+      (pool->maxtasks > 0 && s->given >= pool->maxtasks))
+    return 0;
+  *idle = s->head == NULL || pool->tr->ops->idle(pool->tr, w);
+  return *idle || pool->tr->ops->hungry(pool->tr, w);
+}
+
+/* Hand pending work to the workers that want it, a fair share each; an
+ * idle worker with nothing pending takes half of what waits behind a
+ * busy worker. */
+static void dispatch(mproc_pool_t *pool)
+{
+  size_t wanting = 0, share;
+  int idle;
+
+  for (int w = 0; w < pool->n; w++)
+    wanting += wants_work(pool, w, &idle);
+  share = wanting > 0 ? (pool->npending + wanting - 1) / wanting : 0;
+  for (int w = 0; w < pool->n && wanting > 0; w++) {
+    if (!wants_work(pool, w, &idle))
+      continue;
+    if (pool->npending > 0) {
+      feed(pool, w, share, idle);
+    } else if (idle) {
+      size_t got = steal(pool, w);
+      if (got > 0)
+        feed(pool, w, (got + 1) / 2, idle);
+    }
+  }
+  update_hints(pool);
+}
+
+int mproc__pool_submit(mproc_pool_t *pool, mproc__job_t *j, mproc__task_t *head,
+                       size_t n)
+{
+  mproc__task_t *last = head;
+  size_t before = pool->npending;
+
+  if (pool->state != RUN) {
+    mproc__task_list_free(head);
+    return mproc__err(MPROC_ESTATE, "Pool not running");
+  }
+  if (n == 0) {
+    j->settled = j->done = 1;
+    return 0;
+  }
+  while (last->next != NULL)
+    last = last->next;
+  j->refs++;
+  j->pool = pool;
+  if (j->has_cb)
+    pool->cb_jobs++;
+  pool->unfinished += n;
+  if (pool->pend_tail != NULL)
+    pool->pend_tail->next = head;
+  else
+    pool->pend_head = head;
+  pool->pend_tail = last;
+  pool->npending += n;
+  /* Work left pending by the last dispatch means no worker wanted it;
+   * only one that asked since can take more. */
+  if (before == 0 || pool->tr->ops->hungry(pool->tr, -1) > 0)
+    dispatch(pool);
+  else
+    update_hints(pool);
+  return 0;
+}
+
+/* ---- faults ---- */
+
+/* Worker @w ended: what it posted counts, the task it was running fails,
+ * what it held unstarted goes back to pending. */
+static void worker_ended(mproc_pool_t *pool, int w, const char *why)
+{
+  wslot_t *s = &pool->w[w];
+  uint32_t from, to;
+
+  pool->tr->ops->poll(pool->tr, w, on_record, pool);
+  pool->tr->ops->reclaim(pool->tr, w, &from, &to);
+  if (s->head != NULL && (int32_t)(s->head->seq - from) < 0) {
+    mproc__task_t *t = s->head; /* it started and never came back */
+    s->head = t->next;
+    if (s->head == NULL)
+      s->tail = NULL;
+    task_back(pool, t, NULL, 0, MPROC_EWORKER, why);
+  }
+  take_back(pool, w, from);
+  s->alive = 0;
+  s->dying = 0;
+  s->limit = 0;
+  s->given = 0;
+  if (!atomic_load(&exiting) &&
+      (pool->state == RUN || (pool->state == CLOSE && pool->unfinished > 0)) &&
+      pool->tr->ops->start(pool->tr, w) == 0)
+    s->alive = 1;
+}
+
+static int handle_ended(mproc_pool_t *pool)
+{
+  char why[256];
+  int w, did = 0;
+
+  while ((w = pool->tr->ops->ended(pool->tr, why, sizeof why)) >= 0) {
+    worker_ended(pool, w, why);
+    did = 1;
+  }
+  return did;
+}
+
+/* Fail a running task past the timeout and kill its worker (replaced
+ * when its end is seen). The earliest deadline still ahead goes to
+ * *@next. */
+static void check_timeouts(mproc_pool_t *pool, double now, double *next)
+{
+  const mproc__pool_tr_ops_t *ops = pool->tr->ops;
+
+  if (pool->timeout <= 0)
+    return;
+  for (int w = 0; w < pool->n; w++) {
+    wslot_t *s = &pool->w[w];
+    mproc__task_t *t = s->head;
+    if (!s->alive || t == NULL || t->settled ||
+        (int32_t)(ops->next(pool->tr, w) - t->seq) <= 0)
+      continue; /* nothing running there */
+    double start = ops->started_at(pool->tr, w);
+    if (start <= 0)
+      continue;
+    if (now - start < pool->timeout) {
+      if (start + pool->timeout < *next)
+        *next = start + pool->timeout;
+      continue;
+    }
+    char msg[200];
+    uint32_t from, to;
+    snprintf(msg, sizeof msg,
+             "task timed out: %s ran longer than %g s (its worker was "
+             "killed and replaced)",
+             t->fname, pool->timeout);
+    chunk_back(pool, t->job, t->idx, NULL, 0, MPROC_ETIMEDOUT, msg);
+    t->settled = 1;
+    ops->reclaim(pool->tr, w, &from, &to);
+    take_back(pool, w, from);
+    ops->stop(pool->tr, w, 2);
+    s->dying = 1;
+  }
+}
+
+/* Fail everything not back (terminate). */
+static void fail_everything(mproc_pool_t *pool)
+{
+  mproc__task_t *t;
+
+  for (int w = 0; w < pool->n; w++) {
+    wslot_t *s = &pool->w[w];
+    while ((t = s->head) != NULL) {
+      s->head = t->next;
+      task_back(pool, t, NULL, 0, MPROC_ECLOSED, "Pool terminated");
+    }
+    s->tail = NULL;
+  }
+  while ((t = pool->pend_head) != NULL) {
+    pool->pend_head = t->next;
+    task_back(pool, t, NULL, 0, MPROC_ECLOSED, "Pool terminated");
+  }
+  pool->pend_tail = NULL;
+  pool->npending = 0;
+}
+
+static void stop_workers(mproc_pool_t *pool, int terminate)
+{
+  for (int w = 0; w < pool->n; w++)
+    if (pool->w[w].alive)
+      pool->tr->ops->stop(pool->tr, w, terminate);
+  mproc__pool_unlock();
+  for (int w = 0; w < pool->n; w++)
+    if (pool->w[w].alive)
+      pool->tr->ops->join(pool->tr, w);
+  mproc__pool_lock();
+  for (int w = 0; w < pool->n; w++)
+    pool->w[w].alive = 0;
+}
+
+/* ---- the result thread ---- */
+
+static double next_wake(mproc_pool_t *pool)
+{
+  double now = mproc__plat_now();
+  double next = now + IDLE_WAKE;
+
+  if (pool->timeout > 0 && now + pool->timeout < next)
+    next = now + pool->timeout;
+  check_timeouts(pool, now, &next);
+  return next;
+}
+
+static int restart_empty(mproc_pool_t *pool)
+{
+  int did = 0;
+
+  if (pool->state != RUN || atomic_load(&exiting))
+    return 0;
+  for (int w = 0; w < pool->n; w++)
+    if (!pool->w[w].alive && pool->tr->ops->start(pool->tr, w) == 0)
+      pool->w[w].alive = did = 1;
+  return did;
+}
+
+/* One round of the result thread's work; whether it did anything. */
+static int result_round(mproc_pool_t *pool, double *deadline)
+{
+  size_t before = pool->stats.batches + pool->unfinished;
+  int did = handle_ended(pool);
+
+  did |= drain(pool) > 0;
+  *deadline = next_wake(pool);
+  did |= restart_empty(pool);
+  dispatch(pool);
+  did |= pool->fire != NULL;
+  if (pool->fire != NULL)
+    fire_run(pool);
+  return did || pool->stats.batches + pool->unfinished != before;
+}
+
+static void *APR_THREAD_FUNC result_thread(apr_thread_t *th, void *arg)
+{
+  mproc_pool_t *pool = arg;
+  int early = 0;
+
+  in_result_thread = pool;
+  mproc__pool_lock();
+  for (;;) {
+    double deadline;
+    int did = result_round(pool, &deadline);
+    if (pool->state == TERMINATE ||
+        (pool->state == CLOSE && pool->unfinished == 0))
+      break;
+    update_hints(pool);
+    /* What the transport showed last time needed nothing from us: give
+     * it a moment instead of spinning on it. */
+    int nap = early && !did;
+    if (nap && deadline > mproc__plat_now() + NAP)
+      deadline = mproc__plat_now() + NAP;
+    mproc__pool_unlock();
+    early = pool->tr->ops->wait(pool->tr, deadline, nap);
+    mproc__pool_lock();
+  }
+  int terminate = pool->state == TERMINATE;
+  if (terminate)
+    fail_everything(pool);
+  if (pool->fire != NULL)
+    fire_run(pool);
+  stop_workers(pool, terminate);
+  pool->thread_running = 0;
+  wake_waiters();
+  mproc__pool_unlock();
+  /* Returning ends the thread as apr_thread_exit() would, without the
+   * forced unwind of pthread_exit (which ASan's thread teardown trips
+   * on). */
+  (void)th;
+  return NULL;
+}
+
+/* ---- waiting for a job ---- */
+
+/* Count the caller as waiting for results of @j's pool (so that workers
+ * wake the result thread for them), and take what was posted before. */
+static mproc_pool_t *wait_begin(mproc__job_t *j)
+{
+  mproc_pool_t *pool = j->settled ? NULL : j->pool;
+
+  j->waiters++;
+  if (pool != NULL) {
+    pool->waiters++;
+    update_hints(pool);
+    drain(pool);
+    dispatch(pool);
+  }
+  return pool;
+}
+
+static void wait_end(mproc__job_t *j, mproc_pool_t *pool)
+{
+  j->waiters--;
+  if (pool != NULL) {
+    pool->waiters--;
+    update_hints(pool);
+    if (pool->waiters == 0 && pool->thread_running == 0)
+      wake_waiters(); /* mproc_pool_free waits for the last waiter */
+  }
+}
+
+int mproc__job_wait(mproc__job_t *j, double deadline)
+{
+  mproc_pool_t *pool;
+  int rc = 0;
+
+  if (j->done)
+    return 0;
+  pool = wait_begin(j);
+  while (!j->done && rc == 0)
+    rc = cv_wait(deadline);
+  wait_end(j, pool);
+  return j->done ? 0 : MPROC_ETIMEDOUT;
+}
+
+int mproc__job_wait_step(mproc__job_t *j, double deadline)
+{
+  size_t back = j->chunks_back;
+  mproc_pool_t *pool = wait_begin(j);
+  int rc = j->chunks_back != back ? 0 : cv_wait(deadline);
+
+  wait_end(j, pool);
+  return rc;
+}
+
+/* ---- lifecycle ---- */
+
+static void pool_at_exit(void)
+{
+  long me = mproc__plat_getpid();
+  int waiting;
+
+  /* CPython's Pool finalizer runs at exit before children are joined;
+   * here too, so that no pool replaces workers that exit's cleanup is
+   * ending, and every pool's thread is gone before that cleanup waits. */
+  atomic_store(&exiting, 1);
+  mproc__pool_lock();
+  for (mproc_pool_t *p = live_pools; p != NULL; p = p->next_live)
+    if (p->pid == me && p->thread_running) {
+      p->state = TERMINATE;
+      p->tr->ops->wake(p->tr);
+    }
+  do {
+    waiting = 0;
+    for (mproc_pool_t *p = live_pools; p != NULL; p = p->next_live)
+      waiting |= p->pid == me && p->thread_running && p != in_result_thread;
+    if (waiting)
+      cv_wait(MPROC__NEVER);
+  } while (waiting);
+  mproc__pool_unlock();
+}
+
+static void live_remove(mproc_pool_t *pool)
+{
+  for (mproc_pool_t **l = &live_pools; *l != NULL; l = &(*l)->next_live)
+    if (*l == pool) {
+      *l = pool->next_live;
+      return;
+    }
+}
+
+static void pool_destroy(mproc_pool_t *pool)
+{
+  if (pool->tr != NULL)
+    pool->tr->ops->destroy(pool->tr);
+  free(pool->w);
+  free(pool->hdrs);
+  free(pool->iov);
+  msgpack_sbuffer_destroy(&pool->scratch);
+  free(pool->init_name);
+  free(pool->init_args);
+  if (pool->ap != NULL)
+    apr_pool_destroy(pool->ap);
+  free(pool);
+}
+
+static const char *worker_prefix(const mproc_context_t *ctx)
+{
+  const char *m = mproc_start_method_name(mproc_context_method(ctx));
+
+  return strcmp(m, "fork") == 0         ? "ForkPoolWorker"
+         : strcmp(m, "forkserver") == 0 ? "ForkServerPoolWorker"
+                                        : "SpawnPoolWorker";
+}
+
+static int check_options(mproc_pool_options_t *o)
+{
+  if (o->processes < 0)
+    return mproc__err(MPROC_EINVAL, "Number of processes must be at least 1");
+  if (o->processes == 0)
+    o->processes = mproc_cpu_count() > 0 ? mproc_cpu_count() : 1;
+  if (o->maxtasksperchild < 0)
+    return mproc__err(MPROC_EINVAL,
+                      "maxtasksperchild must be a positive int or None");
+  if (!(o->task_timeout >= 0)) /* NaN too */
+    return mproc__err(MPROC_EINVAL, "task_timeout must be >= 0 (0: none)");
+  if (o->initializer != NULL && mproc_target_name(o->initializer) == NULL)
+    return mproc__err(MPROC_ENOTREG,
+                      "Pool: the initializer is not registered (define it "
+                      "with MPROC_TARGET)");
+  return 0;
+}
+
+/* The pool's record and transport, no worker yet. */
+static int pool_new(mproc_pool_t **out, const mproc_pool_options_t *o,
+                    va_list *ap)
+{
+  mproc__pool_tr_config_t cfg = {0};
+  mproc_pool_t *pool = calloc(1, sizeof *pool);
+  int rc = 0;
+
+  if (pool == NULL)
+    return mproc__err(MPROC_ENOMEM, "out of memory");
+  msgpack_sbuffer_init(&pool->scratch);
+  pool->n = o->processes;
+  pool->maxtasks = o->maxtasksperchild;
+  pool->timeout = o->task_timeout;
+  pool->pid = mproc__plat_getpid();
+  pool->w = calloc((size_t)pool->n, sizeof *pool->w);
+  if (pool->w == NULL || apr_pool_create(&pool->ap, NULL) != APR_SUCCESS)
+    rc = mproc__err(MPROC_ENOMEM, "out of memory");
+  if (rc == 0 && o->initializer != NULL) {
+    msgpack_sbuffer b;
+    msgpack_sbuffer_init(&b);
+    rc = mproc__encode_args(&b, o->initargs, ap);
+    pool->init_name = strdup(mproc_target_name(o->initializer));
+    pool->init_args = b.data;
+    pool->init_len = b.size;
+  }
+  cfg.n = pool->n;
+  cfg.context = o->context != NULL ? o->context : mproc_get_context(NULL);
+  cfg.init_name = pool->init_name;
+  cfg.init_args = pool->init_args;
+  cfg.init_len = pool->init_len;
+  cfg.maxtasks = pool->maxtasks;
+  cfg.timing = pool->timeout > 0;
+  if (rc == 0)
+    rc = mproc__pool_local_create(&pool->tr, &cfg, worker_prefix(cfg.context));
+  if (rc != 0) {
+    pool_destroy(pool);
+    return rc;
+  }
+  *out = pool;
+  return 0;
+}
+
+int mproc_pool_create(mproc_pool_t **out, const mproc_pool_options_t *opts, ...)
+{
+  static long hooked; /* the pid that registered the exit handler */
+  mproc_pool_options_t o = {0};
+  mproc_pool_t *pool = NULL;
+  va_list ap;
+  int rc;
+
+  if (out == NULL)
+    return mproc__err(MPROC_EINVAL, "Pool: NULL output");
+  *out = NULL;
+  if ((rc = mproc__init()) != 0)
+    return rc;
+  if (g_mu == NULL)
+    return mproc__err(MPROC_ENOMEM, "Pool: could not initialise APR");
+  if (opts != NULL)
+    o = *opts;
+  if ((rc = check_options(&o)) != 0)
+    return rc;
+  va_start(ap, opts);
+  rc = pool_new(&pool, &o, &ap);
+  va_end(ap);
+  if (rc != 0)
+    return rc;
+  mproc__pool_lock();
+  for (int w = 0; w < pool->n && rc == 0; w++)
+    if ((rc = pool->tr->ops->start(pool->tr, w)) == 0)
+      pool->w[w].alive = 1;
+  if (rc == 0) {
+    pool->thread_running = 1;
+    if (apr_thread_create(&pool->thread, NULL, result_thread, pool, pool->ap) !=
+        APR_SUCCESS) {
+      pool->thread_running = 0;
+      rc = mproc__err(MPROC_EOS, "Pool: cannot start the result thread");
+    }
+  }
+  if (rc != 0) {
+    stop_workers(pool, 2);
+    mproc__pool_unlock();
+    pool_destroy(pool);
+    return rc;
+  }
+  /* After the first worker started: atexit handlers run in reverse, so
+   * this one runs before the process table's, which joins children. */
+  if (hooked != pool->pid) {
+    hooked = pool->pid;
+    atexit(pool_at_exit);
+  }
+  pool->next_live = live_pools;
+  live_pools = pool;
+  mproc__pool_unlock();
+  *out = pool;
+  return 0;
+}
+
+int mproc_pool_processes(const mproc_pool_t *pool)
+{
+  return pool != NULL ? pool->n : 0;
+}
+
+size_t mproc_pool_worker_pids(mproc_pool_t *pool, long *pids, size_t n)
+{
+  size_t k = 0;
+
+  if (pool == NULL)
+    return 0;
+  mproc__pool_lock();
+  for (int w = 0; w < pool->n && k < n; w++) {
+    long pid = pool->w[w].alive ? pool->tr->ops->pid(pool->tr, w) : -1;
+    if (pid > 0)
+      pids[k++] = pid;
+  }
+  mproc__pool_unlock();
+  return k;
+}
+
+int mproc_pool_close(mproc_pool_t *pool)
+{
+  if (pool == NULL)
+    return mproc__err(MPROC_EINVAL, "Pool: NULL");
+  mproc__pool_lock();
+  if (pool->state == RUN)
+    pool->state = CLOSE;
+  update_hints(pool);
+  pool->tr->ops->wake(pool->tr);
+  mproc__pool_unlock();
+  return 0;
+}
+
+int mproc_pool_terminate(mproc_pool_t *pool)
+{
+  if (pool == NULL)
+    return mproc__err(MPROC_EINVAL, "Pool: NULL");
+  mproc__pool_lock();
+  pool->state = TERMINATE;
+  pool->tr->ops->wake(pool->tr);
+  while (pool->thread_running)
+    cv_wait(MPROC__NEVER);
+  mproc__pool_unlock();
+  return 0;
+}
+
+int mproc_pool_join(mproc_pool_t *pool)
+{
+  apr_status_t st;
+
+  if (pool == NULL)
+    return mproc__err(MPROC_EINVAL, "Pool: NULL");
+  mproc__pool_lock();
+  if (pool->state == RUN) {
+    mproc__pool_unlock();
+    return mproc__err(MPROC_ESTATE, "Pool is still running");
+  }
+  while (pool->thread_running)
+    cv_wait(MPROC__NEVER);
+  mproc__pool_unlock();
+  if (!pool->joined && pool->thread != NULL) {
+    apr_thread_join(&st, pool->thread);
+    pool->joined = 1;
+  }
+  return 0;
+}
+
+void mproc_pool_free(mproc_pool_t *pool)
+{
+  if (pool == NULL)
+    return;
+  mproc__pool_lock();
+  int running = pool->state == RUN;
+  mproc__pool_unlock();
+  if (running)
+    mproc_pool_terminate(pool);
+  mproc_pool_join(pool);
+  mproc__pool_lock();
+  while (pool->waiters > 0) /* their jobs are done: they are leaving */
+    cv_wait(MPROC__NEVER);
+  live_remove(pool);
+  pool_destroy(pool);
+  mproc__pool_unlock();
+}
+
+/* ---- for the entry points ---- */
+
+int mproc__pool_fname(mproc_pool_t *pool, mproc_target_fn fn, const char **name)
+{
+  if (fn != pool->last_fn || pool->last_name == NULL) {
+    const char *n = mproc_target_name(fn);
+    if (n == NULL)
+      return mproc__err(MPROC_ENOTREG, "Pool: the function is not registered "
+                                       "(define it with MPROC_TARGET)");
+    if (strlen(n) > 255)
+      return mproc__err(MPROC_EINVAL,
+                        "Pool: function name '%.40s...' is "
+                        "longer than 255 bytes",
+                        n);
+    pool->last_fn = fn;
+    pool->last_name = n;
+  }
+  *name = pool->last_name;
+  return 0;
+}
+
+msgpack_sbuffer *mproc__pool_scratch(mproc_pool_t *pool)
+{
+  pool->scratch.size = 0;
+  return &pool->scratch;
+}
+
+int mproc__pool_workers(const mproc_pool_t *pool)
+{
+  return pool->n;
+}
+
+mproc__pool_tr_t *mproc__pool_transport(mproc_pool_t *pool)
+{
+  return pool->tr;
+}
+
+void mproc__job_settle_empty(mproc__job_t *j)
+{
+  if (j->has_cb && j->cb.on_result != NULL) {
+    mproc_args_t *r = NULL;
+    mproc__pool_unlock();
+    if (job_result(j, &r) == 0)
+      j->cb.on_result(r, j->cb.ud);
+    mproc_args_free(r);
+    mproc__pool_lock();
+  }
+}
+
+void mproc__pool_count_staged(mproc_pool_t *pool, size_t bytes)
+{
+  pool->stats.staged += bytes;
+}
+
+void mproc__pool_get_stats(mproc_pool_t *pool, mproc__pool_stats_t *out)
+{
+  mproc__pool_lock();
+  *out = pool->stats;
+  mproc__pool_unlock();
+}
+
+/* ---- results as callers see them ---- */
+
+/* The list of a done apply/map job (a new args). */
+static int job_result(mproc__job_t *j, mproc_args_t **out)
+{
+  mproc__iov_t one = {NULL, 0}, *parts = &one;
+  int rc;
+
+  *out = NULL;
+  if (j->status != 0)
+    return mproc__err(j->status, "%s", j->msg ? j->msg : "task failed");
+  if (j->nchunks > 1 && (parts = malloc(j->nchunks * sizeof *parts)) == NULL)
+    return mproc__err(MPROC_ENOMEM, "out of memory");
+  for (size_t c = 0; c < j->nchunks; c++) {
+    const unsigned char *rec = j->res[c];
+    parts[c] = (mproc__iov_t){rec + MPROC__RESULT_HDR,
+                              j->res_len[c] - MPROC__RESULT_HDR};
+  }
+  rc = mproc__values_list(out, parts, j->nchunks, j->items_back);
+  if (parts != &one)
+    free(parts);
+  return rc;
+}
+
+int mproc__job_result(mproc__job_t *j, mproc_args_t **out)
+{
+  return job_result(j, out);
+}
