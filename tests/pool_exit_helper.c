@@ -32,13 +32,15 @@ MPROC_TARGET(exit_block)
   return 0;
 }
 
+/* File scope: left as they are at exit, yet reachable (not leaks). */
+static mproc_pool_t *pool;
+static mproc_items_t *items;
+static mproc_args_t *out;
+static mproc_async_t *ar[11];
+
 int main(int argc, char **argv)
 {
   mproc_pool_options_t o = {.processes = 2};
-  mproc_pool_t *pool;
-  mproc_items_t *items;
-  mproc_async_t *ar;
-  mproc_args_t *out;
   int64_t v;
 
   mproc_main(argc, argv);
@@ -55,9 +57,9 @@ int main(int argc, char **argv)
     return 1;
   }
   if (argc > 2 && strcmp(argv[2], "busy") == 0) {
-    mproc_pool_apply_async(pool, &ar, NULL, exit_block, NULL);
+    mproc_pool_apply_async(pool, &ar[10], NULL, exit_block, NULL);
     for (int i = 0; i < 10; i++)
-      mproc_pool_apply_async(pool, &ar, NULL, exit_sqr, "i", i);
+      mproc_pool_apply_async(pool, &ar[i], NULL, exit_sqr, "i", i);
   }
   return 0; /* the pool, its items and results are left as they are */
 }

@@ -31,12 +31,13 @@
 #include "platform.h"
 #include "sched.h"
 
-#define IDLE_WAKE 1.0           /* the result thread looks around anyway */
-#define NAP 0.001               /* ... and waits this long for a settling */
-#define BATCH_TASKS 4096        /* tasks in one batch at most */
-#define BATCH_BYTES (256 << 10) /* bytes of one batch, beyond its first task   \
-                                 */
-#define FREE_MAX 4096           /* records kept for reuse, per kind */
+#define IDLE_WAKE 1.0    /* the result thread looks around anyway */
+#define NAP 0.001        /* ... and waits this long for a settling */
+#define BATCH_TASKS 4096 /* tasks in one batch at most */
+#define BATCH_BYTES                                                            \
+  (256 << 10)         /* bytes of one batch, beyond its first task             \
+                       */
+#define FREE_MAX 4096 /* records kept for reuse, per kind */
 
 enum { RUN, CLOSE, TERMINATE };
 
@@ -874,6 +875,9 @@ static void fail_everything(mproc_pool_t *pool)
   pool->npending = 0;
 }
 
+/* Stop every worker and wait for them; what they still hold is failed
+ * (terminate) or was settled already (a task that timed out, whose
+ * worker's end need not be seen before the pool closes). */
 static void stop_workers(mproc_pool_t *pool, int terminate)
 {
   for (int w = 0; w < pool->n; w++)
@@ -886,6 +890,7 @@ static void stop_workers(mproc_pool_t *pool, int terminate)
   mproc__pool_lock();
   for (int w = 0; w < pool->n; w++)
     pool->w[w].alive = 0;
+  fail_everything(pool);
 }
 
 /* ---- the result thread ---- */
