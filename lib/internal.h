@@ -205,6 +205,12 @@ int mproc__queue_put_iov(mproc_queue_t *q, double timeout,
 int mproc__queue_get_raw(mproc_queue_t *q, double timeout, void **buf,
                          size_t *len);
 
+/* Hand every message waiting in @q to @fn, oldest first, taking the
+ * read lock once: @msg is valid during the call only (it may point into
+ * the ring). The number handed out, or an error. */
+typedef void (*mproc__drain_fn)(void *ctx, const void *msg, size_t len);
+int mproc__queue_drain(mproc_queue_t *q, mproc__drain_fn fn, void *ctx);
+
 /* Bytes the queue's ring holds now (the ring's size in *@cap). */
 uint64_t mproc__queue_bytes(mproc_queue_t *q, uint64_t *cap);
 

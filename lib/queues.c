@@ -764,6 +764,71 @@ int mproc_queue_get(mproc_queue_t *q, double timeout, mproc_args_t **item)
   return mproc__args_take_buffer(item, buf, len);
 }
 
+int mproc__queue_drain(mproc_queue_t *q, mproc__drain_fn fn, void *ctx)
+{
+  qstate_t *st = q->st;
+  unsigned char frame[FRAME], *scratch = NULL;
+  size_t scap = 0;
+  int n = 0, rc = usable(q, "get");
+
+  if (rc != 0)
+    return rc;
+  if (atomic_load(&st->puts) == atomic_load(&st->gets))
+    return 0;
+  if ((rc = lock_side(q, &st->rlock, &st->reading, MPROC__NEVER)) != 0)
+    return rc;
+  while (rc == 0 && atomic_load(&st->puts) != atomic_load(&st->gets)) {
+    uint64_t tail = atomic_load(&st->tail), len = 0, off;
+    const void *p;
+    ring_copy_out(st, tail, frame, FRAME);
+    for (int i = 0; i < FRAME; i++)
+      len |= (uint64_t)frame[i] << (8 * i);
+    if (FRAME + len > st->cap || len == 0) {
+      /* Streamed through the ring (or corrupt): the ordinary read. */
+      void *buf = NULL;
+      size_t blen = 0;
+      if ((rc = read_message(q, &buf, &blen)) == 0) {
+        fn(ctx, buf, blen);
+        mproc__args_buffer_free(buf);
+      }
+    } else {
+      /* Whole in the ring (its count is published after its bytes):
+       * handed out in place unless it wraps. */
+      off = (tail + FRAME) % st->cap;
+      if (off + len <= st->cap) {
+        p = st->ring + off;
+      } else {
+        if (len > scap) {
+          unsigned char *g = realloc(scratch, (size_t)len);
+          if (g == NULL) {
+            rc = mproc__err(MPROC_ENOMEM, "out of memory");
+            break;
+          }
+          scratch = g;
+          scap = (size_t)len;
+        }
+        ring_copy_out(st, tail + FRAME, scratch, (size_t)len);
+        p = scratch;
+      }
+      fn(ctx, p, (size_t)len);
+      atomic_store(&st->reading, 1);
+      atomic_store(&st->tail, tail + FRAME + len);
+      atomic_fetch_add(&st->gets, 1);
+      atomic_store(&st->reading, 0);
+    }
+    if (rc == 0) {
+      give_slot(q);
+      n++;
+    }
+  }
+  bump(q, &st->space_seq, &st->space_waiters);
+  mproc__plat_mutex_unlock(&q->seg, &st->rlock);
+  free(scratch);
+  if (rc == MPROC_EBROKEN)
+    return usable(q, "get");
+  return rc != 0 ? rc : n;
+}
+
 int mproc__queue_get_raw(mproc_queue_t *q, double timeout, void **buf,
                          size_t *len)
 {

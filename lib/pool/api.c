@@ -171,23 +171,25 @@ static int chunk_tasks(mproc__job_t *j, const mproc_items_t *items,
                        const unsigned char *base, const char *fname, int star,
                        mproc__task_t **head)
 {
-  mproc__task_t **link = head;
+  mproc__task_t *t = j->nchunks > 0 ? mproc__tasks_new(j->nchunks) : NULL;
   size_t at = 0;
 
-  *head = NULL;
-  for (size_t c = 0; c < j->nchunks; c++) {
+  *head = t;
+  if (t == NULL && j->nchunks > 0)
+    return mproc__err(MPROC_ENOMEM, "out of memory");
+  for (size_t c = 0; c < j->nchunks; c++, t++) {
     size_t first = c * j->chunksize;
     size_t count =
         j->nitems - first < j->chunksize ? j->nitems - first : j->chunksize;
     size_t end = mproc__items_offset(items, first + count, first, at);
-    *link = mproc__task_new(j, (uint32_t)c,
-                            star ? MPROC__TASK_STAR : MPROC__TASK_CHUNK, fname,
-                            (uint32_t)count, base + at, end - at, 0);
-    if (*link == NULL) {
-      mproc__task_list_free(*head);
-      return mproc__err(MPROC_ENOMEM, "out of memory");
-    }
-    link = &(*link)->next;
+    t->job = j;
+    t->idx = (uint32_t)c;
+    t->kind = star ? MPROC__TASK_STAR : MPROC__TASK_CHUNK;
+    t->fname = fname;
+    t->count = (uint32_t)count;
+    t->payload = base + at;
+    t->len = end - at;
+    t->next = c + 1 < j->nchunks ? t + 1 : NULL;
     at = end;
   }
   return 0;
@@ -401,17 +403,16 @@ int mproc_pool_imap(mproc_pool_t *pool, mproc_imap_t **it, mproc_target_fn fn,
 /* The next value of chunk @c from the iterator's position. */
 static int imap_value(mproc__job_t *j, size_t c, mproc_args_t **result)
 {
-  const unsigned char *rec = j->res[c];
-  size_t end = j->res_len[c], at = MPROC__RESULT_HDR + j->next_off;
-  size_t len = at < end ? mproc__msgpack_len(rec + at, end - at) : 0;
-  uint32_t values = mproc__get_u32(rec + 8);
+  const unsigned char *v = j->vals + j->chunk[c].off + j->next_off;
+  size_t left = j->chunk[c].len - j->next_off;
+  size_t len = left > 0 ? mproc__msgpack_len(v, left) : 0;
   int rc;
 
   if (len == 0)
     return mproc__err(MPROC_ECODEC, "imap: malformed result from a worker");
-  rc = mproc__values_list(result, &(mproc__iov_t){rec + at, len}, 1, 1);
+  rc = mproc__values_list(result, &(mproc__iov_t){v, len}, 1, 1);
   j->next_off += len;
-  if (++j->next_pos >= values) {
+  if (++j->next_pos >= j->chunksize || j->next_off >= j->chunk[c].len) {
     j->next_chunk++;
     j->next_pos = j->next_off = 0;
   }
@@ -429,16 +430,17 @@ static int imap_step(mproc__job_t *j, mproc_args_t **result, int *rc)
   }
   if (j->ordered) {
     c = j->next_chunk;
-    if (j->res[c] == NULL && j->cstatus[c] == 0)
+    if (!j->chunk[c].back)
       return 0;
   } else {
     if (j->next_chunk >= j->narrived)
       return 0;
     c = j->arrival[j->next_chunk];
   }
-  if (j->cstatus[c] != 0) {
+  if (j->chunk[c].status != 0) {
     /* A failed chunk is reported once, then iteration goes on. */
-    *rc = mproc__err(j->cstatus[c], "%s", j->cmsg[c] ? j->cmsg[c] : "failed");
+    const char *m = j->cmsg != NULL ? j->cmsg[c] : NULL;
+    *rc = mproc__err(j->chunk[c].status, "%s", m != NULL ? m : "failed");
     j->next_chunk++;
     j->next_pos = j->next_off = 0;
     return 1;

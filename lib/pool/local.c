@@ -38,13 +38,15 @@ typedef struct slot {
   atomic_uint refill;               /* claiming this task asks for more */
   atomic_uint hungry;               /* asked for work (cleared on send) */
   atomic_uint idle;                 /* waits for a batch */
+  atomic_uint want_on;              /* the scheduler wants the result of */
+  atomic_uint want_seq;             /* ... this task */
   atomic_ullong started;            /* the running item's start (double) */
 } slot_t;
 
 typedef struct ctl {
   _Alignas(64) atomic_uint sleeping; /* the scheduler's thread sleeps */
   atomic_uint pending;               /* work waits for a worker */
-  atomic_uint want;                  /* results are waited for */
+  atomic_uint want;                  /* every result is wanted */
   atomic_uint timing;                /* record when items start */
   atomic_uint nhungry;               /* slots asking for work */
   _Alignas(64) slot_t slot[];
@@ -189,17 +191,18 @@ static int port_claim(void *ctx, uint32_t seq)
   return 1;
 }
 
-static int port_post(void *ctx, const mproc__iov_t *iov, size_t n)
+static int port_post(void *ctx, uint32_t seq, const mproc__iov_t *iov, size_t n)
 {
   wport_t *p = ctx;
-  uint64_t cap, used;
+  uint64_t cap;
   int rc = mproc__queue_put_iov(p->rq, MPROC_FOREVER, iov, n);
 
-  if (rc == 0 && atomic_load(&p->ctl->sleeping)) {
-    used = mproc__queue_bytes(p->rq, &cap);
-    if (atomic_load(&p->ctl->want) || used > cap / 2)
-      ring_bell(p);
-  }
+  if (rc == 0 && atomic_load(&p->ctl->sleeping) &&
+      (atomic_load(&p->ctl->want) ||
+       (atomic_load(&p->me->want_on) &&
+        seq_diff(seq, atomic_load(&p->me->want_seq)) >= 0) ||
+       mproc__queue_bytes(p->rq, &cap) > cap / 2))
+    ring_bell(p);
   return rc;
 }
 
@@ -324,6 +327,7 @@ static void forget(local_t *l, int w)
   atomic_store(&s->claim, 0);
   atomic_store(&s->refill, 0);
   atomic_store(&s->idle, 0);
+  atomic_store(&s->want_on, 0);
   atomic_store(&s->started, 0);
 }
 
@@ -423,34 +427,47 @@ static int l_idle(mproc__pool_tr_t *t, int w)
   return slot_idle(&L(t)->ctl->slot[w]);
 }
 
-static void l_hint(mproc__pool_tr_t *t, int pending, int want)
+static void l_hint(mproc__pool_tr_t *t, int pending, int all)
 {
   ctl_t *ctl = L(t)->ctl;
 
   atomic_store(&ctl->pending, pending != 0);
-  atomic_store(&ctl->want, want != 0);
+  atomic_store(&ctl->want, all != 0);
+}
+
+static void l_want(mproc__pool_tr_t *t, int w, int on, uint32_t seq)
+{
+  slot_t *s = &L(t)->ctl->slot[w];
+
+  /* The number first: a worker that sees @on sees the right one. */
+  atomic_store(&s->want_seq, seq);
+  atomic_store(&s->want_on, on != 0);
+}
+
+typedef struct poll_ctx {
+  mproc__pool_rec_fn fn;
+  void *ctx;
+  int w;
+} poll_ctx_t;
+
+static void poll_one(void *ctx, const void *msg, size_t len)
+{
+  poll_ctx_t *pc = ctx;
+
+  pc->fn(pc->ctx, pc->w, msg, len);
 }
 
 static size_t l_poll(mproc__pool_tr_t *t, int w, mproc__pool_rec_fn fn,
                      void *ctx)
 {
   lworker_t *lw = &L(t)->w[w];
-  size_t got = 0;
-  void *rec;
-  size_t len;
+  poll_ctx_t pc = {fn, ctx, w};
+  int got;
 
-  while (lw->rq != NULL && mproc_queue_qsize(lw->rq) > 0 &&
-         mproc__queue_get_raw(lw->rq, 0, &rec, &len) == 0) {
-    fn(ctx, w, rec, len);
-    got++;
-  }
-  return got;
-}
-
-static void l_release(mproc__pool_tr_t *t, void *rec)
-{
-  (void)t;
-  mproc__args_buffer_free(rec);
+  if (lw->rq == NULL)
+    return 0;
+  got = mproc__queue_drain(lw->rq, poll_one, &pc);
+  return got > 0 ? (size_t)got : 0;
 }
 
 /* Why worker @lw ended, after reaping it. */
@@ -502,7 +519,10 @@ static int visible_work(local_t *l)
     if (lw->ended && !lw->reported)
       return 1;
     if (mproc_queue_qsize(lw->rq) > 0 &&
-        (want || mproc__queue_bytes(lw->rq, &cap) > cap / 2))
+        (want || mproc__queue_bytes(lw->rq, &cap) > cap / 2 ||
+         (atomic_load(&ctl->slot[w].want_on) &&
+          seq_diff(next_of(atomic_load(&ctl->slot[w].claim)),
+                   atomic_load(&ctl->slot[w].want_seq)) > 0)))
       return 1;
     if (pending && atomic_load(&ctl->slot[w].hungry))
       return 1;
@@ -712,9 +732,26 @@ static void l_destroy(mproc__pool_tr_t *t)
 }
 
 static const mproc__pool_tr_ops_t local_ops = {
-    l_start, l_send,      l_reclaim,    l_next,  l_started_at, l_hungry, l_idle,
-    l_hint,  l_poll,      l_release,    l_ended, l_wait,       l_wake,   l_stop,
-    l_join,  l_array_ref, l_array_done, l_pid,   l_destroy};
+    .start = l_start,
+    .send = l_send,
+    .reclaim = l_reclaim,
+    .next = l_next,
+    .started_at = l_started_at,
+    .hungry = l_hungry,
+    .idle = l_idle,
+    .hint = l_hint,
+    .want = l_want,
+    .poll = l_poll,
+    .ended = l_ended,
+    .wait = l_wait,
+    .wake = l_wake,
+    .stop = l_stop,
+    .join = l_join,
+    .array_ref = l_array_ref,
+    .array_done = l_array_done,
+    .pid = l_pid,
+    .destroy = l_destroy,
+};
 
 int mproc__pool_local_create(mproc__pool_tr_t **out,
                              const mproc__pool_tr_config_t *cfg,

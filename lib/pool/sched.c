@@ -109,10 +109,12 @@ struct mproc_pool {
   wslot_t *w;
   mproc__task_t *pend_head, *pend_tail;
   size_t npending;
-  size_t unfinished; /* tasks submitted and not settled */
-  size_t cb_jobs;    /* jobs with callbacks not settled */
-  size_t waiters;    /* threads waiting for a job of this pool */
-  int hint_pending, hint_want;
+  size_t unfinished;     /* tasks submitted and not settled */
+  size_t cb_jobs;        /* jobs with callbacks not settled */
+  size_t waiters;        /* threads waiting for a job of this pool */
+  mproc__job_t **waited; /* ... the jobs they wait for */
+  size_t nwaited, waited_cap;
+  int hint_pending, hint_all, wants_set;
   fire_t *fire; /* callbacks due, newest first */
   apr_pool_t *ap;
   apr_thread_t *thread;
@@ -155,10 +157,11 @@ mproc__task_t *mproc__task_new(mproc__job_t *j, uint32_t idx, int kind,
   if (t != NULL) {
     free_tasks = t->next;
     n_free_tasks--;
-  } else if ((t = malloc(sizeof *t)) == NULL) {
+  } else if ((t = malloc(sizeof *t + MPROC__TASK_INLINE)) == NULL) {
     return NULL;
   }
-  memset(t, 0, offsetof(mproc__task_t, inl));
+  memset(t, 0, sizeof *t);
+  t->worker = -1;
   t->job = j;
   t->idx = idx;
   t->kind = kind;
@@ -169,8 +172,8 @@ mproc__task_t *mproc__task_new(mproc__job_t *j, uint32_t idx, int kind,
     t->payload = payload;
   } else if (len <= MPROC__TASK_INLINE) {
     if (len > 0)
-      memcpy(t->inl, payload, len);
-    t->payload = t->inl;
+      memcpy(t + 1, payload, len);
+    t->payload = (unsigned char *)(t + 1);
   } else if ((t->heap = malloc(len)) != NULL) {
     memcpy(t->heap, payload, len);
     t->payload = t->heap;
@@ -181,12 +184,34 @@ mproc__task_t *mproc__task_new(mproc__job_t *j, uint32_t idx, int kind,
   return t;
 }
 
+mproc__task_t *mproc__tasks_new(size_t n)
+{
+  mproc__task_block_t *b;
+
+  if (n > (SIZE_MAX - sizeof *b) / sizeof(mproc__task_t))
+    return NULL;
+  b = calloc(1, sizeof *b + n * sizeof(mproc__task_t));
+  if (b == NULL)
+    return NULL;
+  b->live = n;
+  for (size_t i = 0; i < n; i++) {
+    b->t[i].block = b;
+    b->t[i].worker = -1;
+  }
+  return b->t;
+}
+
 void mproc__task_free(mproc__task_t *t)
 {
   if (t == NULL)
     return;
   free(t->heap);
   t->heap = NULL;
+  if (t->block != NULL) {
+    if (--t->block->live == 0)
+      free(t->block);
+    return;
+  }
   if (n_free_tasks >= FREE_MAX) {
     free(t);
     return;
@@ -205,44 +230,42 @@ void mproc__task_list_free(mproc__task_t *head)
   }
 }
 
-static void job_free_arrays(mproc__job_t *j)
+static int is_apply_sized(const mproc__job_t *j)
 {
-  if (j->res == &j->res1)
-    return;
-  free(j->res);
-  free(j->res_len);
-  free(j->cstatus);
-  free(j->cmsg);
-  free(j->arrival);
+  return j->chunk == &j->chunk1;
 }
 
 void mproc__job_unref(mproc__job_t *j)
 {
   if (j == NULL || --j->refs > 0)
     return;
-  for (size_t i = 0; i < j->nchunks; i++) {
-    mproc__args_buffer_free(j->res[i]);
+  for (size_t i = 0; j->cmsg != NULL && i < j->nchunks; i++)
     free(j->cmsg[i]);
-  }
+  free(j->cmsg);
   free(j->msg);
   free(j->items_copy);
-  if (j->res == &j->res1 && n_free_jobs < FREE_MAX) {
+  free(j->arrival);
+  if (j->on != &j->on1)
+    free(j->on);
+  if (j->vals != j->vals1)
+    free(j->vals);
+  if (is_apply_sized(j) && n_free_jobs < FREE_MAX) {
     j->next_free = free_jobs;
     free_jobs = j;
     n_free_jobs++;
     return;
   }
-  job_free_arrays(j);
+  if (!is_apply_sized(j))
+    free(j->chunk);
   free(j);
 }
 
 mproc__job_t *mproc__job_new(int kind, size_t nitems, size_t chunksize)
 {
   size_t nchunks = chunksize ? (nitems + chunksize - 1) / chunksize : 0;
-  size_t cap = nchunks ? nchunks : 1;
   mproc__job_t *j = NULL;
 
-  if (nchunks <= 1 && free_jobs != NULL) {
+  if (nchunks <= 1 && kind != MPROC__J_IMAP && free_jobs != NULL) {
     j = free_jobs;
     free_jobs = j->next_free;
     n_free_jobs--;
@@ -255,22 +278,18 @@ mproc__job_t *mproc__job_new(int kind, size_t nitems, size_t chunksize)
   j->nitems = nitems;
   j->chunksize = chunksize;
   j->nchunks = nchunks;
-  if (nchunks <= 1) {
-    j->res = &j->res1;
-    j->res_len = &j->res_len1;
-    j->cstatus = &j->cstatus1;
-    j->cmsg = &j->cmsg1;
-    j->arrival = &j->arrival1;
+  if (nchunks <= 1 && kind != MPROC__J_IMAP) {
+    j->chunk = &j->chunk1;
     return j;
   }
-  j->res = calloc(cap, sizeof *j->res);
-  j->res_len = calloc(cap, sizeof *j->res_len);
-  j->cstatus = calloc(cap, sizeof *j->cstatus);
-  j->cmsg = calloc(cap, sizeof *j->cmsg);
-  j->arrival = calloc(cap, sizeof *j->arrival);
-  if (j->res == NULL || j->res_len == NULL || j->cstatus == NULL ||
-      j->cmsg == NULL || j->arrival == NULL) {
-    job_free_arrays(j);
+  j->chunk = calloc(nchunks ? nchunks : 1, sizeof *j->chunk);
+  if (j->chunk != NULL && kind == MPROC__J_IMAP &&
+      (j->arrival = calloc(nchunks ? nchunks : 1, sizeof *j->arrival)) ==
+          NULL) {
+    free(j->chunk);
+    j->chunk = NULL;
+  }
+  if (j->chunk == NULL) {
     free(j);
     return NULL;
   }
@@ -311,17 +330,88 @@ void mproc_async_free(mproc_async_t *ar)
 
 /* ---- hints and callbacks ---- */
 
-/* Tell the transport what the scheduler needs, when that changed. */
+/* Where a job's tasks are: noted as they are given and come back. */
+static mproc__job_w_t *job_on(mproc_pool_t *pool, mproc__job_t *j, int w)
+{
+  if (j->chunk == &j->chunk1) { /* one task: no array */
+    j->on = &j->on1;
+    j->on1_w = w;
+    return &j->on1;
+  }
+  if (j->on == NULL && (j->on = calloc((size_t)pool->n, sizeof *j->on)) == NULL)
+    return NULL;
+  return &j->on[w];
+}
+
+static void job_given(mproc_pool_t *pool, mproc__task_t *t)
+{
+  mproc__job_w_t *o = job_on(pool, t->job, t->worker);
+
+  if (o != NULL) {
+    o->out++;
+    o->last = t->seq;
+  }
+}
+
+static mproc__job_w_t *job_back(mproc__task_t *t)
+{
+  mproc__job_t *j = t->job;
+  mproc__job_w_t *o = j->on == &j->on1 ? &j->on1
+                      : j->on != NULL  ? &j->on[t->worker]
+                                       : NULL;
+
+  if (o != NULL && o->out > 0)
+    o->out--;
+  return o;
+}
+
+/* What the transport should wake the scheduler for: every result when
+ * callbacks are due, imap is read or the pool closes; else, per worker,
+ * the earliest of "the last task a waited-for job has there". */
+static void update_wants(mproc_pool_t *pool, int all)
+{
+  const mproc__pool_tr_ops_t *ops = pool->tr->ops;
+
+  if (pool->nwaited == 0 || all) {
+    if (pool->wants_set)
+      for (int w = 0; w < pool->n; w++)
+        ops->want(pool->tr, w, 0, 0);
+    pool->wants_set = 0;
+    return;
+  }
+  for (int w = 0; w < pool->n; w++) {
+    int on = 0;
+    uint32_t seq = 0;
+    for (size_t k = 0; k < pool->nwaited; k++) {
+      mproc__job_t *j = pool->waited[k];
+      mproc__job_w_t *o = j->on == &j->on1 ? (j->on1_w == w ? &j->on1 : NULL)
+                          : j->on != NULL  ? &j->on[w]
+                                           : NULL;
+      if (o != NULL && o->out > 0 && (!on || (int32_t)(o->last - seq) < 0)) {
+        on = 1;
+        seq = o->last;
+      }
+    }
+    ops->want(pool->tr, w, on, seq);
+  }
+  pool->wants_set = 1;
+}
+
+/* Tell the transport what the scheduler needs. */
 static void update_hints(mproc_pool_t *pool)
 {
   int pending = pool->npending > 0;
-  int want = pool->waiters > 0 || pool->cb_jobs > 0 || pool->state != RUN;
+  int all = pool->cb_jobs > 0 || pool->state != RUN;
 
-  if (pending != pool->hint_pending || want != pool->hint_want) {
+  for (size_t k = 0; k < pool->nwaited && !all; k++)
+    all = pool->waited[k]->kind == MPROC__J_IMAP;
+  if (pending != pool->hint_pending || all != pool->hint_all) {
     pool->hint_pending = pending;
-    pool->hint_want = want;
-    pool->tr->ops->hint(pool->tr, pending, want);
+    pool->hint_all = all;
+    pool->tr->ops->hint(pool->tr, pending, all);
   }
+  if (pool->nwaited > 0 || pool->wants_set)
+    update_wants(pool, all);
 }
 
 static void fire_add(mproc_pool_t *pool, mproc__job_t *j, int what, size_t done,
@@ -420,34 +510,73 @@ static char *slice_message(const mproc__job_t *j, size_t c, const char *msg)
   return m;
 }
 
-/* Chunk @c of @j is back: its record @rec (taken), or failure
- * @status/@msg. */
-static void chunk_back(mproc_pool_t *pool, mproc__job_t *j, size_t c, void *rec,
-                       size_t len, int status, const char *msg)
+/* Keep the @len bytes of values of chunk @c (copied: the record is the
+ * transport's). */
+static int keep_values(mproc__job_t *j, size_t c, const void *v, size_t len)
 {
-  if (j->res[c] != NULL || j->cstatus[c] != 0) { /* twice: ignore */
-    mproc__args_buffer_free(rec);
-    return;
+  if (len > 0 && j->vals_cap - j->vals_len < len) {
+    size_t cap = j->vals_cap ? j->vals_cap : len * j->nchunks;
+    unsigned char *g;
+    if (j->vals_cap == 0 && cap <= sizeof j->vals1) {
+      j->vals = j->vals1; /* a small apply result: no allocation */
+      j->vals_cap = sizeof j->vals1;
+    } else {
+      while (cap - j->vals_len < len)
+        cap = cap * 2 + 64;
+      g = realloc(j->vals == j->vals1 ? NULL : j->vals, cap);
+      if (g == NULL)
+        return MPROC_ENOMEM;
+      if (j->vals == j->vals1 && j->vals_len > 0)
+        memcpy(g, j->vals1, j->vals_len);
+      j->vals = g;
+      j->vals_cap = cap;
+    }
   }
-  pool->unfinished--;
-  j->chunks_back++;
-  j->arrival[j->narrived++] = c;
-  if (status == 0) {
-    j->res[c] = rec;
-    j->res_len[c] = len;
-    j->items_back += j->kind == MPROC__J_APPLY
-                         ? 1
-                         : mproc__get_u32((unsigned char *)rec + 8);
-  } else {
-    mproc__args_buffer_free(rec);
-    j->cstatus[c] = status;
+  if (len > 0)
+    memcpy(j->vals + j->vals_len, v, len);
+  j->chunk[c].off = j->vals_len;
+  j->chunk[c].len = len;
+  j->vals_len += len;
+  return 0;
+}
+
+/* Record chunk @c's failure. */
+static void keep_failure(mproc__job_t *j, size_t c, int status, const char *msg)
+{
+  j->chunk[c].status = status;
+  if (j->cmsg == NULL)
+    j->cmsg = calloc(j->nchunks, sizeof *j->cmsg);
+  if (j->cmsg != NULL)
     j->cmsg[c] = j->kind == MPROC__J_ARRAY && status != MPROC_ETASK
                      ? slice_message(j, c, msg)
                      : strdup(msg);
-    if (j->status == 0) {
-      j->status = status;
-      j->msg = strdup(j->cmsg[c] != NULL ? j->cmsg[c] : msg);
-    }
+  if (j->status == 0) {
+    j->status = status;
+    j->msg = strdup(j->cmsg != NULL && j->cmsg[c] != NULL ? j->cmsg[c] : msg);
+  }
+}
+
+/* Chunk @c of @j is back: its @nvalues values (@len bytes at @v), or
+ * failure @status/@msg. */
+static void chunk_back(mproc_pool_t *pool, mproc__job_t *j, size_t c,
+                       const void *v, size_t len, uint32_t nvalues, int status,
+                       const char *msg)
+{
+  if (j->chunk[c].back) /* twice: ignore */
+    return;
+  if (status == 0 && keep_values(j, c, v, len) != 0) {
+    status = MPROC_ENOMEM;
+    msg = "out of memory keeping a result";
+  }
+  j->chunk[c].back = 1;
+  pool->unfinished--;
+  j->chunks_back++;
+  if (j->arrival != NULL)
+    j->arrival[j->narrived++] = c;
+  if (status == 0) {
+    j->items_back += nvalues;
+  } else {
+    keep_failure(j, c, status, msg);
     /* map fails at its first failing chunk; an array waits for every
      * slice (workers may still write into its memory). */
     if (!j->settled && (j->kind == MPROC__J_MAP || j->kind == MPROC__J_APPLY))
@@ -466,55 +595,50 @@ static void chunk_back(mproc_pool_t *pool, mproc__job_t *j, size_t c, void *rec,
   }
 }
 
-/* Task @t is back with record @rec, or failed (@rec NULL). */
-static void task_back(mproc_pool_t *pool, mproc__task_t *t, void *rec,
-                      size_t len, int status, const char *msg)
+/* Task @t is back: its values, or its failure. */
+static void task_back(mproc_pool_t *pool, mproc__task_t *t, const void *v,
+                      size_t len, uint32_t nvalues, int status, const char *msg)
 {
-  if (!t->settled)
-    chunk_back(pool, t->job, t->idx, rec, len, status, msg);
-  else
-    pool->tr->ops->release(pool->tr, rec);
-  mproc__task_free(t);
-}
+  mproc__job_t *j = t->job;
+  uint32_t idx = t->idx;
+  int settled = t->settled;
 
-static char *record_message(const unsigned char *rec, size_t len)
-{
-  size_t n = len - MPROC__RESULT_HDR;
-  char *m = malloc(n + 1);
-
-  if (m != NULL) {
-    memcpy(m, rec + MPROC__RESULT_HDR, n);
-    m[n] = '\0';
-  }
-  return m;
+  if (t->worker >= 0)
+    job_back(t);
+  mproc__task_free(t); /* first: the last chunk may free the job's tasks */
+  if (!settled)
+    chunk_back(pool, j, idx, v, len, nvalues, status, msg);
 }
 
 /* A result record from worker @w (the transport's poll callback). */
-static void on_record(void *ctx, int w, void *rec, size_t len)
+static void on_record(void *ctx, int w, const void *rec, size_t len)
 {
   mproc_pool_t *pool = ctx;
   wslot_t *s = &pool->w[w];
   mproc__task_t *t = s->head;
+  const char *payload = (const char *)rec + MPROC__RESULT_HDR;
   uint32_t seq, values;
   int status;
 
   /* Records come in the order tasks were given; anything else is not
    * ours (a stray from a worker already handled). */
   if (t == NULL || mproc__result_read(rec, len, &seq, &status, &values) != 0 ||
-      seq != t->seq) {
-    pool->tr->ops->release(pool->tr, rec);
+      seq != t->seq)
     return;
-  }
   s->head = t->next;
   if (s->head == NULL)
     s->tail = NULL;
+  len -= MPROC__RESULT_HDR;
   if (status == 0) {
-    task_back(pool, t, rec, len, 0, NULL);
+    task_back(pool, t, payload, len, values, 0, NULL);
     return;
   }
-  char *m = record_message(rec, len);
-  pool->tr->ops->release(pool->tr, rec);
-  task_back(pool, t, NULL, 0, status < 0 ? status : MPROC_ETASK,
+  char *m = malloc(len + 1);
+  if (m != NULL) {
+    memcpy(m, payload, len);
+    m[len] = '\0';
+  }
+  task_back(pool, t, NULL, 0, 0, status < 0 ? status : MPROC_ETASK,
             m != NULL ? m : "task failed");
   free(m);
 }
@@ -560,7 +684,13 @@ static void take_back(mproc_pool_t *pool, int w, uint32_t from)
   *link = NULL;
   s->tail = last;
   for (mproc__task_t *t = first; t != NULL; t = t->next) {
+    mproc__job_w_t *o = job_back(t);
+    /* What the worker still holds of that job ends before @from: a
+     * thread waiting for it must be woken by what comes back there. */
+    if (o != NULL && o->out > 0)
+      o->last = from - 1;
     n++;
+    t->worker = -1;
     if (t->next == NULL)
       last = t;
   }
@@ -636,6 +766,8 @@ static int send_batch(mproc_pool_t *pool, int w, size_t k,
   *first = t = pool->pend_head;
   for (size_t i = 0; i < k; i++, t = t->next) {
     t->seq = s->limit++;
+    t->worker = w;
+    job_given(pool, t);
     last = t;
   }
   pool->pend_head = t;
@@ -791,7 +923,7 @@ static void worker_ended(mproc_pool_t *pool, int w, const char *why)
     s->head = t->next;
     if (s->head == NULL)
       s->tail = NULL;
-    task_back(pool, t, NULL, 0, MPROC_EWORKER, why);
+    task_back(pool, t, NULL, 0, 0, MPROC_EWORKER, why);
   }
   take_back(pool, w, from);
   s->alive = 0;
@@ -845,7 +977,7 @@ static void check_timeouts(mproc_pool_t *pool, double now, double *next)
              "task timed out: %s ran longer than %g s (its worker was "
              "killed and replaced)",
              t->fname, pool->timeout);
-    chunk_back(pool, t->job, t->idx, NULL, 0, MPROC_ETIMEDOUT, msg);
+    chunk_back(pool, t->job, t->idx, NULL, 0, 0, MPROC_ETIMEDOUT, msg);
     t->settled = 1;
     ops->reclaim(pool->tr, w, &from, &to);
     take_back(pool, w, from);
@@ -863,13 +995,13 @@ static void fail_everything(mproc_pool_t *pool)
     wslot_t *s = &pool->w[w];
     while ((t = s->head) != NULL) {
       s->head = t->next;
-      task_back(pool, t, NULL, 0, MPROC_ECLOSED, "Pool terminated");
+      task_back(pool, t, NULL, 0, 0, MPROC_ECLOSED, "Pool terminated");
     }
     s->tail = NULL;
   }
   while ((t = pool->pend_head) != NULL) {
     pool->pend_head = t->next;
-    task_back(pool, t, NULL, 0, MPROC_ECLOSED, "Pool terminated");
+    task_back(pool, t, NULL, 0, 0, MPROC_ECLOSED, "Pool terminated");
   }
   pool->pend_tail = NULL;
   pool->npending = 0;
@@ -977,13 +1109,39 @@ static void *APR_THREAD_FUNC result_thread(apr_thread_t *th, void *arg)
 
 /* Count the caller as waiting for results of @j's pool (so that workers
  * wake the result thread for them), and take what was posted before. */
+static void waited_add(mproc_pool_t *pool, mproc__job_t *j)
+{
+  if (pool->nwaited == pool->waited_cap) {
+    size_t cap = pool->waited_cap ? pool->waited_cap * 2 : 8;
+    mproc__job_t **g = realloc(pool->waited, cap * sizeof *g);
+    if (g == NULL)
+      return; /* then only "all results" wakes it: slower, never stuck */
+    pool->waited = g;
+    pool->waited_cap = cap;
+  }
+  pool->waited[pool->nwaited++] = j;
+}
+
+static void waited_remove(mproc_pool_t *pool, mproc__job_t *j)
+{
+  for (size_t k = 0; k < pool->nwaited; k++)
+    if (pool->waited[k] == j) {
+      pool->waited[k] = pool->waited[--pool->nwaited];
+      return;
+    }
+}
+
 static mproc_pool_t *wait_begin(mproc__job_t *j)
 {
   mproc_pool_t *pool = j->settled ? NULL : j->pool;
 
-  j->waiters++;
   if (pool != NULL) {
     pool->waiters++;
+    if (j->waiters == 0)
+      waited_add(pool, j);
+  }
+  j->waiters++;
+  if (pool != NULL) {
     update_hints(pool);
     drain(pool);
     dispatch(pool);
@@ -996,6 +1154,8 @@ static void wait_end(mproc__job_t *j, mproc_pool_t *pool)
   j->waiters--;
   if (pool != NULL) {
     pool->waiters--;
+    if (j->waiters == 0)
+      waited_remove(pool, j);
     update_hints(pool);
     if (pool->waiters == 0 && pool->thread_running == 0)
       wake_waiters(); /* mproc_pool_free waits for the last waiter */
@@ -1067,6 +1227,7 @@ static void pool_destroy(mproc_pool_t *pool)
   if (pool->tr != NULL)
     pool->tr->ops->destroy(pool->tr);
   free(pool->w);
+  free(pool->waited);
   free(pool->hdrs);
   free(pool->iov);
   msgpack_sbuffer_destroy(&pool->scratch);
@@ -1351,7 +1512,8 @@ void mproc__pool_get_stats(mproc_pool_t *pool, mproc__pool_stats_t *out)
 
 /* ---- results as callers see them ---- */
 
-/* The list of a done apply/map job (a new args). */
+/* The list of a done apply/map job (a new args): the chunks' values
+ * spliced in order. */
 static int job_result(mproc__job_t *j, mproc_args_t **out)
 {
   mproc__iov_t one = {NULL, 0}, *parts = &one;
@@ -1362,11 +1524,9 @@ static int job_result(mproc__job_t *j, mproc_args_t **out)
     return mproc__err(j->status, "%s", j->msg ? j->msg : "task failed");
   if (j->nchunks > 1 && (parts = malloc(j->nchunks * sizeof *parts)) == NULL)
     return mproc__err(MPROC_ENOMEM, "out of memory");
-  for (size_t c = 0; c < j->nchunks; c++) {
-    const unsigned char *rec = j->res[c];
-    parts[c] = (mproc__iov_t){rec + MPROC__RESULT_HDR,
-                              j->res_len[c] - MPROC__RESULT_HDR};
-  }
+  for (size_t c = 0; c < j->nchunks; c++)
+    parts[c] = (mproc__iov_t){
+        j->vals != NULL ? j->vals + j->chunk[c].off : NULL, j->chunk[c].len};
   rc = mproc__values_list(out, parts, j->nchunks, j->items_back);
   if (parts != &one)
     free(parts);

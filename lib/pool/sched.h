@@ -19,26 +19,47 @@
 
 enum { MPROC__J_APPLY, MPROC__J_MAP, MPROC__J_IMAP, MPROC__J_ARRAY };
 
-#define MPROC__TASK_INLINE 48 /* a payload this small lives in the task */
+#define MPROC__TASK_INLINE 48 /* an apply's payload this small is inline */
 
 typedef struct mproc__job mproc__job_t;
+typedef struct mproc__task_block mproc__task_block_t;
 
 /* One unit of work sent to a worker: an apply call, a map chunk, an
  * array slice. */
 typedef struct mproc__task {
   mproc__job_t *job;
-  uint32_t idx;   /* its chunk in the job */
-  uint32_t count; /* items (records for a slice) */
-  int kind;       /* MPROC__TASK_* */
-  int settled;    /* its outcome is recorded: a late result is dropped */
+  mproc__task_block_t *block; /* the block it was made in, or NULL */
+  uint32_t idx;               /* its chunk in the job */
+  uint32_t count;             /* items (records for a slice) */
+  int kind;                   /* MPROC__TASK_* */
+  int settled; /* its outcome is recorded: a late result is dropped */
   const char *fname;
   const unsigned char *payload; /* inline, heap or the caller's items */
   size_t len;
   unsigned char *heap;
   uint32_t seq; /* its number in its worker's sequence, once given */
+  int worker;   /* ... and that worker's slot */
   struct mproc__task *next;
-  unsigned char inl[MPROC__TASK_INLINE];
 } mproc__task_t;
+
+/* The tasks of one map, made (and freed) together. */
+struct mproc__task_block {
+  size_t live;
+  mproc__task_t t[];
+};
+
+/* A job's tasks on one worker: how many are out there, and the number of
+ * the last one given (what a thread waiting for the job waits for). */
+typedef struct mproc__job_w {
+  uint32_t out, last;
+} mproc__job_w_t;
+
+/* What came back for one chunk. */
+typedef struct mproc__chunk_out {
+  size_t off, len; /* its values, one after another, in the job's vals */
+  int status;      /* 0, or its failure (the message in the job's cmsg) */
+  int back;
+} mproc__chunk_out_t;
 
 struct mproc__job {
   int kind, refs;
@@ -50,21 +71,22 @@ struct mproc__job {
   mproc_pool_t *pool; /* valid while not settled */
   size_t nitems, nchunks, chunksize;
   size_t chunks_back, items_back;
-  void **res; /* per chunk: its result record (NULL until back) */
-  size_t *res_len;
-  int *cstatus; /* per chunk: 0 or its failure (imap, arrays) */
-  char **cmsg;
-  size_t *arrival, narrived; /* chunks in completion order (imap) */
+  mproc__chunk_out_t *chunk; /* per chunk */
+  char **cmsg;               /* per chunk failure messages (at the first) */
+  size_t *arrival, narrived; /* imap: chunks in completion order */
+  unsigned char *vals;       /* the values that came back, as they came */
+  size_t vals_len, vals_cap;
+  mproc__job_w_t *on; /* per worker, once a task was given (n entries) */
   mproc_callbacks_t cb;
   int has_cb;
   /* imap's position */
   int ordered;
   size_t next_chunk, next_pos, next_off;
-  /* an apply job's one chunk: the arrays above point here */
-  void *res1;
-  size_t res_len1, arrival1;
-  int cstatus1;
-  char *cmsg1;
+  /* an apply job's one chunk lives here, and where its task went */
+  mproc__chunk_out_t chunk1;
+  mproc__job_w_t on1;
+  int on1_w;
+  unsigned char vals1[32];
   void *items_copy; /* an async map's own copy of the items' bytes */
   mproc__job_t *next_free;
 };
@@ -85,11 +107,13 @@ void mproc__pool_unlock(void);
 mproc__job_t *mproc__job_new(int kind, size_t nitems, size_t chunksize);
 void mproc__job_unref(mproc__job_t *j);
 
-/* A task record, zeroed (locked). Its payload is copied in (@copy) or
- * borrowed. */
+/* A task record (locked). Its payload is copied in (@copy) or borrowed. */
 mproc__task_t *mproc__task_new(mproc__job_t *j, uint32_t idx, int kind,
                                const char *fname, uint32_t count,
                                const void *payload, size_t len, int copy);
+/* @n task records in one block, zeroed, for one job (freed when the last
+ * one is). */
+mproc__task_t *mproc__tasks_new(size_t n);
 void mproc__task_free(mproc__task_t *t);
 void mproc__task_list_free(mproc__task_t *head);
 

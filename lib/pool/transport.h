@@ -50,9 +50,11 @@ typedef struct mproc__pool_tr_config {
   size_t max_batch; /* the largest batch send() takes */
 } mproc__pool_tr_config_t;
 
-/* Called by poll() for each result record of slot @w; the record is the
- * callee's from then on (give it back with release()). */
-typedef void (*mproc__pool_rec_fn)(void *ctx, int w, void *rec, size_t len);
+/* Called by poll() for each result record of slot @w, in order. The
+ * record is valid during the call only: the callee copies what it
+ * keeps (the transport need not copy it out of its buffers first). */
+typedef void (*mproc__pool_rec_fn)(void *ctx, int w, const void *rec,
+                                   size_t len);
 
 typedef struct mproc__pool_tr_ops {
   /* Start a worker in slot @w (empty: never started, or its worker has
@@ -77,17 +79,20 @@ typedef struct mproc__pool_tr_ops {
   /* Whether @w waits for a batch with nothing left to run. */
   int (*idle)(mproc__pool_tr_t *t, int w);
   /* What the scheduler needs, so that workers wake it only then: @pending
-   * work waits for a worker; @want: a thread waits for results (or
-   * callbacks are due). */
-  void (*hint)(mproc__pool_tr_t *t, int pending, int want);
+   * work waits for a worker; @all: every result is wanted at once
+   * (callbacks are due, imap is read, the pool is closing). */
+  void (*hint)(mproc__pool_tr_t *t, int pending, int all);
+  /* Besides: wake the scheduler once @w has posted the result of task
+   * @seq (@on; 0: nothing wanted from @w). A thread waiting for a job
+   * wants the last of its tasks each worker holds, not every result. */
+  void (*want)(mproc__pool_tr_t *t, int w, int on, uint32_t seq);
   /* Hand every result record @w has posted to @fn; how many. */
   size_t (*poll)(mproc__pool_tr_t *t, int w, mproc__pool_rec_fn fn, void *ctx);
-  void (*release)(mproc__pool_tr_t *t, void *rec);
   /* A slot whose worker ended since the last call (forgotten: the slot
    * is empty now), or -1; why it ended goes to @why ("worker X (pid N)
    * died: killed by signal 9"). Call poll() on it before anything else. */
   int (*ended)(mproc__pool_tr_t *t, char *why, size_t cap);
-  /* Sleep until a result is posted while @want, work is asked for while
+  /* Sleep until a wanted result is posted, work is asked for while
    * @pending, a worker ends, wake() is called, or @deadline; return at
    * once when such a thing is there already, unless @nap (the scheduler
    * found nothing to do with it last time: it only needs a moment to
@@ -140,8 +145,8 @@ typedef struct mproc__pool_port {
   /* An item begins (called only when @timing). */
   void (*item_started)(void *ctx);
   int timing;
-  /* Post one result record made of the parts of @iov. */
-  int (*post)(void *ctx, const mproc__iov_t *iov, size_t n);
+  /* Post the result record of task @seq, made of the parts of @iov. */
+  int (*post)(void *ctx, uint32_t seq, const mproc__iov_t *iov, size_t n);
   /* The address of @len bytes a typed-array reference names. */
   int (*resolve)(void *ctx, const unsigned char *ref, size_t ref_len,
                  size_t len, void **addr);

@@ -48,7 +48,7 @@ static int post(run_t *r, uint32_t seq, int status, uint32_t values,
   mproc__iov_t iov[2] = {{hdr, sizeof hdr}, {payload, len}};
 
   mproc__result_header(hdr, seq, status, values);
-  return r->port->post(r->port->ctx, iov, len > 0 ? 2 : 1);
+  return r->port->post(r->port->ctx, seq, iov, len > 0 ? 2 : 1);
 }
 
 static int post_failure(run_t *r, uint32_t seq, int status, char *msg)
