@@ -39,6 +39,34 @@ const char *mproc_last_error(void)
   return last_error[0] ? last_error : "no error";
 }
 
+char *mproc__vformat(size_t max, const char *fmt, va_list ap)
+{
+  va_list again;
+  char *text = NULL;
+  int n;
+
+  va_copy(again, ap);
+  n = vsnprintf(NULL, 0, fmt, ap);
+  if (n >= 0) {
+    size_t len = (size_t)n < max ? (size_t)n : max;
+    if ((text = malloc(len + 1)) != NULL)
+      vsnprintf(text, len + 1, fmt, again);
+  }
+  va_end(again);
+  return text;
+}
+
+char *mproc__format(size_t max, const char *fmt, ...)
+{
+  va_list ap;
+  char *text;
+
+  va_start(ap, fmt);
+  text = mproc__vformat(max, fmt, ap);
+  va_end(ap);
+  return text;
+}
+
 /* The arguments may point into the current message (a caller that adds
  * a prefix to the last error), so the new text is made apart first and
  * the old one dropped last. */
@@ -46,17 +74,11 @@ int mproc__err(int code, const char *fmt, ...)
 {
   char text[SHORT], *longer = NULL;
   va_list ap, again;
-  int n;
 
   va_start(ap, fmt);
   va_copy(again, ap);
-  n = vsnprintf(text, sizeof text, fmt, ap);
-  if (n >= (int)sizeof text) {
-    size_t len = (size_t)n < MPROC_ERROR_MAX ? (size_t)n : MPROC_ERROR_MAX;
-    longer = malloc(len + 1);
-    if (longer != NULL)
-      vsnprintf(longer, len + 1, fmt, again);
-  }
+  if (vsnprintf(text, sizeof text, fmt, ap) >= (int)sizeof text)
+    longer = mproc__vformat(MPROC_ERROR_MAX, fmt, again);
   va_end(again);
   va_end(ap);
   memcpy(last_error, text, sizeof text);

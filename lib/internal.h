@@ -32,6 +32,11 @@
  * @code so that callers can write `return mproc__err(...)`. */
 int mproc__err(int code, const char *fmt, ...) MPROC__PRINTF(2, 3);
 
+/* @fmt formatted into a new allocation, cut at @max bytes; NULL when out
+ * of memory. */
+char *mproc__vformat(size_t max, const char *fmt, va_list ap);
+char *mproc__format(size_t max, const char *fmt, ...) MPROC__PRINTF(2, 3);
+
 /* Record an OS failure: @call names the failing call, @oserr is the OS's
  * error number (errno / GetLastError), translated by the platform. */
 int mproc__err_os(const char *call, long oserr);

@@ -415,22 +415,11 @@ int mproc_return(const char *fmt, ...)
 
 int mproc_fail(const char *fmt, ...)
 {
-  va_list ap, again;
-  char *msg = NULL;
-  int n;
+  va_list ap;
+  char *msg;
 
-  if (fmt == NULL)
-    fmt = "task failed";
   va_start(ap, fmt);
-  va_copy(again, ap);
-  n = vsnprintf(NULL, 0, fmt, ap);
-  if (n >= 0) {
-    size_t len = (size_t)n < MPROC_ERROR_MAX ? (size_t)n : MPROC_ERROR_MAX;
-    msg = malloc(len + 1);
-    if (msg != NULL)
-      vsnprintf(msg, len + 1, fmt, again);
-  }
-  va_end(again);
+  msg = mproc__vformat(MPROC_ERROR_MAX, fmt != NULL ? fmt : "task failed", ap);
   va_end(ap);
   mproc__err(MPROC_ETASK, "%s", msg != NULL ? msg : "task failed");
   if (result_out != NULL) {

@@ -142,6 +142,13 @@ msgpack_sbuffer *mproc__pool_scratch(mproc_pool_t *pool);
 int mproc__pool_workers(const mproc_pool_t *pool);
 mproc__pool_tr_t *mproc__pool_transport(mproc_pool_t *pool);
 
+/* Keep the @len bytes of values chunk @c gave (copied), or its failure
+ * (a typed array's names the records of its slice). */
+int mproc__job_keep_values(mproc__job_t *j, size_t c, const void *v,
+                           size_t len);
+void mproc__job_keep_failure(mproc__job_t *j, size_t c, int status,
+                             const char *msg);
+
 /* The list a done apply/map job gives (a new args), or its failure. Call
  * without the lock: the job is done, nothing changes it any more. */
 int mproc__job_result(mproc__job_t *j, mproc_args_t **out);

@@ -1,7 +1,9 @@
 /*
- * The Pool's internal contract between its scheduler (sched.c) and a
- * transport (local.c: worker processes on this machine; an MPI transport
- * is the next one).
+ * The Pool's internal contract between its scheduler (sched.c, with its
+ * records in jobs.c and entry points in api.c) and a transport (local.c:
+ * worker processes on this machine; an MPI transport is the next one).
+ * The worker loop (worker.c) is the transport's to run in each worker,
+ * through the port at the end of this file.
  *
  * The scheduler owns jobs, tasks, batching, results, callbacks, worker
  * lifecycle and fault handling. A transport owns the workers and moves
@@ -25,6 +27,16 @@
  * delivered by poll(); the task after the last record, if started, is
  * the one that was running.
  *
+ * What a transport may do less well, and what the scheduler then does:
+ * reclaim() may take back nothing (a transport that cannot stop a remote
+ * worker from starting a task at once): the tasks then wait for their
+ * worker, as with CPython. next() may learn of starts only from results
+ * (it then counts the first task without a result as started).
+ * started_at() may say 0: that task then has no timeout. array_ref() may
+ * stage every array (no shared memory): it then ships each slice's
+ * records with the batch and returns them with the result, parsing both
+ * by chunk.h.
+ *
  * Locking. The scheduler calls every op with its lock held, except
  * wait() and join(), which it calls without (they block).
  */
@@ -45,9 +57,8 @@ typedef struct mproc__pool_tr_config {
   const char *init_name;          /* initializer's registered name, or NULL */
   const void *init_args;          /* its encoded arguments */
   size_t init_len;
-  long maxtasks;    /* the worker exits after this many tasks */
-  int timing;       /* record when each item starts */
-  size_t max_batch; /* the largest batch send() takes */
+  long maxtasks; /* the worker exits after this many tasks */
+  int timing;    /* record when each item starts */
 } mproc__pool_tr_config_t;
 
 /* Called by poll() for each result record of slot @w, in order. The

@@ -23,24 +23,6 @@ typedef struct run {
   mproc_target_fn fn;
 } run_t;
 
-/* A message in a new allocation (messages may be long: MPROC_ERROR_MAX). */
-static char *message(const char *fmt, ...) MPROC__PRINTF(1, 2);
-static char *message(const char *fmt, ...)
-{
-  va_list ap, again;
-  char *m = NULL;
-  int n;
-
-  va_start(ap, fmt);
-  va_copy(again, ap);
-  n = vsnprintf(NULL, 0, fmt, ap);
-  if (n >= 0 && (m = malloc((size_t)n + 1)) != NULL)
-    vsnprintf(m, (size_t)n + 1, fmt, again);
-  va_end(again);
-  va_end(ap);
-  return m;
-}
-
 static int post(run_t *r, uint32_t seq, int status, uint32_t values,
                 const void *payload, size_t len)
 {
@@ -100,11 +82,12 @@ static int run_item(run_t *r, mproc_target_fn fn, const char *name, char **fail)
   if (f != NULL)
     *fail = f;
   else if (rc == 0)
-    *fail = message("out of memory giving the result of %s", name);
+    *fail = mproc__format(MPROC_ERROR_MAX,
+                          "out of memory giving the result of %s", name);
   else if (rc < 0)
-    *fail = message("%s: %s", name, mproc_last_error());
+    *fail = mproc__format(MPROC_ERROR_MAX, "%s: %s", name, mproc_last_error());
   else
-    *fail = message("target %s returned %d", name, rc);
+    *fail = mproc__format(MPROC_ERROR_MAX, "target %s returned %d", name, rc);
   return MPROC_ETASK;
 }
 
@@ -133,7 +116,8 @@ static int run_call(run_t *r, const mproc__task_view_t *t, uint32_t seq,
   if (unpack_at(r, t, &off, &args) != 0 || args.type != MSGPACK_OBJECT_ARRAY ||
       (off < t->len &&
        (unpack_at(r, t, &off, &kw) != 0 || kw.type != MSGPACK_OBJECT_MAP)))
-    return post_failure(r, seq, MPROC_ECODEC, message("malformed task"));
+    return post_failure(r, seq, MPROC_ECODEC,
+                        mproc__format(MPROC_ERROR_MAX, "malformed task"));
   r->view.pos = args;
   r->view.kw = kw;
   r->out.size = 0;
@@ -178,18 +162,21 @@ static int run_chunk(run_t *r, const mproc__task_view_t *t, uint32_t seq,
   msgpack_zone_clear(&r->zone);
   if (unpack_at(r, t, &off, &items) != 0 ||
       items.type != MSGPACK_OBJECT_ARRAY || items.via.array.size != t->count)
-    return post_failure(r, seq, MPROC_ECODEC, message("malformed chunk"));
+    return post_failure(r, seq, MPROC_ECODEC,
+                        mproc__format(MPROC_ERROR_MAX, "malformed chunk"));
   r->out.size = 0;
   for (uint32_t i = 0; i < t->count && rc == 0; i++) {
     const msgpack_object *item = &items.via.array.ptr[i];
     if (star) {
       rc = star_args(r, item);
       if (rc != 0)
-        fail = message("starmap: an item is not a list of arguments");
+        fail = mproc__format(MPROC_ERROR_MAX,
+                             "starmap: an item is not a list of arguments");
     } else if (item->type == MSGPACK_OBJECT_EXT &&
                item->via.ext.type == MPROC__EXT_KW_ITEM) {
       rc = MPROC_ETASK;
-      fail = message("map: an item with keyword arguments needs starmap");
+      fail = mproc__format(MPROC_ERROR_MAX,
+                           "map: an item with keyword arguments needs starmap");
     } else {
       wrap = *item;
       r->view.pos.type = MSGPACK_OBJECT_ARRAY;
@@ -246,7 +233,8 @@ static int run_slice(run_t *r, const mproc__task_view_t *t, uint32_t seq,
   int rc, returned;
 
   if (t->len < 24)
-    return post_failure(r, seq, MPROC_ECODEC, message("malformed slice"));
+    return post_failure(r, seq, MPROC_ECODEC,
+                        mproc__format(MPROC_ERROR_MAX, "malformed slice"));
   first = mproc__get_u64(t->payload);
   isz = mproc__get_u64(t->payload + 8);
   osz = mproc__get_u64(t->payload + 16);
@@ -257,9 +245,10 @@ static int run_slice(run_t *r, const mproc__task_view_t *t, uint32_t seq,
       slice_ref(r, t, &off, out_bytes, &out) != 0)
     return post_failure(
         r, seq, MPROC_ECODEC,
-        message("records [%llu, %llu): cannot reach the arrays: %s",
-                (unsigned long long)first, (unsigned long long)end,
-                mproc_last_error()));
+        mproc__format(MPROC_ERROR_MAX,
+                      "records [%llu, %llu): cannot reach the arrays: %s",
+                      (unsigned long long)first, (unsigned long long)end,
+                      mproc_last_error()));
   if (r->port->timing)
     r->port->item_started(r->port->ctx);
   mproc__result_begin(&r->out);
@@ -269,10 +258,11 @@ static int run_slice(run_t *r, const mproc__task_view_t *t, uint32_t seq,
     free(f);
     return post(r, seq, 0, 0, NULL, 0);
   }
-  fail = f != NULL
-             ? f
-             : message("%s returned %d for records [%llu, %llu)", t->name + 6,
-                       rc, (unsigned long long)first, (unsigned long long)end);
+  fail = f != NULL ? f
+                   : mproc__format(MPROC_ERROR_MAX,
+                                   "%s returned %d for records [%llu, %llu)",
+                                   t->name + 6, rc, (unsigned long long)first,
+                                   (unsigned long long)end);
   return post_failure(r, seq, MPROC_ETASK, fail);
 }
 
@@ -285,7 +275,9 @@ static int run_task(run_t *r, const mproc__task_view_t *t, uint32_t seq)
   if (fn == NULL)
     return post_failure(
         r, seq, MPROC_ENOTREG,
-        message("function '%s' is not registered in the worker", t->name));
+        mproc__format(MPROC_ERROR_MAX,
+                      "function '%s' is not registered in the worker",
+                      t->name));
   switch (t->kind) {
   case MPROC__TASK_CALL:
     return run_call(r, t, seq, fn);
@@ -295,7 +287,8 @@ static int run_task(run_t *r, const mproc__task_view_t *t, uint32_t seq)
   case MPROC__TASK_SLICE:
     return run_slice(r, t, seq, fn);
   default:
-    return post_failure(r, seq, MPROC_ECODEC, message("unknown task kind"));
+    return post_failure(r, seq, MPROC_ECODEC,
+                        mproc__format(MPROC_ERROR_MAX, "unknown task kind"));
   }
 }
 
