@@ -798,6 +798,29 @@ static void test_pool_task_timeout(void)
   end_pool(p);
 }
 
+/* map returns at its first failing chunk (as CPython's does) while other
+ * chunks still wait: the caller may free the items at once (ASan saw
+ * them read after that). */
+static void test_pool_map_fails_items_freed(void)
+{
+  mproc_pool_t *p = new_pool(2);
+  mproc_args_t *r = NULL;
+
+  for (int round = 0; round < 3; round++) {
+    /* More chunks than the first batches take: some wait unsent. */
+    mproc_items_t *it = range_items(20000);
+    CU_ASSERT_EQUAL(mproc_pool_map(p, &r, p_raise, it, 1), MPROC_ETASK);
+    mproc_items_free(it);
+    it = range_items(3000); /* likely where the old items were */
+    CU_ASSERT_EQUAL(mproc_pool_map(p, &r, p_sqr, it, 0), 0);
+    CU_ASSERT(squares(r, 3000));
+    mproc_args_free(r);
+    r = NULL;
+    mproc_items_free(it);
+  }
+  end_pool(p);
+}
+
 /* ---- keyword arguments ---- */
 
 MPROC_TARGET(p_sqr_kw)
@@ -1230,6 +1253,7 @@ void mproc_test_register_pool(void)
       MPROC_TEST_CASE(test_pool_batch_worker_killed),
       MPROC_TEST_CASE(test_pool_hung_worker_frees_queue),
       MPROC_TEST_CASE(test_pool_task_timeout),
+      MPROC_TEST_CASE(test_pool_map_fails_items_freed),
       MPROC_TEST_CASE(test_pool_kwargs),
       MPROC_TEST_CASE(test_pool_fail_message_whole),
       MPROC_TEST_CASE(test_pool_map_array),

@@ -166,7 +166,7 @@ static size_t default_chunksize(mproc_pool_t *pool, size_t n, int kind)
 }
 
 /* The tasks of @j: one per chunk of @items, whose bytes are at @base
- * (the items' own buffer, or the job's copy of it). */
+ * (the job's copy of them). */
 static int chunk_tasks(mproc__job_t *j, const mproc_items_t *items,
                        const unsigned char *base, const char *fname, int star,
                        mproc__task_t **head)
@@ -195,13 +195,14 @@ static int chunk_tasks(mproc__job_t *j, const mproc_items_t *items,
   return 0;
 }
 
-/* A map job over @items, submitted (locked). @copy: the job keeps its own
- * copy of the items' bytes (the caller may free the items before it
- * ends). */
+/* A map job over @items, submitted (locked). The job keeps its own copy
+ * of the items' bytes, one copy of the whole buffer: a map returns at its
+ * first failing chunk, as CPython's does, and its other chunks may still
+ * be sent (or sent again, taken back from a busy worker) after the
+ * caller has freed the items. */
 static int map_job(mproc_pool_t *pool, mproc__job_t **out, int kind,
                    const mproc_callbacks_t *cb, mproc_target_fn fn,
-                   const mproc_items_t *items, size_t chunksize, int star,
-                   int copy)
+                   const mproc_items_t *items, size_t chunksize, int star)
 {
   size_t n = mproc_items_count(items), len;
   const unsigned char *base = mproc__items_data(items, &len);
@@ -219,7 +220,7 @@ static int map_job(mproc_pool_t *pool, mproc__job_t **out, int kind,
   if (j == NULL)
     return mproc__err(MPROC_ENOMEM, "out of memory");
   set_callbacks(j, cb);
-  if (copy && len > 0) {
+  if (len > 0) {
     if ((j->items_copy = malloc(len)) == NULL) {
       mproc__job_unref(j);
       return mproc__err(MPROC_ENOMEM, "out of memory");
@@ -238,8 +239,7 @@ static int map_job(mproc_pool_t *pool, mproc__job_t **out, int kind,
 
 static int map_async(mproc_pool_t *pool, mproc_async_t **ar,
                      const mproc_callbacks_t *cb, mproc_target_fn fn,
-                     const mproc_items_t *items, size_t chunksize, int star,
-                     int copy)
+                     const mproc_items_t *items, size_t chunksize, int star)
 {
   mproc__job_t *j = NULL;
   int rc;
@@ -252,7 +252,7 @@ static int map_async(mproc_pool_t *pool, mproc_async_t **ar,
   if (items == NULL)
     return mproc__err(MPROC_EINVAL, "map: NULL items");
   mproc__pool_lock();
-  rc = map_job(pool, &j, MPROC__J_MAP, cb, fn, items, chunksize, star, copy);
+  rc = map_job(pool, &j, MPROC__J_MAP, cb, fn, items, chunksize, star);
   if (rc == 0) {
     if (j->nchunks == 0) /* nothing to wait for: an empty list at once */
       mproc__job_settle_empty(j);
@@ -269,18 +269,16 @@ int mproc_pool_map_async(mproc_pool_t *pool, mproc_async_t **ar,
                          const mproc_callbacks_t *cb, mproc_target_fn fn,
                          const mproc_items_t *items, size_t chunksize)
 {
-  return map_async(pool, ar, cb, fn, items, chunksize, 0, 1);
+  return map_async(pool, ar, cb, fn, items, chunksize, 0);
 }
 
 int mproc_pool_starmap_async(mproc_pool_t *pool, mproc_async_t **ar,
                              const mproc_callbacks_t *cb, mproc_target_fn fn,
                              const mproc_items_t *items, size_t chunksize)
 {
-  return map_async(pool, ar, cb, fn, items, chunksize, 1, 1);
+  return map_async(pool, ar, cb, fn, items, chunksize, 1);
 }
 
-/* map and starmap: the items stay the caller's while the call lasts, so
- * chunks are sent straight from them. */
 static int map_sync(mproc_pool_t *pool, mproc_args_t **result,
                     mproc_target_fn fn, const mproc_items_t *items,
                     size_t chunksize, int star)
@@ -291,7 +289,7 @@ static int map_sync(mproc_pool_t *pool, mproc_args_t **result,
   if (result == NULL)
     return mproc__err(MPROC_EINVAL, "map: NULL result");
   *result = NULL;
-  rc = map_async(pool, &ar, NULL, fn, items, chunksize, star, 0);
+  rc = map_async(pool, &ar, NULL, fn, items, chunksize, star);
   if (rc == 0)
     rc = mproc_async_get(ar, MPROC_FOREVER, result);
   mproc_async_free(ar);
@@ -387,7 +385,7 @@ int mproc_pool_imap(mproc_pool_t *pool, mproc_imap_t **it, mproc_target_fn fn,
   if ((i = malloc(sizeof *i)) == NULL)
     return mproc__err(MPROC_ENOMEM, "out of memory");
   mproc__pool_lock();
-  rc = map_job(pool, &j, MPROC__J_IMAP, NULL, fn, items, chunksize, 0, 1);
+  rc = map_job(pool, &j, MPROC__J_IMAP, NULL, fn, items, chunksize, 0);
   if (rc == 0)
     j->ordered = ordered;
   mproc__pool_unlock();

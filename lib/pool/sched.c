@@ -355,7 +355,8 @@ static void task_back(mproc_pool_t *pool, mproc__task_t *t, const void *v,
   uint32_t idx = t->idx;
   int settled = t->settled;
 
-  if (t->worker >= 0)
+  /* A settled task (timed out) may have outlived its job. */
+  if (!settled && t->worker >= 0)
     job_back(t);
   mproc__task_free(t); /* first: the last chunk may free the job's tasks */
   if (!settled)
