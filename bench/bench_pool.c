@@ -504,18 +504,15 @@ static void print_granularity(const gran_t *g, const py_t *py, int workers)
 
 static void print_throughput(const tp_t *t, const py_t *py)
 {
-  printf("\nmap of %d ints (x -> 2x), items/s, mproc | CPython\n", TP_N);
+  printf("\nmap of %d ints (x -> 2x), items/s: mproc / CPython\n", TP_N);
   printf("%8s", "workers");
   for (int c = 0; c < NCS; c++)
-    printf("  %21s", "");
-  printf("\r%8s", "workers");
-  for (int c = 0; c < NCS; c++)
-    printf("  cs=%-5zu %11s", chunksizes[c], "");
+    printf("   chunksize %-11zu", chunksizes[c]);
   printf("\n");
   for (int w = 0; w < t->nw; w++) {
     printf("%8d", t->workers[w]);
     for (int c = 0; c < NCS; c++)
-      printf("  %9.0f|%-9.0f", t->rate[w][c], py->tp[w][c]);
+      printf("   %9.3gM / %-7.3gM", t->rate[w][c] / 1e6, py->tp[w][c] / 1e6);
     printf("\n");
   }
 }

@@ -821,6 +821,60 @@ static void test_pool_map_fails_items_freed(void)
   end_pool(p);
 }
 
+/* Every wake-up the scheduler needs comes from the protocol, not from its
+ * once-a-second look around: with that look made hourly, mixed work
+ * (batches, work taken back from busy workers, waits for one result,
+ * for a whole map, for imap) still completes. A missed wake-up hangs
+ * here until the join limit. */
+static void test_pool_no_lost_wakeups(void)
+{
+  mproc__pool_set_idle_wake(3600);
+  for (int workers = 2; workers <= 3; workers++) {
+    mproc_pool_t *p = new_pool(workers);
+    unsigned seed = 12345;
+    for (int round = 0; round < 12; round++) {
+      mproc_items_t *it = NULL;
+      mproc_async_t *ar[64], *m = NULL;
+      mproc_imap_t *im = NULL;
+      mproc_args_t *r = NULL;
+      int n = 0, ok = 1;
+      seed = seed * 1103515245u + 12345u;
+      CU_ASSERT_EQUAL_FATAL(mproc_items_create(&it), 0);
+      n = 500 + (int)(seed >> 16) % 3000;
+      for (int i = 0; i < n; i++) /* a few slow items: work gets stolen */
+        mproc_items_add(it, "[id]", i, i % 701 == 3 ? 0.02 : 0.0);
+      CU_ASSERT_EQUAL(mproc_pool_starmap_async(p, &m, NULL, p_sqr, it,
+                                               1 + (seed >> 8) % 40),
+                      0);
+      CU_ASSERT_EQUAL(mproc_async_get(m, MPROC_TEST_JOIN_LIMIT, &r), 0);
+      CU_ASSERT(squares(r, n));
+      mproc_args_free(r);
+      mproc_async_free(m);
+      for (int i = 0; i < 64; i++)
+        mproc_pool_apply_async(p, &ar[i], NULL, p_sqr, "i", i);
+      for (int i = 63; i >= 0; i--) { /* the last first */
+        ok &= mproc_async_get(ar[i], MPROC_TEST_JOIN_LIMIT, &r) == 0 &&
+              int_at(r, 0) == i * i;
+        mproc_args_free(r);
+        mproc_async_free(ar[i]);
+      }
+      CU_ASSERT(ok);
+      mproc_items_free(it);
+      it = range_items(n);
+      CU_ASSERT_EQUAL(mproc_pool_imap(p, &im, p_sqr, it, 7, round % 2), 0);
+      for (int i = 0; i < n && ok; i++) {
+        ok = mproc_imap_next(im, MPROC_TEST_JOIN_LIMIT, &r) == 0;
+        mproc_args_free(r);
+      }
+      CU_ASSERT(ok);
+      mproc_imap_free(im);
+      mproc_items_free(it);
+    }
+    end_pool(p);
+  }
+  mproc__pool_set_idle_wake(1.0);
+}
+
 /* ---- keyword arguments ---- */
 
 MPROC_TARGET(p_sqr_kw)
@@ -1254,6 +1308,7 @@ void mproc_test_register_pool(void)
       MPROC_TEST_CASE(test_pool_hung_worker_frees_queue),
       MPROC_TEST_CASE(test_pool_task_timeout),
       MPROC_TEST_CASE(test_pool_map_fails_items_freed),
+      MPROC_TEST_CASE(test_pool_no_lost_wakeups),
       MPROC_TEST_CASE(test_pool_kwargs),
       MPROC_TEST_CASE(test_pool_fail_message_whole),
       MPROC_TEST_CASE(test_pool_map_array),

@@ -31,7 +31,11 @@
 #include "platform.h"
 #include "sched.h"
 
-#define IDLE_WAKE 1.0    /* the result thread looks around anyway */
+/* The result thread looks around anyway this often (seconds). A test
+ * makes it an hour (mproc__pool_set_idle_wake), so that a wake-up the
+ * protocol misses shows as a hang instead of a second's delay. */
+static double idle_wake = 1.0;
+#define IDLE_WAKE idle_wake
 #define NAP 0.001        /* ... and waits this long for a settling */
 #define BATCH_TASKS 4096 /* tasks in one batch at most */
 #define BATCH_BYTES                                                            \
@@ -438,10 +442,12 @@ static void take_back(mproc_pool_t *pool, int w, uint32_t from)
   s->tail = last;
   for (mproc__task_t *t = first; t != NULL; t = t->next) {
     mproc__job_w_t *o = job_back(t);
-    /* What the worker still holds of that job ends before @from: a
-     * thread waiting for it must be woken by what comes back there. */
-    if (o != NULL && o->out > 0)
-      o->last = from - 1;
+    /* What the worker still holds of that job has started: a thread
+     * waiting for the job is woken when the last task left there is
+     * back (the job's own last one may lie further back, behind tasks
+     * taken earlier: that number would never come). */
+    if (o != NULL && o->out > 0 && s->tail != NULL)
+      o->last = s->tail->seq;
     n++;
     t->worker = -1;
     if (t->next == NULL)
@@ -730,6 +736,7 @@ static void check_timeouts(mproc_pool_t *pool, double now, double *next)
              "task timed out: %s ran longer than %g s (its worker was "
              "killed and replaced)",
              t->fname, pool->timeout);
+    job_back(t); /* first: settling may free the job */
     chunk_back(pool, t->job, t->idx, NULL, 0, 0, MPROC_ETIMEDOUT, msg);
     t->settled = 1;
     ops->reclaim(pool->tr, w, &from, &to);
@@ -1249,6 +1256,13 @@ void mproc__job_settle_empty(mproc__job_t *j)
     mproc_args_free(r);
     mproc__pool_lock();
   }
+}
+
+void mproc__pool_set_idle_wake(double seconds)
+{
+  mproc__pool_lock();
+  idle_wake = seconds;
+  mproc__pool_unlock();
 }
 
 void mproc__pool_count_staged(mproc_pool_t *pool, size_t bytes)

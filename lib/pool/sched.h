@@ -166,5 +166,9 @@ typedef struct mproc__pool_stats {
 /* Count @bytes of typed arrays copied through staging (locked). */
 void mproc__pool_count_staged(mproc_pool_t *pool, size_t bytes);
 void mproc__pool_get_stats(mproc_pool_t *pool, mproc__pool_stats_t *out);
+/* How often an idle result thread looks around anyway (1 s): a test sets
+ * it long, so that a missed wake-up hangs the test instead of costing a
+ * second. */
+void mproc__pool_set_idle_wake(double seconds);
 
 #endif /* MPROC__POOL_SCHED_H */

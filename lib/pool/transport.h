@@ -85,7 +85,8 @@ typedef struct mproc__pool_tr_ops {
   /* When the item @w is running began (mproc__plat_now() clock; only
    * with config.timing), 0 when unknown. */
   double (*started_at)(mproc__pool_tr_t *t, int w);
-  /* Whether @w asked for more work (it is low or idle). */
+  /* Whether @w asked for more work (it is low or idle); for @w -1, how
+   * many workers ask (cheap: the scheduler asks on every submit). */
   int (*hungry)(mproc__pool_tr_t *t, int w);
   /* Whether @w waits for a batch with nothing left to run. */
   int (*idle)(mproc__pool_tr_t *t, int w);
