@@ -752,6 +752,54 @@ static void test_pool_hung_worker_frees_queue(void)
   free_board(m);
 }
 
+/* An initializer that blocks in the first worker to run it (it reports
+ * its pid in slot 1 of block @name); the others go on. */
+MPROC_TARGET(p_init_first_hangs)
+{
+  const char *name;
+  mproc_shm_t *m = NULL;
+  volatile int64_t *b;
+
+  if (mproc_args_parse(args, "s", &name) != 0 ||
+      mproc_shm_open(&m, name, 0, 0) != 0)
+    return 1;
+  b = mproc_shm_buf(m);
+  if (__atomic_fetch_add(&b[3], 1, __ATOMIC_SEQ_CST) == 0) {
+    b[1] = mproc_test_getpid();
+    mproc_test_block_forever();
+  }
+  mproc_shm_free(m);
+  return 0;
+}
+
+/* A worker stuck before its first task (in its initializer here) does
+ * not hold the work given to it: an idle worker takes it, and the stuck
+ * one gets no more. */
+static void test_pool_stuck_worker_frees_queue(void)
+{
+  mproc_shm_t *m = new_board();
+  mproc_pool_options_t o = {
+      .processes = 2, .initializer = p_init_first_hangs, .initargs = "s"};
+  mproc_pool_t *p = NULL;
+  mproc_items_t *it = range_items(40);
+  mproc__pool_stats_t st;
+  mproc_args_t *r = NULL;
+
+  CU_ASSERT_EQUAL_FATAL(mproc_pool_create(&p, &o, mproc_shm_name(m)), 0);
+  for (int round = 0; round < 3; round++) {
+    CU_ASSERT_EQUAL(mproc_pool_map(p, &r, p_sqr, it, 1), 0);
+    CU_ASSERT(squares(r, 40));
+    mproc_args_free(r);
+    r = NULL;
+  }
+  CU_ASSERT(board_wait(m, 1) != 0); /* one did hang */
+  mproc__pool_get_stats(p, &st);
+  CU_ASSERT(st.reclaimed >= 1);
+  mproc_pool_free(p); /* terminates the stuck worker */
+  mproc_items_free(it);
+  free_board(m);
+}
+
 /* A task past the pool's task_timeout fails with MPROC_ETIMEDOUT, its
  * worker is replaced, the pool goes on; in a map, the item's chunk fails
  * the map. */
@@ -821,57 +869,71 @@ static void test_pool_map_fails_items_freed(void)
   end_pool(p);
 }
 
+/* Mixed work for test_pool_no_lost_wakeups: batches, work taken back
+ * from busy workers, waits for one result, for a whole map, for imap. */
+static void mixed_rounds(mproc_pool_t *p, int rounds, int nmax)
+{
+  unsigned seed = 12345;
+
+  for (int round = 0; round < rounds; round++) {
+    mproc_items_t *it = NULL;
+    mproc_async_t *ar[64], *m = NULL;
+    mproc_imap_t *im = NULL;
+    mproc_args_t *r = NULL;
+    int n, ok = 1;
+    seed = seed * 1103515245u + 12345u;
+    n = nmax / 5 + (int)(seed >> 16) % nmax;
+    CU_ASSERT_EQUAL_FATAL(mproc_items_create(&it), 0);
+    for (int i = 0; i < n; i++) /* a few slow items: work gets stolen */
+      mproc_items_add(it, "[id]", i, i % 701 == 3 ? 0.02 : 0.0);
+    CU_ASSERT_EQUAL(
+        mproc_pool_starmap_async(p, &m, NULL, p_sqr, it, 1 + (seed >> 8) % 40),
+        0);
+    CU_ASSERT_EQUAL(mproc_async_get(m, MPROC_TEST_JOIN_LIMIT, &r), 0);
+    CU_ASSERT(squares(r, n));
+    mproc_args_free(r);
+    mproc_async_free(m);
+    mproc_items_free(it);
+    for (int i = 0; i < 64; i++)
+      mproc_pool_apply_async(p, &ar[i], NULL, p_sqr, "i", i);
+    for (int i = 63; i >= 0; i--) { /* the last first */
+      ok &= mproc_async_get(ar[i], MPROC_TEST_JOIN_LIMIT, &r) == 0 &&
+            int_at(r, 0) == i * i;
+      mproc_args_free(r);
+      mproc_async_free(ar[i]);
+    }
+    CU_ASSERT(ok);
+    it = range_items(n);
+    CU_ASSERT_EQUAL(mproc_pool_imap(p, &im, p_sqr, it, 7, round % 2), 0);
+    for (int i = 0; i < n && ok; i++) {
+      ok = mproc_imap_next(im, MPROC_TEST_JOIN_LIMIT, &r) == 0;
+      mproc_args_free(r);
+    }
+    CU_ASSERT(ok);
+    mproc_imap_free(im);
+    mproc_items_free(it);
+  }
+}
+
 /* Every wake-up the scheduler needs comes from the protocol, not from its
- * once-a-second look around: with that look made hourly, mixed work
- * (batches, work taken back from busy workers, waits for one result,
- * for a whole map, for imap) still completes. A missed wake-up hangs
- * here until the join limit. */
+ * once-a-second look around: with that look made hourly, mixed work still
+ * completes, also with workers replaced after maxtasksperchild (whose
+ * budget must not count tasks taken back from them). A missed wake-up
+ * hangs here until the join limit. */
 static void test_pool_no_lost_wakeups(void)
 {
+  mproc_pool_options_t o = {.processes = 2, .maxtasksperchild = 97};
+  mproc_pool_t *p = NULL;
+
   mproc__pool_set_idle_wake(3600);
   for (int workers = 2; workers <= 3; workers++) {
-    mproc_pool_t *p = new_pool(workers);
-    unsigned seed = 12345;
-    for (int round = 0; round < 12; round++) {
-      mproc_items_t *it = NULL;
-      mproc_async_t *ar[64], *m = NULL;
-      mproc_imap_t *im = NULL;
-      mproc_args_t *r = NULL;
-      int n = 0, ok = 1;
-      seed = seed * 1103515245u + 12345u;
-      CU_ASSERT_EQUAL_FATAL(mproc_items_create(&it), 0);
-      n = 500 + (int)(seed >> 16) % 3000;
-      for (int i = 0; i < n; i++) /* a few slow items: work gets stolen */
-        mproc_items_add(it, "[id]", i, i % 701 == 3 ? 0.02 : 0.0);
-      CU_ASSERT_EQUAL(mproc_pool_starmap_async(p, &m, NULL, p_sqr, it,
-                                               1 + (seed >> 8) % 40),
-                      0);
-      CU_ASSERT_EQUAL(mproc_async_get(m, MPROC_TEST_JOIN_LIMIT, &r), 0);
-      CU_ASSERT(squares(r, n));
-      mproc_args_free(r);
-      mproc_async_free(m);
-      for (int i = 0; i < 64; i++)
-        mproc_pool_apply_async(p, &ar[i], NULL, p_sqr, "i", i);
-      for (int i = 63; i >= 0; i--) { /* the last first */
-        ok &= mproc_async_get(ar[i], MPROC_TEST_JOIN_LIMIT, &r) == 0 &&
-              int_at(r, 0) == i * i;
-        mproc_args_free(r);
-        mproc_async_free(ar[i]);
-      }
-      CU_ASSERT(ok);
-      mproc_items_free(it);
-      it = range_items(n);
-      CU_ASSERT_EQUAL(mproc_pool_imap(p, &im, p_sqr, it, 7, round % 2), 0);
-      for (int i = 0; i < n && ok; i++) {
-        ok = mproc_imap_next(im, MPROC_TEST_JOIN_LIMIT, &r) == 0;
-        mproc_args_free(r);
-      }
-      CU_ASSERT(ok);
-      mproc_imap_free(im);
-      mproc_items_free(it);
-    }
+    p = new_pool(workers);
+    mixed_rounds(p, 12, 3000);
     end_pool(p);
   }
+  CU_ASSERT_EQUAL_FATAL(mproc_pool_create(&p, &o), 0);
+  mixed_rounds(p, 3, 600);
+  end_pool(p);
   mproc__pool_set_idle_wake(1.0);
 }
 
@@ -1306,6 +1368,7 @@ void mproc_test_register_pool(void)
       MPROC_TEST_CASE(test_pool_worker_crashes),
       MPROC_TEST_CASE(test_pool_batch_worker_killed),
       MPROC_TEST_CASE(test_pool_hung_worker_frees_queue),
+      MPROC_TEST_CASE(test_pool_stuck_worker_frees_queue),
       MPROC_TEST_CASE(test_pool_task_timeout),
       MPROC_TEST_CASE(test_pool_map_fails_items_freed),
       MPROC_TEST_CASE(test_pool_no_lost_wakeups),

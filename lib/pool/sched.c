@@ -36,6 +36,7 @@
  * protocol misses shows as a hang instead of a second's delay. */
 static double idle_wake = 1.0;
 #define IDLE_WAKE idle_wake
+#define STALE_WAIT 0.05  /* unstarted this long, a worker's tasks may move */
 #define NAP 0.001        /* ... and waits this long for a settling */
 #define BATCH_TASKS 4096 /* tasks in one batch at most */
 #define BATCH_BYTES                                                            \
@@ -105,6 +106,8 @@ typedef struct wslot {
   mproc__task_t *head, *tail; /* given, in order, not back */
   uint32_t limit;             /* the next number to give */
   long given;                 /* tasks given to this worker */
+  double fed_at;              /* when it was last given a batch */
+  int stalled;                /* its tasks were taken unstarted */
 } wslot_t;
 
 struct mproc_pool {
@@ -454,6 +457,7 @@ static void take_back(mproc_pool_t *pool, int w, uint32_t from)
       last = t;
   }
   pending_push_front(pool, first, last, n);
+  s->given -= (long)n; /* they will not run there: its task budget */
   pool->stats.reclaimed += n;
 }
 
@@ -554,6 +558,7 @@ static void feed(mproc_pool_t *pool, int w, size_t share, int idle)
     s->head = first;
   s->tail = last;
   s->given += (long)k;
+  s->fed_at = mproc__plat_now();
   pool->stats.batches++;
   if (k > pool->stats.max_batch)
     pool->stats.max_batch = k;
@@ -568,17 +573,29 @@ static int running(mproc_pool_t *pool, int w)
          (int32_t)(pool->tr->ops->next(pool->tr, w) - s->head->seq) > 0;
 }
 
-/* For an idle worker: reclaim the unstarted tasks queued behind a busy
- * worker's running task (the one that holds the most). How many came
- * back to the pending list. */
+/* Whether an idle worker may take @w's unstarted tasks: @w is busy with
+ * one (behind a long or hung task), or has not started any of them for
+ * a while (a worker still starting, or stuck in its initializer). A
+ * worker just given a batch keeps it: it is waking up. */
+static int stealable(mproc_pool_t *pool, int w, double now)
+{
+  wslot_t *s = &pool->w[w];
+
+  return s->alive && s->head != NULL &&
+         (running(pool, w) || now - s->fed_at > STALE_WAIT);
+}
+
+/* For an idle worker: reclaim the unstarted tasks of the worker that
+ * holds the most and may lose them. How many came back to pending. */
 static size_t steal(mproc_pool_t *pool, int thief)
 {
+  double now = mproc__plat_now();
   int victim = -1;
   uint32_t most = 0, from, to;
 
   for (int w = 0; w < pool->n; w++) {
     wslot_t *s = &pool->w[w];
-    if (w == thief || !s->alive || !running(pool, w))
+    if (w == thief || !stealable(pool, w, now))
       continue;
     uint32_t left = s->limit - pool->tr->ops->next(pool->tr, w);
     if (left > most && left <= (uint32_t)INT32_MAX) {
@@ -588,6 +605,8 @@ static size_t steal(mproc_pool_t *pool, int thief)
   }
   if (victim < 0)
     return 0;
+  /* One that started none of them gets no more until it shows up idle. */
+  pool->w[victim].stalled = !running(pool, victim);
   pool->tr->ops->reclaim(pool->tr, victim, &from, &to);
   take_back(pool, victim, from);
   return to - from;
@@ -601,6 +620,11 @@ static int wants_work(mproc_pool_t *pool, int w, int *idle)
   if (!s->alive || s->dying ||
       (pool->maxtasks > 0 && s->given >= pool->maxtasks))
     return 0;
+  if (s->stalled) {
+    if (!pool->tr->ops->idle(pool->tr, w))
+      return 0;
+    s->stalled = 0;
+  }
   *idle = s->head == NULL || pool->tr->ops->idle(pool->tr, w);
   return *idle || pool->tr->ops->hungry(pool->tr, w);
 }
@@ -687,6 +711,7 @@ static void worker_ended(mproc_pool_t *pool, int w, const char *why)
   take_back(pool, w, from);
   s->alive = 0;
   s->dying = 0;
+  s->stalled = 0;
   s->limit = 0;
   s->given = 0;
   if (!atomic_load(&exiting) &&
