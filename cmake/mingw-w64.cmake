@@ -4,7 +4,7 @@
 #
 # MPROC_WIN_DEPS (cache variable, else the environment variable of that
 # name) is the prefix holding the static MinGW builds of APR, CUnit,
-# msgpack-c, libsodium and nettle. When neither is given, this file runs
+# msgpack-c and nettle. When neither is given, this file runs
 # scripts/build-win-deps.sh, which builds them once (about two minutes) or
 # just prints the prefix it already built. A prefix that script chose is
 # asked for again at every configure, so that a new recipe (a new cache key)
@@ -15,7 +15,6 @@ set(CMAKE_SYSTEM_PROCESSOR x86_64)
 
 set(MPROC_MINGW_TRIPLE x86_64-w64-mingw32)
 set(CMAKE_C_COMPILER ${MPROC_MINGW_TRIPLE}-gcc)
-set(CMAKE_CXX_COMPILER ${MPROC_MINGW_TRIPLE}-g++)
 set(CMAKE_RC_COMPILER ${MPROC_MINGW_TRIPLE}-windres)
 
 # Headers, libraries and packages from the MinGW sysroot (and the deps

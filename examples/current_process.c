@@ -23,7 +23,6 @@ int main(int argc, char **argv)
   me = mproc_current_process();
   printf("主进程 pid为%ld, 进程名为%s\n", mproc_process_pid(me),
          mproc_process_name(me));
-  fflush(stdout);
   for (int i = 0; i < 3; i++) {
     CHECK(mproc_process_create(&p_list[i], func, NULL));
     CHECK(mproc_process_set_name(p_list[i], "进程1"));

@@ -10,7 +10,7 @@ MPROC_TARGET(task)
     return 1;
   printf("%s总管正在活着\n", name);
   fflush(stdout);
-  sleep_s(3);
+  mproc_sleep(3);
   printf("%s总管正在死亡\n", name);
   return 0;
 }
@@ -26,7 +26,7 @@ int main(int argc, char **argv)
   CHECK(mproc_process_start(p));
   /* Give the child time to print its first line, as the seed's output
    * shows it (Python's child is usually quicker than its exit). */
-  sleep_s(0.5);
+  mproc_sleep(0.5);
   printf("皇帝jason寿终正寝\n");
   mproc_process_free(p);
   return 0; /* at exit the daemonic child is terminated */

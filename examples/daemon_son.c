@@ -12,7 +12,7 @@ MPROC_TARGET(son1)
   for (;;) {
     printf("is alive\n");
     fflush(stdout);
-    sleep_s(0.5);
+    mproc_sleep(0.5);
   }
 }
 
@@ -22,7 +22,7 @@ MPROC_TARGET(son2)
   for (int i = 0; i < 5; i++) {
     printf("in son2\n");
     fflush(stdout);
-    sleep_s(1);
+    mproc_sleep(1);
   }
   return 0;
 }
@@ -37,7 +37,7 @@ int main(int argc, char **argv)
   CHECK(mproc_process_start(p));
   CHECK(mproc_process_create(&p2, son2, NULL));
   CHECK(mproc_process_start(p2));
-  sleep_s(2);
+  mproc_sleep(2);
   mproc_process_free(p);
   mproc_process_free(p2);
   return 0; /* son1 is terminated, son2 joined */

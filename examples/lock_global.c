@@ -17,7 +17,7 @@ MPROC_TARGET(work)
     printf("%ld success %d\n", mproc_process_pid(me), a);
     fflush(stdout);
     a -= 1;
-    sleep_s((rand() % 2) * 0.1); /* time.sleep(random.randrange(0, 2)) */
+    mproc_sleep((rand() % 2) * 0.1); /* time.sleep(random.randrange(0, 2)) */
   } else {
     printf("%ld fail\n", mproc_process_pid(me));
   }

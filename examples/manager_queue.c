@@ -12,41 +12,33 @@
 MPROC_TARGET(reader)
 {
   mproc_proxy_t *q;
-  mproc_args_t *r;
-  const char *s;
+  char *s;
   long n;
 
   if (mproc_args_parse(args, "o", MPROC_KIND_PROXY, &q) != 0)
     return 1;
-  printf("reader启动(%ld),父进程为(%ld)\n",
-         mproc_process_pid(mproc_current_process()),
-         mproc_process_pid(mproc_parent_process()));
-  CHECK(mproc_proxy_call(q, &r, "qsize", NULL));
-  CHECK(mproc_args_parse(r, "l", &n));
-  mproc_args_free(r);
+  printf("reader启动(%ld),父进程为(%ld)\n", mproc_getpid(), mproc_getppid());
+  n = mproc_proxy_queue_qsize(q); /* q.qsize() */
   for (long i = 0; i < n; i++) {
-    CHECK(mproc_proxy_call(q, &r, "get", "p", 1)); /* get(True) */
-    CHECK(mproc_args_parse(r, "s", &s));
+    CHECK(mproc_proxy_queue_get(q, MPROC_FOREVER, "s", &s)); /* q.get(True) */
     printf("reader从Queue获取消息L%s\n", s);
-    mproc_args_free(r);
+    mproc_free(s);
   }
   fflush(stdout);
   return 0;
 }
 
-MPROC_TARGET(writer) /* the seed's write(): that name is libc's */
+MPROC_TARGET(write) /* the seed's name: MPROC_TARGET never replaces libc's */
 {
   mproc_proxy_t *q;
   const char *word = "XiongDiLian";
 
   if (mproc_args_parse(args, "o", MPROC_KIND_PROXY, &q) != 0)
     return 1;
-  printf("write启动(%ld),父进程为(%ld)\n",
-         mproc_process_pid(mproc_current_process()),
-         mproc_process_pid(mproc_parent_process()));
+  printf("write启动(%ld),父进程为(%ld)\n", mproc_getpid(), mproc_getppid());
   fflush(stdout);
   for (size_t i = 0; i < strlen(word); i++)
-    CHECK(mproc_proxy_call(q, NULL, "put", "s#", word + i, (size_t)1));
+    CHECK(mproc_proxy_queue_put(q, MPROC_FOREVER, "s#", word + i, (size_t)1));
   return 0;
 }
 
@@ -58,20 +50,20 @@ int main(int argc, char **argv)
   mproc_args_t *r;
 
   mproc_main(argc, argv);
-  printf("(%ld) start\n", mproc_process_pid(mproc_current_process()));
-  fflush(stdout);
+  printf("(%ld) start\n", mproc_getpid());
   CHECK(mproc_manager(&m));
   CHECK(mproc_manager_object(m, &q, MPROC_MANAGED_QUEUE, NULL));
   CHECK(mproc_pool_create(&po, NULL));
-  CHECK(mproc_pool_apply(po, &r, writer, "o", q));
+  CHECK(mproc_pool_apply(po, &r, write,
+                         MPROC_ARGS(q))); /* po.apply(write, (q,)) */
   mproc_args_free(r);
-  CHECK(mproc_pool_apply(po, &r, reader, "o", q));
+  CHECK(mproc_pool_apply(po, &r, reader, MPROC_ARGS(q)));
   mproc_args_free(r);
   CHECK(mproc_pool_close(po));
   CHECK(mproc_pool_join(po));
   mproc_pool_free(po);
   mproc_proxy_free(q);
   mproc_manager_free(m);
-  printf("(%ld) end\n", mproc_process_pid(mproc_current_process()));
+  printf("(%ld) end\n", mproc_getpid());
   return 0;
 }

@@ -10,7 +10,7 @@ MPROC_TARGET(foo)
 
   if (mproc_args_parse(args, "i", &num) != 0)
     return 1;
-  sleep_s(0.02);
+  mproc_sleep(0.02);
   printf("%d\n", num);
   fflush(stdout);
   return 0;
@@ -25,12 +25,13 @@ int main(int argc, char **argv)
 
   mproc_main(argc, argv);
   CHECK(mproc_pool_create(&pool, &opts));
-  t0 = now_s();
+  t0 = mproc_monotonic();
   for (int i = 0; i < 100; i++) {
-    CHECK(mproc_pool_apply(pool, &r, foo, "i", i));
+    CHECK(mproc_pool_apply(pool, &r, foo, MPROC_ARGS(i))); /* args=(i,) */
     mproc_args_free(r);
   }
-  printf("100 tasks of 0.02 s in %.1f s: one at a time\n", now_s() - t0);
+  printf("100 tasks of 0.02 s in %.1f s: one at a time\n",
+         mproc_monotonic() - t0);
   CHECK(mproc_pool_close(pool));
   CHECK(mproc_pool_join(pool));
   mproc_pool_free(pool);

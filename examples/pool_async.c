@@ -10,7 +10,7 @@ MPROC_TARGET(foo)
 
   if (mproc_args_parse(args, "i", &num) != 0)
     return 1;
-  sleep_s(0.1);
+  mproc_sleep(0.1);
   printf("%d\n", num);
   fflush(stdout);
   return 0;

@@ -9,8 +9,8 @@ MPROC_TARGET(slow_square)
 
   if (mproc_args_parse(args, "i", &x) != 0)
     return 1;
-  sleep_s(0.001);
-  return mproc_return("i", x * x);
+  mproc_sleep(0.001);
+  return mproc_return(MPROC_ARGS(x * x)); /* return x * x */
 }
 
 static void bar(size_t done, size_t total, void *ud)

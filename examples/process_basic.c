@@ -10,7 +10,7 @@ MPROC_TARGET(task)
     return 1;
   printf("%s is running\n", name);
   fflush(stdout);
-  sleep_s(3);
+  mproc_sleep(3);
   printf("%s is over\n", name);
   return 0;
 }
@@ -20,7 +20,8 @@ int main(int argc, char **argv)
   mproc_process_t *p;
 
   mproc_main(argc, argv); /* if __name__ == '__main__': */
-  CHECK(mproc_process_create(&p, task, "s", "jason"));
+  CHECK(mproc_process_create(&p, task,
+                             MPROC_ARGS("jason"))); /* args=('jason',) */
   CHECK(mproc_process_start(p)); /* asynchronous: returns at once */
   printf("主\n");
   fflush(stdout);

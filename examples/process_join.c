@@ -12,7 +12,7 @@ MPROC_TARGET(task)
     return 1;
   printf("%s is running\n", name);
   fflush(stdout);
-  sleep_s(n);
+  mproc_sleep(n);
   printf("%s is over\n", name);
   return 0;
 }
@@ -24,16 +24,16 @@ int main(int argc, char **argv)
   double start;
 
   mproc_main(argc, argv);
-  start = now_s();
+  start = mproc_monotonic();
   for (int i = 1; i < 4; i++) {
     snprintf(name, sizeof name, "子进程%d", i);
-    CHECK(mproc_process_create(&p_list[i - 1], task, "si", name, i));
+    CHECK(mproc_process_create(&p_list[i - 1], task, MPROC_ARGS(name, i)));
     CHECK(mproc_process_start(p_list[i - 1]));
   }
   for (int i = 0; i < 3; i++) {
     CHECK(mproc_process_join(p_list[i], MPROC_FOREVER));
     mproc_process_free(p_list[i]);
   }
-  printf("主 %.2f\n", now_s() - start);
+  printf("主 %.2f\n", mproc_monotonic() - start);
   return 0;
 }

@@ -7,7 +7,7 @@ MPROC_TARGET(my_process_run)
   (void)args;
   printf("hello bf girl\n");
   fflush(stdout);
-  sleep_s(1);
+  mproc_sleep(1);
   printf("get out!\n");
   return 0;
 }

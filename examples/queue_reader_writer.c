@@ -15,9 +15,7 @@ MPROC_TARGET(reader)
 
   if (mproc_args_parse(args, "o", MPROC_KIND_QUEUE, &q) != 0)
     return 1;
-  printf("reader启动(%ld),父进程为(%ld)\n",
-         mproc_process_pid(mproc_current_process()),
-         mproc_process_pid(mproc_parent_process()));
+  printf("reader启动(%ld),父进程为(%ld)\n", mproc_getpid(), mproc_getppid());
   for (long i = 0, n = mproc_queue_qsize(q); i < n; i++) {
     CHECK(mproc_queue_get(q, MPROC_FOREVER, &item));
     CHECK(mproc_args_parse(item, "s", &s));
@@ -27,18 +25,18 @@ MPROC_TARGET(reader)
   return 0;
 }
 
-MPROC_TARGET(writer) /* the seed's write(): that name is libc's */
+MPROC_TARGET(write) /* the seed's name: MPROC_TARGET never replaces libc's */
 {
   mproc_queue_t *q;
   const char *word = "XiongDiLian";
 
   if (mproc_args_parse(args, "o", MPROC_KIND_QUEUE, &q) != 0)
     return 1;
-  printf("write启动(%ld),父进程为(%ld)\n",
-         mproc_process_pid(mproc_current_process()),
-         mproc_process_pid(mproc_parent_process()));
-  for (size_t i = 0; i < strlen(word); i++)
-    CHECK(mproc_queue_put(q, MPROC_FOREVER, "s#", word + i, (size_t)1));
+  printf("write启动(%ld),父进程为(%ld)\n", mproc_getpid(), mproc_getppid());
+  for (size_t i = 0; i < strlen(word); i++) {
+    char letter[2] = {word[i], '\0'};
+    CHECK(mproc_queue_put(q, MPROC_FOREVER, MPROC_ARGS(letter))); /* q.put(i) */
+  }
   return 0;
 }
 
@@ -58,12 +56,11 @@ int main(int argc, char **argv)
   mproc_queue_t *q;
 
   mproc_main(argc, argv);
-  printf("(%ld) start\n", mproc_process_pid(mproc_current_process()));
-  fflush(stdout);
+  printf("(%ld) start\n", mproc_getpid());
   CHECK(mproc_queue_create(&q, 0));
-  run(writer, q);
+  run(write, q);
   run(reader, q);
   mproc_queue_free(q);
-  printf("(%ld) end\n", mproc_process_pid(mproc_current_process()));
+  printf("(%ld) end\n", mproc_getpid());
   return 0;
 }

@@ -9,7 +9,7 @@ MPROC_TARGET(son1)
   for (;;) {
     printf("is alive\n");
     fflush(stdout);
-    sleep_s(0.5);
+    mproc_sleep(0.5);
   }
 }
 
@@ -23,7 +23,7 @@ int main(int argc, char **argv)
   CHECK(mproc_process_start(p)); /* asynchronous, non-blocking */
   printf("%s\n", mproc_process_is_alive(p) ? "True" : "False");
   fflush(stdout);
-  sleep_s(1);
+  mproc_sleep(1);
   CHECK(mproc_process_terminate(p)); /* asynchronous too */
   /* Python prints is_alive() here and usually gets True; so may we. */
   printf("%s\n", mproc_process_is_alive(p) ? "True" : "False");

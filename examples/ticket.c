@@ -39,7 +39,7 @@ static void buy_ticket(const char *path, const char *user)
 {
   int count;
 
-  sleep_s(0.02);
+  mproc_sleep(0.02);
   count = load_count(path);
   if (count > 0) {
     printf("%s买到票了\n", user);
@@ -48,7 +48,7 @@ static void buy_ticket(const char *path, const char *user)
     printf("%s没买到票\n", user);
   }
   fflush(stdout);
-  sleep_s(0.02);
+  mproc_sleep(0.02);
   dump_count(path, count);
 }
 
@@ -75,13 +75,12 @@ int main(int argc, char **argv)
   char path[64], user[16];
 
   mproc_main(argc, argv);
-  snprintf(path, sizeof path, "ticket_count.%ld",
-           mproc_process_pid(mproc_current_process()));
+  snprintf(path, sizeof path, "ticket_count.%ld", mproc_getpid());
   dump_count(path, 3);
   CHECK(mproc_lock_create(&lock));
   for (int i = 0; i < 10; i++) {
     snprintf(user, sizeof user, "user%d", i);
-    CHECK(mproc_process_create(&p[i], task, "sso", path, user, lock));
+    CHECK(mproc_process_create(&p[i], task, MPROC_ARGS(path, user, lock)));
     CHECK(mproc_process_start(p[i]));
   }
   for (int i = 0; i < 10; i++) {

@@ -27,7 +27,8 @@ static int same_boot(const mproc__boot_t *a, const mproc__boot_t *b)
          same_bytes(a->args, a->args_len, b->args, b->args_len) &&
          same_bytes(a->kwargs, a->kwargs_len, b->kwargs, b->kwargs_len) &&
          a->parent_pid == b->parent_pid && a->daemon == b->daemon &&
-         a->method == b->method;
+         a->method == b->method && a->has_report == b->has_report &&
+         a->report == b->report && a->log_level == b->log_level;
 }
 
 static void check_roundtrip(const mproc__boot_t *b)

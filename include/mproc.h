@@ -18,10 +18,23 @@
 #ifndef MPROC_H
 #define MPROC_H
 
+/* The library is compiled with hidden visibility (-fvisibility=hidden):
+ * what the parts included here declare, and only that, is exported from
+ * libmproc.so. A part added below is exported with no further mark. The
+ * abi check (scripts/check-exports.sh, run by the consumer legs and by
+ * ctest as abi.exports) fails when a declared function is missing from
+ * the exports or an undeclared one leaks into them. Library sources
+ * include <mproc.h> before any part, so that this is the first
+ * declaration the compiler sees. */
+#if defined(__GNUC__) && defined(__ELF__)
+#pragma GCC visibility push(default)
+#endif
+
 #include "mproc/args.h"
 #include "mproc/connection.h"
 #include "mproc/error.h"
 #include "mproc/listener.h"
+#include "mproc/log.h"
 #include "mproc/manager.h"
 #include "mproc/object.h"
 #include "mproc/pool.h"
@@ -29,5 +42,10 @@
 #include "mproc/queue.h"
 #include "mproc/shared.h"
 #include "mproc/sync.h"
+#include "mproc/version.h"
+
+#if defined(__GNUC__) && defined(__ELF__)
+#pragma GCC visibility pop
+#endif
 
 #endif /* MPROC_H */

@@ -24,7 +24,6 @@
 #include <nettle/nettle-meta.h>
 #include <nettle/sha2.h>
 #include <nettle/sha3.h>
-#include <sodium.h>
 
 #include "object.h"
 #include "platform.h"
@@ -134,8 +133,6 @@ static int check_key(const void *key, size_t len)
 {
   if (key == NULL && len > 0)
     return mproc__err(MPROC_EINVAL, "authkey: NULL with a length");
-  if (sodium_init() < 0)
-    return mproc__err(MPROC_EOS, "libsodium could not initialise");
   return 0;
 }
 
@@ -170,8 +167,8 @@ static int deliver(mproc_conn_t *c, const void *key, size_t keylen)
 
   memcpy(out, CHALLENGE, sizeof CHALLENGE - 1);
   memcpy(message, prefix, sizeof prefix - 1);
-  randombytes_buf(message + sizeof prefix - 1, MESSAGE_LENGTH);
-  if ((rc = send_raw(c, out, sizeof out)) != 0 ||
+  if ((rc = mproc__random(message + sizeof prefix - 1, MESSAGE_LENGTH)) != 0 ||
+      (rc = send_raw(c, out, sizeof out)) != 0 ||
       (rc = recv_msg(c, response, &rlen)) != 0)
     return rc;
   rc = verify(key, keylen, message, mlen, response, rlen);
@@ -252,7 +249,9 @@ int mproc__auth_server(mproc_conn_t *c, const void *key, size_t len,
   if (rc == 0)
     rc = mproc_answer_challenge(c, key, len, deadline - mproc__plat_now());
   if (rc != 0 && rc != MPROC_EAUTH)
-    return mproc__err(MPROC_EAUTH, "authentication failed: %s",
-                      mproc_last_error());
+    rc = mproc__err(MPROC_EAUTH, "authentication failed: %s",
+                    mproc_last_error());
+  if (rc != 0)
+    MPROC__LOG(MPROC_LOG_WARNING, "handshake refused: %s", mproc_last_error());
   return rc;
 }

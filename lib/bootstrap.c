@@ -65,7 +65,7 @@ static int pack_objs(msgpack_packer *pk, const mproc__boot_t *b)
 
 static int pack_fields(msgpack_packer *pk, const mproc__boot_t *b)
 {
-  return msgpack_pack_map(pk, 12) | pack_objs(pk, b) |
+  return msgpack_pack_map(pk, 14) | pack_objs(pk, b) |
          pack_int(pk, "v", BOOT_VERSION) | pack_cstr(pk, "target", b->target) |
          pack_cstr(pk, "name", b->name) |
          pack_bin(pk, "authkey", b->authkey, b->authkey_len) |
@@ -74,7 +74,9 @@ static int pack_fields(msgpack_packer *pk, const mproc__boot_t *b)
          (b->daemon ? msgpack_pack_true(pk) : msgpack_pack_false(pk)) |
          pack_int(pk, "method", b->method) |
          pack_bin(pk, "args", b->args, b->args_len) |
-         pack_bin(pk, "kwargs", b->kwargs, b->kwargs_len);
+         pack_bin(pk, "kwargs", b->kwargs, b->kwargs_len) |
+         pack_int(pk, "report", b->has_report ? (int64_t)b->report : -1) |
+         pack_int(pk, "log", b->log_level);
 }
 
 /* Refuse in the parent what cannot be sent, or what a user could set
@@ -327,6 +329,24 @@ static int get_objs(const msgpack_object *map, mproc__boot_t *b)
   return 0;
 }
 
+/* Optional fields: a message without them (an older parent's, a test's)
+ * means no report pipe and no log level. */
+static int get_optional(const msgpack_object *map, mproc__boot_t *b)
+{
+  int64_t v = -1;
+  int rc = 0;
+
+  if (mproc__map_get(map, "report") != NULL)
+    rc = get_int(map, "report", -1, INT32_MAX, &v);
+  b->has_report = v >= 0;
+  b->report = b->has_report ? (intptr_t)v : 0;
+  v = 0;
+  if (rc == 0 && mproc__map_get(map, "log") != NULL)
+    rc = get_int(map, "log", 0, 1000, &v);
+  b->log_level = (int)v;
+  return rc;
+}
+
 static int decode_fields(const msgpack_object *map, mproc__boot_t *b)
 {
   int64_t v;
@@ -358,6 +378,8 @@ static int decode_fields(const msgpack_object *map, mproc__boot_t *b)
   if ((rc = get_int(map, "method", MPROC_FORK, MPROC_FORKSERVER, &v)) != 0)
     return rc;
   b->method = (int)v;
+  if ((rc = get_optional(map, b)) != 0)
+    return rc;
   return check_args(b);
 }
 

@@ -31,6 +31,7 @@ typedef struct build {
   msgpack_packer pk;
   int nomem;              /* a write into @out failed */
   mproc__objlist_t *objs; /* where `o` may go; NULL: not allowed */
+  int level;              /* containers open around the next unit */
 } build_t;
 
 static int build_err(const build_t *b, const char *what)
@@ -101,7 +102,7 @@ static size_t count_units(const char *p, char close)
       level++;
     } else if (*p == ']' || *p == '}') {
       level--;
-    } else if (*p != '#' && level == 0) {
+    } else if (*p != '#' && *p != '*' && level == 0) {
       n++;
     }
   }
@@ -121,6 +122,7 @@ static int pack_sequence(build_t *b, char close, int is_map)
     msgpack_pack_map(&b->pk, n / 2);
   else
     msgpack_pack_array(&b->pk, n);
+  b->level++;
   for (size_t i = 0; i < n && rc == 0; i++) {
     b->p = skip_separators(b->p);
     if (!is_map || i % 2 != 0)
@@ -130,6 +132,7 @@ static int pack_sequence(build_t *b, char close, int is_map)
     else
       rc = pack_string_unit(b, *b->p++, 1);
   }
+  b->level--;
   if (rc != 0)
     return rc;
   b->p = skip_separators(b->p);
@@ -227,18 +230,14 @@ static int pack_value_object(build_t *b, mproc__obj_t *o)
   return rc;
 }
 
-static int pack_object(build_t *b)
+/* @o is a checked object: a value, or an index into the process's
+ * objects. */
+static int pack_checked_object(build_t *b, mproc__obj_t *o)
 {
-  mproc__obj_t *o = mproc__obj_check(va_arg(*b->ap, void *));
   unsigned char be_idx[4];
   uint32_t idx = 0;
   int rc;
 
-  if (o == NULL)
-    return mproc__err(MPROC_ETYPE,
-                      "format \"%s\", position %d: 'o' needs "
-                      "an mproc object (a Queue, Lock, ...)",
-                      b->fmt, (int)(b->p - 1 - b->fmt));
   if (o->ops->pack_value != NULL)
     return pack_value_object(b, o);
   if (b->objs == NULL)
@@ -257,6 +256,114 @@ static int pack_object(build_t *b)
   return 0;
 }
 
+static int pack_object(build_t *b)
+{
+  mproc__obj_t *o = mproc__obj_check(va_arg(*b->ap, void *));
+
+  if (o == NULL)
+    return mproc__err(MPROC_ETYPE,
+                      "format \"%s\", position %d: 'o' needs "
+                      "an mproc object (a Queue, Lock, ...)",
+                      b->fmt, (int)(b->p - 1 - b->fmt));
+  return pack_checked_object(b, o);
+}
+
+/* Whether value @o, placed inside @level containers, can be sent as it
+ * is: no deeper than a receiver decodes, and no object received by
+ * inheritance (its handles belong to the message it came in). */
+static int check_value(const build_t *b, const msgpack_object *o, int level)
+{
+  uint32_t n;
+  int rc = 0;
+
+  if (o->type == MSGPACK_OBJECT_EXT && o->via.ext.type == MPROC__EXT_OBJECT)
+    return mproc__err(MPROC_ETYPE,
+                      "format \"%s\", position %d: 'O' cannot forward an "
+                      "object received by inheritance (a Queue, Lock...); "
+                      "pass the object itself with 'o'",
+                      b->fmt, (int)(b->p - 1 - b->fmt));
+  if (o->type != MSGPACK_OBJECT_ARRAY && o->type != MSGPACK_OBJECT_MAP)
+    return 0;
+  if (level + 1 > MAX_DEPTH)
+    return build_err(b, "lists and maps nested too deeply");
+  n = o->type == MSGPACK_OBJECT_ARRAY ? o->via.array.size : o->via.map.size;
+  for (uint32_t i = 0; i < n && rc == 0; i++)
+    if (o->type == MSGPACK_OBJECT_ARRAY)
+      rc = check_value(b, &o->via.array.ptr[i], level + 1);
+    else if ((rc = check_value(b, &o->via.map.ptr[i].key, level + 1)) == 0)
+      rc = check_value(b, &o->via.map.ptr[i].val, level + 1);
+  return rc;
+}
+
+/* O: a value received earlier (CPython's O), packed as it is. */
+static int pack_value(build_t *b, const mproc_value_t *v, int level)
+{
+  const msgpack_object *o = (const msgpack_object *)(const void *)v;
+  int rc;
+
+  if (v == NULL)
+    return build_err(b, "'O' needs a value, not NULL");
+  if ((rc = check_value(b, o, level)) != 0)
+    return rc;
+  msgpack_pack_object(&b->pk, *o);
+  return 0;
+}
+
+/* X*: a list of the @n elements of a C array, each packed as unit X. */
+static int pack_array(build_t *b, char unit)
+{
+  size_t n = va_arg(*b->ap, size_t);
+  const void *a = va_arg(*b->ap, const void *);
+  const char *s;
+  int rc = 0;
+
+  b->p += 2; /* the unit and its '*' */
+  if (strchr("ilLdpsO", unit) == NULL)
+    return build_err(b, "only 'i', 'l', 'L', 'd', 'p', 's' and 'O' take '*'");
+  if (a == NULL && n != 0)
+    return build_err(b, "NULL array with a non-zero length");
+  if (n > UINT32_MAX)
+    return build_err(b, "list longer than 2^32 - 1");
+  if (b->level + 1 > MAX_DEPTH)
+    return build_err(b, "lists and maps nested too deeply");
+  msgpack_pack_array(&b->pk, n);
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    switch (unit) {
+    case 'i':
+      msgpack_pack_int64(&b->pk, ((const int *)a)[i]);
+      break;
+    case 'l':
+      msgpack_pack_int64(&b->pk, ((const long *)a)[i]);
+      break;
+    case 'L':
+      msgpack_pack_int64(&b->pk, ((const int64_t *)a)[i]);
+      break;
+    case 'd':
+      msgpack_pack_double(&b->pk, ((const double *)a)[i]);
+      break;
+    case 'p':
+      if (((const int *)a)[i])
+        msgpack_pack_true(&b->pk);
+      else
+        msgpack_pack_false(&b->pk);
+      break;
+    case 's':
+      s = ((const char *const *)a)[i];
+      if (s == NULL)
+        msgpack_pack_nil(&b->pk);
+      else if (strlen(s) > UINT32_MAX)
+        rc = build_err(b, "string longer than 4 GiB - 1");
+      else
+        msgpack_pack_str_with_body(&b->pk, s, strlen(s));
+      break;
+    default:
+      rc = pack_value(b, ((const mproc_value_t *const *)a)[i], b->level + 1);
+      break;
+    }
+  }
+  return rc;
+}
+
 static int pack_unit(build_t *b)
 {
   char unit;
@@ -265,6 +372,8 @@ static int pack_unit(build_t *b)
   unit = *b->p;
   if (unit == '\0')
     return build_err(b, "missing format unit");
+  if (b->p[1] == '*')
+    return pack_array(b, unit);
   if (b->p[1] == '#' && strchr("szy", unit) == NULL)
     return build_err(b, "only 's', 'z' and 'y' take '#'");
   b->p++;
@@ -287,6 +396,8 @@ static int pack_unit(build_t *b)
     return msgpack_pack_nil(&b->pk), 0;
   case 'o':
     return pack_object(b);
+  case 'O':
+    return pack_value(b, va_arg(*b->ap, const mproc_value_t *), b->level);
   case 's':
   case 'z':
     return pack_string_unit(b, 's', 0);
@@ -313,6 +424,7 @@ static void build_init(build_t *b, msgpack_sbuffer *out, const char *fmt,
   b->ap = ap;
   b->out = out;
   b->nomem = 0;
+  b->level = 0;
   msgpack_packer_init(&b->pk, b, build_write);
 }
 
@@ -324,6 +436,111 @@ static int build_finish(build_t *b, size_t start, int rc)
     rc = mproc__err(MPROC_ENOMEM, "out of memory encoding arguments");
   if (rc != 0)
     b->out->size = start;
+  return rc;
+}
+
+/* ---- the type-checked form (MPROC_ARGS) ---- */
+
+/* The values of MPROC_ARGS come as the format MPROC_ARGS_FORMAT followed
+ * by an array of tagged values and its length: the compiler chose each
+ * tag, so only what it cannot check is checked here (map keys, NULL
+ * data, lengths, nesting, objects). */
+static int is_typed(const char *fmt)
+{
+  return fmt != NULL && strcmp(fmt, MPROC_ARGS_FORMAT) == 0;
+}
+
+static int typed_err(int code, size_t index, const char *what)
+{
+  return mproc__err(code, "MPROC_ARGS, value %zu: %s", index + 1, what);
+}
+
+static int pack_arg(build_t *b, const mproc_arg_t *a, size_t index, int depth);
+
+static int pack_args_seq(build_t *b, const mproc_arg_t *items, size_t n,
+                         int is_map, size_t index, int depth)
+{
+  int rc = 0;
+
+  if (depth > MAX_DEPTH)
+    return typed_err(MPROC_EINVAL, index, "lists and maps nested too deeply");
+  if (n > UINT32_MAX || (n > 0 && items == NULL))
+    return typed_err(MPROC_EINVAL, index, "a bad list or map");
+  if (is_map)
+    msgpack_pack_map(&b->pk, n / 2);
+  else
+    msgpack_pack_array(&b->pk, n);
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    if (is_map && i % 2 == 0 &&
+        (items[i].type != MPROC__A_STR || items[i].v.s == NULL))
+      return typed_err(MPROC_ETYPE, index, "map keys must be strings");
+    rc = pack_arg(b, &items[i], index, depth);
+  }
+  return rc;
+}
+
+static int pack_arg(build_t *b, const mproc_arg_t *a, size_t index, int depth)
+{
+  mproc__obj_t *o;
+
+  switch (a->type) {
+  case MPROC__A_NIL:
+    return msgpack_pack_nil(&b->pk), 0;
+  case MPROC__A_BOOL:
+    return (a->v.i ? msgpack_pack_true(&b->pk) : msgpack_pack_false(&b->pk)), 0;
+  case MPROC__A_INT:
+    return msgpack_pack_int64(&b->pk, a->v.i), 0;
+  case MPROC__A_UINT:
+    return msgpack_pack_uint64(&b->pk, a->v.u), 0;
+  case MPROC__A_DOUBLE:
+    return msgpack_pack_double(&b->pk, a->v.d), 0;
+  case MPROC__A_STR:
+    if (a->v.s == NULL)
+      return msgpack_pack_nil(&b->pk), 0;
+    if (strlen(a->v.s) > UINT32_MAX)
+      return typed_err(MPROC_EINVAL, index, "string longer than 4 GiB - 1");
+    return msgpack_pack_str_with_body(&b->pk, a->v.s, strlen(a->v.s)), 0;
+  case MPROC__A_BYTES:
+    if ((a->v.p == NULL && a->len != 0) || a->len > UINT32_MAX)
+      return typed_err(MPROC_EINVAL, index,
+                       "bytes: NULL data with a length, or longer than "
+                       "4 GiB - 1");
+    return msgpack_pack_bin_with_body(&b->pk, a->v.p, a->len), 0;
+  case MPROC__A_OBJ:
+    o = mproc__obj_check(a->v.p);
+    if (o == NULL)
+      return typed_err(MPROC_ETYPE, index,
+                       "not an mproc object (a Queue, Lock, ...)");
+    return pack_checked_object(b, o);
+  case MPROC__A_LIST:
+  case MPROC__A_MAP:
+    return pack_args_seq(b, a->v.items, a->len, a->type == MPROC__A_MAP, index,
+                         depth + 1);
+  default:
+    return typed_err(MPROC_EINVAL, index,
+                     "not a value made by MPROC_ARGS (an uninitialised "
+                     "mproc_arg_t?)");
+  }
+}
+
+/* The whole argument list: MPROC_ARGS's values, as one array. */
+static int pack_typed(build_t *b, int kwargs)
+{
+  const mproc_arg_t *items = va_arg(*b->ap, const mproc_arg_t *);
+  size_t n = va_arg(*b->ap, size_t);
+  int rc = 0;
+
+  if (kwargs) {
+    if (n != 1 || items == NULL || items[0].type != MPROC__A_MAP)
+      return mproc__err(MPROC_EINVAL, "keyword arguments must be one map: "
+                                      "MPROC_KWARGS(\"name\", value, ...)");
+    return pack_arg(b, &items[0], 0, 0);
+  }
+  if (n > 0 && items == NULL)
+    return mproc__err(MPROC_EINVAL, "MPROC_ARGS: NULL values");
+  msgpack_pack_array(&b->pk, n);
+  for (size_t i = 0; i < n && rc == 0; i++)
+    rc = pack_arg(b, &items[i], i, 1);
   return rc;
 }
 
@@ -347,11 +564,14 @@ int mproc__encode_args_o(msgpack_sbuffer *out, const char *fmt, va_list *ap,
 
   build_init(&b, out, fmt, ap);
   b.objs = objs;
+  if (is_typed(fmt))
+    return build_finish(&b, start, pack_typed(&b, 0));
   rc = check_brackets(&b, 1);
   if (rc != 0)
     return rc;
   n = count_units(b.fmt, 0);
   msgpack_pack_array(&b.pk, n);
+  b.level = 1;
   for (size_t i = 0; i < n && rc == 0; i++)
     rc = pack_unit(&b);
   if (rc == 0 && *skip_separators(b.p) != '\0')
@@ -368,6 +588,8 @@ int mproc__encode_kwargs_o(msgpack_sbuffer *out, const char *fmt, va_list *ap,
 
   build_init(&b, out, fmt, ap);
   b.objs = objs;
+  if (is_typed(fmt))
+    return build_finish(&b, start, pack_typed(&b, 1));
   rc = check_brackets(&b, 0);
   if (rc != 0)
     return rc;
@@ -1233,6 +1455,29 @@ static int parse_one_number(mproc_args_t *args, const char *fmt, va_list *ap)
   default:
     return 0;
   }
+}
+
+int mproc__args_parsev(mproc_args_t *args, const char *fmt, va_list *ap)
+{
+  parse_t ps = {.args = args};
+
+  if (args == NULL || fmt == NULL)
+    return mproc__err(MPROC_EINVAL, "mproc_args_parse: NULL argument");
+  return parse_args(&ps, fmt, ap);
+}
+
+int mproc__args_skip(const char *fmt, va_list *ap)
+{
+  parse_t ps = {.args = NULL};
+  int n_units, n_required, rc = scan_format(fmt, &ps, &n_units, &n_required);
+  const char *fp = fmt;
+
+  for (int i = 0; rc == 0 && i < n_units; i++) {
+    if (*fp == '|')
+      fp++;
+    rc = skip_unit(&fp, ap);
+  }
+  return rc;
 }
 
 int mproc_args_parse(mproc_args_t *args, const char *fmt, ...)

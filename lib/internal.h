@@ -7,6 +7,7 @@
 
 #include <msgpack.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,6 +41,36 @@ char *mproc__format(size_t max, const char *fmt, ...) MPROC__PRINTF(2, 3);
 /* Record an OS failure: @call names the failing call, @oserr is the OS's
  * error number (errno / GetLastError), translated by the platform. */
 int mproc__err_os(const char *call, long oserr);
+
+/* ---- random bytes (random.c) ---- */
+
+/* Fill @buf with @len bytes from the OS's CSPRNG (the one source of
+ * randomness: authkeys, challenges, names). @return 0; MPROC_EOS. */
+int mproc__random(void *buf, size_t len);
+
+/* ---- logging (log.c) ---- */
+
+/* The lowest level that is logged; INT_MAX while logging is off. */
+extern atomic_int mproc__log_threshold;
+
+/* Log a record at @level (MPROC_LOG_*), printf-style. The level is
+ * compared before the arguments are evaluated, so a log line costs one
+ * load and one compare while logging is off: call it anywhere, even on
+ * hot paths, with arguments that cost something to compute. */
+#define MPROC__LOG(level, ...)                                                 \
+  do {                                                                         \
+    if ((level) >=                                                             \
+        atomic_load_explicit(&mproc__log_threshold, memory_order_relaxed))     \
+      mproc__log_emit((level), __VA_ARGS__);                                   \
+  } while (0)
+
+void mproc__log_emit(int level, const char *fmt, ...) MPROC__PRINTF(2, 3);
+
+/* The level a child started now should log to stderr at (0: none): the
+ * parent's, when it logs to stderr (CPython passes log_to_stderr() to a
+ * spawned child). A child applies it with mproc__log_inherit(). */
+int mproc__log_child_level(void);
+void mproc__log_inherit(int level);
 
 /* ---- value codec (codec.c) ---- */
 
@@ -124,6 +155,12 @@ int mproc__encode_args_o(msgpack_sbuffer *out, const char *fmt, va_list *ap,
 int mproc__encode_kwargs_o(msgpack_sbuffer *out, const char *fmt, va_list *ap,
                            mproc__objlist_t *objs);
 
+/* mproc_args_parse() with a va_list; and a walk over the pointers @fmt
+ * takes from @ap, without parsing anything (MPROC_EINVAL for a bad
+ * format). */
+int mproc__args_parsev(mproc_args_t *args, const char *fmt, va_list *ap);
+int mproc__args_skip(const char *fmt, va_list *ap);
+
 /* Decode encoded positional arguments (@pos, must be an array) and
  * keyword arguments (@kw, a map with string keys; @kwlen 0 for none) into
  * a new args object. The buffers are copied. MPROC_ECODEC when malformed. */
@@ -165,6 +202,9 @@ typedef struct mproc__boot {
   size_t kwargs_len;
   mproc__boot_obj_t *objs; /* objects in the arguments, by index */
   size_t nobjs;
+  int has_report;  /* whether the child has a report pipe: */
+  intptr_t report; /* its end of it, in the child */
+  int log_level;   /* log to stderr at this level (0: as the child is) */
   /* Not encoded: under fork the child calls the function itself, which
    * need not be registered. NULL after a decode. */
   mproc_target_fn fn;
@@ -280,6 +320,20 @@ mproc__boot_from_reader(int (*read_all)(void *ctx, void *buf, size_t len),
                         void *ctx);
 MPROC__NORETURN void mproc__boot_from_mem(const void *buf, size_t len);
 
+/* The most of a child's failure message that reaches its parent (the
+ * child's stderr has all of it): less than the 4 KiB a pipe always holds,
+ * so that the child's one write into the empty pipe never blocks. */
+#define MPROC__REPORT_MAX 4000
+
+/* In a child: report @msg as the reason the process fails, on stderr as
+ * "Process NAME: <msg>" and to the parent through the report pipe, so
+ * that mproc_process_error() gives it there. */
+void mproc__report_failure(const char *msg);
+
+/* The failure message mproc_fail() left for the calling thread's running
+ * target, or NULL (pool.c). */
+const char *mproc__current_failure(void);
+
 /* Print "bootstrap message <why>: <last error>" and exit with
  * MPROC_EXIT_BOOTSTRAP. */
 MPROC__NORETURN void mproc__boot_fail(const char *why);
@@ -288,6 +342,15 @@ MPROC__NORETURN void mproc__boot_fail(const char *why);
  * absent). */
 const msgpack_object *mproc__map_get(const msgpack_object *map,
                                      const char *key);
+
+/* 0, or MPROC_EINVAL when the default start method came from an
+ * MPROC_START_METHOD that names no method (the message says which and
+ * lists the valid ones). Checked by every start that uses the default. */
+int mproc__default_method_check(void);
+
+/* In a child: the start method it was started with becomes its default
+ * (CPython's spawn and forkserver children set it, force=True). */
+void mproc__context_adopt(mproc_start_method_t method);
 
 /* Terminate daemonic children, join the others (CPython's _exit_function). */
 void mproc__exit_cleanup(void);

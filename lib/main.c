@@ -4,12 +4,32 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 #include "platform.h"
 #include "process.h"
 
 int mproc__main_called;
+
+/* In a child: its end of the report pipe (see mproc__report_failure). */
+static int have_report;
+static intptr_t report_handle;
+
+void mproc__report_failure(const char *msg)
+{
+  size_t len = strlen(msg);
+
+  fprintf(stderr, "Process %s: %s\n",
+          mproc_process_name(mproc_current_process()), msg);
+  fflush(stderr);
+  if (!have_report)
+    return;
+  have_report = 0;
+  (void)mproc__plat_pipe_write(
+      report_handle, msg, len > MPROC__REPORT_MAX ? MPROC__REPORT_MAX : len);
+  mproc__plat_handle_close(report_handle);
+}
 
 int mproc_main(int argc, char **argv)
 {
@@ -24,8 +44,12 @@ int mproc_main(int argc, char **argv)
  * the parent sees the code, a person reads the reason. */
 static MPROC__NORETURN void die(int code, const char *what)
 {
-  fprintf(stderr, "mproc: child process cannot start: %s: %s\n", what,
-          mproc_last_error());
+  char msg[700];
+
+  snprintf(msg, sizeof msg, "%s: %s", what, mproc_last_error());
+  fprintf(stderr, "mproc: child process cannot start: %s\n", msg);
+  if (have_report)
+    (void)mproc__plat_pipe_write(report_handle, msg, strlen(msg));
   mproc__plat_exit_now(code);
 }
 
@@ -98,6 +122,12 @@ void mproc__child_run(mproc__boot_t *b)
 
   mproc__plat_child_setup((mproc_start_method_t)b->method, b->daemon,
                           b->parent_pid);
+  /* Taken for good: a child of this child must not inherit it. */
+  have_report = b->has_report;
+  report_handle = b->report;
+  if (have_report)
+    mproc__plat_handle_own(report_handle);
+  mproc__log_inherit(b->log_level);
   if (mproc__become(b) != 0)
     die(MPROC_EXIT_BOOTSTRAP, "setting up the process");
   if (fn == NULL)
@@ -117,7 +147,13 @@ void mproc__child_run(mproc__boot_t *b)
   mproc__args_adopt_objs(args, b->objs, b->nobjs, b->method != MPROC_FORK);
   b->objs = NULL;
   b->nobjs = 0;
+  MPROC__LOG(MPROC_LOG_INFO, "child process calling target %s",
+             b->target ? b->target : "(an unregistered function)");
   rc = fn(args);
+  /* A target that failed with mproc_fail() says why, as an uncaught
+   * exception prints "Process NAME:" and its traceback in CPython. */
+  if (rc != 0 && mproc__current_failure() != NULL)
+    mproc__report_failure(mproc__current_failure());
   mproc__args_free(args);
   mproc_exit(rc);
 }
@@ -129,5 +165,6 @@ void mproc_exit(int code)
   if (!self->is_child)
     exit(code); /* the atexit hook does the cleanup */
   mproc__exit_cleanup();
+  MPROC__LOG(MPROC_LOG_INFO, "process exiting with exitcode %d", code);
   mproc__plat_exit_now(code);
 }

@@ -35,6 +35,7 @@ struct mproc_manager {
 struct mproc_proxy {
   mproc__obj_t hdr;
   int type;
+  char *typeid; /* a registered type's; NULL for a built-in one */
   uint64_t id;
   char *address;
   char family[16];
@@ -248,28 +249,42 @@ static void proxy_destroy(mproc__obj_t *o)
 
   free(p->address);
   free(p->authkey);
+  free(p->typeid);
   free(p);
 }
 
-/* A proxy travels as [type, id, family, address]; the receiver uses its
- * own process's authkey, as CPython's unpickled proxies do. */
+/* A proxy travels as [type, id, family, address(, typeid)]; the
+ * receiver uses its own process's authkey, as CPython's unpickled
+ * proxies do. */
 static int proxy_pack(mproc__obj_t *o, msgpack_sbuffer *out)
 {
   mproc_proxy_t *p = (mproc_proxy_t *)o;
   msgpack_packer pk;
 
   msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-  msgpack_pack_array(&pk, 4);
+  msgpack_pack_array(&pk, p->typeid != NULL ? 5 : 4);
   msgpack_pack_int(&pk, p->type);
   msgpack_pack_uint64(&pk, p->id);
   msgpack_pack_str_with_body(&pk, p->family, strlen(p->family));
   msgpack_pack_str_with_body(&pk, p->address, strlen(p->address));
+  if (p->typeid != NULL)
+    msgpack_pack_str_with_body(&pk, p->typeid, strlen(p->typeid));
   return 0;
 }
 
 static int proxy_new(mproc_proxy_t **out, int type, uint64_t id,
                      const char *address, size_t alen, const char *family,
                      size_t flen, const void *key, size_t keylen);
+
+/* Give proxy @p the typeid of its registered type. */
+static int proxy_typeid(mproc_proxy_t *p, const char *typeid, size_t len)
+{
+  if ((p->typeid = malloc(len + 1)) == NULL)
+    return mproc__err(MPROC_ENOMEM, "out of memory");
+  memcpy(p->typeid, typeid, len);
+  p->typeid[len] = '\0';
+  return 0;
+}
 
 static int proxy_import(mproc__obj_t **out, const intptr_t *handles, size_t n,
                         const void *extra, size_t extra_len)
@@ -287,17 +302,29 @@ static int proxy_import(mproc__obj_t **out, const intptr_t *handles, size_t n,
     return mproc__err(MPROC_ECODEC, "proxy: malformed");
   if (msgpack_unpack(extra, extra_len, &off, &zone, &o) ==
           MSGPACK_UNPACK_SUCCESS &&
-      o.type == MSGPACK_OBJECT_ARRAY && o.via.array.size == 4) {
+      o.type == MSGPACK_OBJECT_ARRAY &&
+      (o.via.array.size == 4 || o.via.array.size == 5)) {
     f = o.via.array.ptr;
+    /* A registered type, and only one, carries its typeid. */
+    int reg = f[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+              f[0].via.u64 == MPROC_MANAGED_REGISTERED;
     if (f[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+        f[0].via.u64 <= INT32_MAX &&
         mproc_managed_name((int)f[0].via.u64) != NULL &&
         f[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
         f[2].type == MSGPACK_OBJECT_STR && f[2].via.str.size > 0 &&
         f[2].via.str.size < 16 && f[3].type == MSGPACK_OBJECT_STR &&
-        f[3].via.str.size > 0)
+        f[3].via.str.size > 0 && reg == (o.via.array.size == 5) &&
+        (!reg || (f[4].type == MSGPACK_OBJECT_STR && f[4].via.str.size > 0 &&
+                  f[4].via.str.size < 64)))
       rc = proxy_new(&p, (int)f[0].via.u64, f[1].via.u64, f[3].via.str.ptr,
                      f[3].via.str.size, f[2].via.str.ptr, f[2].via.str.size,
                      NULL, 0);
+    if (rc == 0 && reg &&
+        (rc = proxy_typeid(p, f[4].via.str.ptr, f[4].via.str.size)) != 0) {
+      proxy_destroy(&p->hdr);
+      p = NULL;
+    }
   }
   msgpack_zone_destroy(&zone);
   if (rc == MPROC_ECODEC)
@@ -373,6 +400,24 @@ int mproc_proxy_callv(mproc_proxy_t *p, mproc_args_t **result,
                  method, fmt, ap, result);
 }
 
+int mproc__proxy_call_raw(mproc_proxy_t *p, mproc_args_t **result,
+                          const char *method, const void *args, size_t len)
+{
+  msgpack_sbuffer req;
+  int rc;
+
+  if (result != NULL)
+    *result = NULL;
+  msgpack_sbuffer_init(&req);
+  request_head(&req, p->id, method);
+  rc = msgpack_sbuffer_write(&req, args, len) != 0
+           ? mproc__err(MPROC_ENOMEM, "out of memory")
+           : roundtrip(p->address, p->family, p->authkey, p->authkey_len, &req,
+                       result);
+  msgpack_sbuffer_destroy(&req);
+  return rc;
+}
+
 int mproc_proxy_call(mproc_proxy_t *p, mproc_args_t **result,
                      const char *method, const char *fmt, ...)
 {
@@ -390,6 +435,13 @@ int mproc_proxy_type(const mproc_proxy_t *p)
   mproc__obj_t *o = mproc__obj_check(p);
 
   return o != NULL && o->ops == &mproc__proxy_ops ? p->type : 0;
+}
+
+const char *mproc_proxy_typeid(const mproc_proxy_t *p)
+{
+  if (mproc_proxy_type(p) == 0)
+    return NULL;
+  return p->typeid != NULL ? p->typeid : mproc_managed_name(p->type);
 }
 
 void mproc_proxy_free(mproc_proxy_t *p)
@@ -575,15 +627,19 @@ int mproc_manager_object(mproc_manager_t *m, mproc_proxy_t **out, int type,
   return mproc_manager_object_args(m, out, type, name, NULL);
 }
 
-int mproc_manager_object_args(mproc_manager_t *m, mproc_proxy_t **out, int type,
-                              const char *name, const char *fmt, ...)
+/* Ask the server for a new (or the named) object of @type (@typeid for
+ * a registered one) built from @fmt, and make its proxy:
+ * [0, "create", [type, name, [ctor args...](, typeid)]]. */
+static int create_object(mproc_manager_t *m, mproc_proxy_t **out, int type,
+                         const char *typeid, const char *name, const char *fmt,
+                         va_list ap)
 {
   msgpack_sbuffer req;
   msgpack_packer pk;
   mproc_args_t *r = NULL;
   const mproc_value_t *v;
   int64_t id = 0, got = 0;
-  va_list ap;
+  va_list copy;
   int rc;
 
   if (m == NULL || out == NULL)
@@ -591,23 +647,22 @@ int mproc_manager_object_args(mproc_manager_t *m, mproc_proxy_t **out, int type,
   *out = NULL;
   if (m->state != STARTED && m->state != CONNECTED)
     return state_err(m, "object");
-  if (mproc_managed_name(type) == NULL)
-    return mproc__err(MPROC_EINVAL, "manager: unknown type %d", type);
   if (name != NULL && name[0] == '\0')
     return mproc__err(MPROC_EINVAL, "manager: an object's name is not empty");
-  /* [0, "create", [type, name, [ctor args...]]] */
   msgpack_sbuffer_init(&req);
   request_head(&req, 0, "create");
   msgpack_packer_init(&pk, &req, msgpack_sbuffer_write);
-  msgpack_pack_array(&pk, 3);
+  msgpack_pack_array(&pk, typeid != NULL ? 4 : 3);
   msgpack_pack_int(&pk, type);
   if (name != NULL)
     msgpack_pack_str_with_body(&pk, name, strlen(name));
   else
     msgpack_pack_nil(&pk);
-  va_start(ap, fmt);
-  rc = mproc__encode_args(&req, fmt, &ap);
-  va_end(ap);
+  va_copy(copy, ap);
+  rc = mproc__encode_args(&req, fmt, &copy);
+  va_end(copy);
+  if (rc == 0 && typeid != NULL)
+    msgpack_pack_str_with_body(&pk, typeid, strlen(typeid));
   if (rc == 0)
     rc = roundtrip(m->address, m->family, m->authkey, m->authkey_len, &req, &r);
   msgpack_sbuffer_destroy(&req);
@@ -620,6 +675,47 @@ int mproc_manager_object_args(mproc_manager_t *m, mproc_proxy_t **out, int type,
   if (rc == 0)
     rc = proxy_new(out, type, (uint64_t)id, m->address, strlen(m->address),
                    m->family, strlen(m->family), m->authkey, m->authkey_len);
+  if (rc == 0 && typeid != NULL &&
+      (rc = proxy_typeid(*out, typeid, strlen(typeid))) != 0) {
+    mproc_proxy_free(*out);
+    *out = NULL;
+  }
+  return rc;
+}
+
+int mproc_manager_object_args(mproc_manager_t *m, mproc_proxy_t **out, int type,
+                              const char *name, const char *fmt, ...)
+{
+  va_list ap;
+  int rc;
+
+  if (mproc_managed_name(type) == NULL || type == MPROC_MANAGED_REGISTERED) {
+    if (out != NULL)
+      *out = NULL;
+    return mproc__err(MPROC_EINVAL, "manager: unknown type %d", type);
+  }
+  va_start(ap, fmt);
+  rc = create_object(m, out, type, NULL, name, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+int mproc_manager_instance(mproc_manager_t *m, mproc_proxy_t **out,
+                           const char *typeid, const char *name,
+                           const char *fmt, ...)
+{
+  va_list ap;
+  int rc;
+
+  if (typeid == NULL || typeid[0] == '\0' || strlen(typeid) >= 64) {
+    if (out != NULL)
+      *out = NULL;
+    return mproc__err(MPROC_EINVAL, "manager: a typeid is 1 to 63 "
+                                    "characters");
+  }
+  va_start(ap, fmt);
+  rc = create_object(m, out, MPROC_MANAGED_REGISTERED, typeid, name, fmt, ap);
+  va_end(ap);
   return rc;
 }
 

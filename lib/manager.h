@@ -23,6 +23,11 @@
  * as [0, address, family] or [status, message]. */
 int mproc__manager_serve(mproc_args_t *args);
 
+/* Call @method of proxy @p (checked by the caller) with @args, already
+ * one encoded msgpack array (proxies.c builds its requests this way). */
+int mproc__proxy_call_raw(mproc_proxy_t *p, mproc_args_t **result,
+                          const char *method, const void *args, size_t len);
+
 /* Reply statuses the client accepts from a server (its own codes). */
 #define MPROC__REPLY_MIN MPROC_EADDRINUSE
 

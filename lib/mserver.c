@@ -20,31 +20,15 @@
 #include "object.h"
 #include "platform.h"
 
-static int sobj_new(server_t *s, int type, const msgpack_object *ctor,
-                    size_t *id)
+/* Add @o to the server's table as id @*id. */
+static int table_add(server_t *s, sobj_t *o, size_t *id)
 {
-  sobj_t *o = calloc(1, sizeof *o), **objs;
-  int rc;
+  sobj_t **objs;
 
-  if (o == NULL)
-    return mproc__err(MPROC_ENOMEM, "out of memory");
-  o->type = type;
-  if (apr_thread_cond_create(&o->cv, s->pool) != APR_SUCCESS ||
-      ((type == MPROC_MANAGED_DICT || type == MPROC_MANAGED_NAMESPACE) &&
-       (o->map = apr_hash_make(s->pool)) == NULL)) {
-    free(o);
-    return mproc__err(MPROC_ENOMEM, "out of memory");
-  }
-  if ((rc = mproc__mobj_init(o, ctor)) != 0) {
-    mproc__mobj_free(o);
-    return rc;
-  }
   if (s->nobjs == s->cap) {
     size_t cap = s->cap ? s->cap * 2 : 16;
-    if ((objs = realloc(s->objs, cap * sizeof *objs)) == NULL) {
-      mproc__mobj_free(o);
+    if ((objs = realloc(s->objs, cap * sizeof *objs)) == NULL)
       return mproc__err(MPROC_ENOMEM, "out of memory");
-    }
     s->objs = objs;
     s->cap = cap;
   }
@@ -53,10 +37,111 @@ static int sobj_new(server_t *s, int type, const msgpack_object *ctor,
   return 0;
 }
 
-/* create [type, name|nil, [ctor args]]: [id, type]. */
+static sobj_t *sobj_alloc(server_t *s, int type)
+{
+  sobj_t *o = calloc(1, sizeof *o);
+
+  if (o == NULL)
+    return NULL;
+  o->type = type;
+  if (apr_thread_cond_create(&o->cv, s->pool) != APR_SUCCESS ||
+      ((type == MPROC_MANAGED_DICT || type == MPROC_MANAGED_NAMESPACE) &&
+       (o->map = apr_hash_make(s->pool)) == NULL)) {
+    free(o);
+    return NULL;
+  }
+  return o;
+}
+
+int mproc__mobj_new(call_t *x, int type, const msgpack_object *ctor, size_t *id)
+{
+  sobj_t *o = sobj_alloc(x->s, type);
+  int rc;
+
+  if (o == NULL)
+    return mproc__err(MPROC_ENOMEM, "out of memory");
+  if ((rc = mproc__mobj_init(x, o, ctor)) != 0 ||
+      (rc = table_add(x->s, o, id)) != 0)
+    mproc__mobj_free(o);
+  return rc;
+}
+
+/* A new object of registered type @typeid. */
+static int registered_new(call_t *x, const msgpack_object *typeid,
+                          const msgpack_object *ctor, size_t *id)
+{
+  sobj_t *o = sobj_alloc(x->s, MPROC_MANAGED_REGISTERED);
+  int rc;
+
+  if (o == NULL)
+    return mproc__err(MPROC_ENOMEM, "out of memory");
+  if ((rc = mproc__mreg_init(x, o, typeid->via.str.ptr, typeid->via.str.size,
+                             ctor)) != 0 ||
+      (rc = table_add(x->s, o, id)) != 0)
+    mproc__mobj_free(o);
+  return rc;
+}
+
+sobj_t *mproc__mobj_from_proxy(call_t *x, const msgpack_object *v)
+{
+  mproc_args_t *a = NULL;
+  const mproc_value_t *f;
+  const char *addr = mproc_listener_address(x->s->lsn);
+  const void *got;
+  size_t len;
+  int64_t type, id;
+  sobj_t *o = NULL;
+  void *buf;
+
+  /* [kind, [type, id, family, address(, typeid)]] as a proxy packs itself
+   * (manager.c), after its kind byte. */
+  if (v->type != MSGPACK_OBJECT_EXT ||
+      v->via.ext.type != MPROC__EXT_VALUE_OBJ || v->via.ext.size < 2 ||
+      (unsigned char)v->via.ext.ptr[0] != MPROC_KIND_PROXY)
+    return NULL;
+  len = v->via.ext.size - 1;
+  if ((buf = mproc__args_buffer(len + 1)) == NULL)
+    return NULL;
+  ((unsigned char *)buf)[0] = 0x91; /* [value] */
+  memcpy((char *)buf + 1, v->via.ext.ptr + 1, len);
+  if (mproc__args_take_buffer(&a, buf, len + 1) != 0)
+    return NULL;
+  f = mproc_args_at(a, 0);
+  if (mproc_value_int(mproc_value_at(f, 0), &type) == 0 &&
+      mproc_value_int(mproc_value_at(f, 1), &id) == 0 &&
+      mproc_value_bytes(mproc_value_at(f, 3), &got, &len) == 0 &&
+      len == strlen(addr) && memcmp(got, addr, len) == 0 && id >= 1 &&
+      (uint64_t)id <= x->s->nobjs && x->s->objs[id - 1]->type == type)
+    o = x->s->objs[id - 1];
+  mproc_args_free(a);
+  return o;
+}
+
+/* Whether the object named @name, of @type (and @typeid for a registered
+ * type), may be given for a request of that type. */
+static int same_type(sobj_t *o, int64_t type, const msgpack_object *typeid,
+                     const msgpack_object *name)
+{
+  const char *want = type == MPROC_MANAGED_REGISTERED
+                         ? typeid->via.str.ptr
+                         : mproc_managed_name((int)type);
+  size_t wlen =
+      type == MPROC_MANAGED_REGISTERED ? typeid->via.str.size : strlen(want);
+  const char *have =
+      o->mt != NULL ? o->mt->typeid : mproc_managed_name(o->type);
+
+  if (o->type == type && strlen(have) == wlen && memcmp(have, want, wlen) == 0)
+    return 0;
+  return mproc__err(MPROC_ETYPE, "'%.*s' is a %s, not a %.*s",
+                    (int)name->via.str.size, name->via.str.ptr, have, (int)wlen,
+                    want);
+}
+
+/* create [type, name|nil, [ctor args](, typeid)]: [id, type]. */
 static int srv_create(call_t *x)
 {
   const msgpack_object *name = &x->argv[1];
+  const msgpack_object *typeid = x->argc > 3 ? &x->argv[3] : NULL;
   int64_t type;
   size_t id = 0;
   int rc;
@@ -64,6 +149,13 @@ static int srv_create(call_t *x)
   if (mproc__mobj_int(&x->argv[0], &type) != 0 ||
       mproc_managed_name((int)type) == NULL)
     return mproc__err(MPROC_EINVAL, "create: unknown type");
+  if ((type == MPROC_MANAGED_REGISTERED) !=
+          (typeid != NULL && typeid->type == MSGPACK_OBJECT_STR &&
+           typeid->via.str.size > 0) ||
+      (typeid != NULL && type != MPROC_MANAGED_REGISTERED))
+    return mproc__err(MPROC_EINVAL,
+                      "create: a registered type, and only one, needs its "
+                      "typeid");
   if (name->type != MSGPACK_OBJECT_NIL &&
       (name->type != MSGPACK_OBJECT_STR || name->via.str.size == 0))
     return mproc__err(MPROC_ETYPE, "create: the name must be a string");
@@ -72,13 +164,13 @@ static int srv_create(call_t *x)
   if (name->type == MSGPACK_OBJECT_STR)
     id = (size_t)(uintptr_t)apr_hash_get(x->s->names, name->via.str.ptr,
                                          name->via.str.size);
-  if (id != 0 && x->s->objs[id - 1]->type != type)
-    return mproc__err(MPROC_ETYPE, "'%.*s' is a %s, not a %s",
-                      (int)name->via.str.size, name->via.str.ptr,
-                      mproc_managed_name(x->s->objs[id - 1]->type),
-                      mproc_managed_name((int)type));
+  if (id != 0 && (rc = same_type(x->s->objs[id - 1], type, typeid, name)) != 0)
+    return rc;
   if (id == 0) {
-    if ((rc = sobj_new(x->s, (int)type, &x->argv[2], &id)) != 0)
+    rc = type == MPROC_MANAGED_REGISTERED
+             ? registered_new(x, typeid, &x->argv[2], &id)
+             : mproc__mobj_new(x, (int)type, &x->argv[2], &id);
+    if (rc != 0)
       return rc;
     if (name->type == MSGPACK_OBJECT_STR) {
       char *key =
@@ -106,7 +198,7 @@ static int srv_shutdown(call_t *x)
 }
 
 static const method_t server_methods[] = {
-    {"create", srv_create, 3, 3},
+    {"create", srv_create, 3, 4},
     {"shutdown", srv_shutdown, 0, 0},
     {NULL, NULL, 0, 0},
 };
@@ -141,6 +233,8 @@ static int dispatch(call_t *x, const msgpack_object *req)
                       (long long)id);
   } else {
     x->o = x->s->objs[id - 1];
+    if (x->o->type == MPROC_MANAGED_REGISTERED)
+      return mproc__mreg_call(x);
     m = mproc__mobj_methods(x->o->type);
     tname = mproc_managed_name(x->o->type);
   }
@@ -188,15 +282,8 @@ static void answer(server_t *s, worker_t *w, void *buf, size_t len,
 static void worker_gone(server_t *s, worker_t *w)
 {
   apr_thread_mutex_lock(s->mu);
-  for (size_t i = 0; i < s->nobjs; i++) {
-    sobj_t *o = s->objs[i];
-    if (o->type == MPROC_MANAGED_LOCK && o->flag && o->owner == w) {
-      o->flag = 0;
-      o->owner = NULL;
-      o->owner_died = 1;
-      mproc__mobj_changed(o);
-    }
-  }
+  for (size_t i = 0; i < s->nobjs; i++)
+    mproc__msync_gone(s->objs[i], w);
   apr_thread_mutex_unlock(s->mu);
 }
 
@@ -211,12 +298,15 @@ static void *APR_THREAD_FUNC serve_conn(apr_thread_t *t, void *arg)
   msgpack_sbuffer_init(&out);
   if (mproc__auth_server(w->c, w->s->key, w->s->keylen, MPROC_AUTH_TIMEOUT) ==
       0) {
+    MPROC__LOG(MPROC_LOG_DEBUG, "manager: connection accepted");
     while (mproc_conn_recv_bytes(w->c, MPROC_ALL, &buf, &len) == 0) {
       msgpack_sbuffer_clear(&out);
       answer(w->s, w, buf, len, &out);
       if (mproc_conn_send_bytes(w->c, out.data, out.size, 0, MPROC_ALL) != 0)
         break;
     }
+  } else {
+    MPROC__LOG(MPROC_LOG_WARNING, "manager: connection refused");
   }
   msgpack_sbuffer_destroy(&out);
   worker_gone(w->s, w);
@@ -320,6 +410,8 @@ int mproc__manager_serve(mproc_args_t *args)
       rc != 0)
     return 1;
   mproc_conn_close(w);
+  MPROC__LOG(MPROC_LOG_INFO, "manager serving at %s (%s)",
+             mproc_listener_address(s.lsn), mproc_listener_family(s.lsn));
   return serve(&s);
 }
 

@@ -1,10 +1,11 @@
 /*
- * The objects a manager's server holds and their methods, with CPython's
- * names, arguments and errors: dict, list, Queue (queue.Queue),
- * Namespace, Lock (threading.Lock), Event and Value. Each method runs
- * with the server's lock held (mserver.c), reads its arguments from the
- * request and packs its result into the reply; an error is returned as
- * a status with mproc__err()'s message, which the client gets back.
+ * The containers a manager's server holds and their methods, with
+ * CPython's names, arguments and errors: dict, list, Queue (queue.Queue),
+ * Namespace, Value and Array (the synchronisation types are in msync.c).
+ * Each method runs with the server's lock held (mserver.c), reads its
+ * arguments from the request and packs its result into the reply; an
+ * error is returned as a status with mproc__err()'s message, which the
+ * client gets back.
  *
  * Values are stored as their MessagePack bytes, so anything a client can
  * send (proxies included) can be stored and given back unchanged; two
@@ -20,7 +21,7 @@
 
 /* ---- values ---- */
 
-static int blob_of(const msgpack_object *o, blob_t **out)
+int mproc__mblob_of(const msgpack_object *o, blob_t **out)
 {
   msgpack_sbuffer sb;
   msgpack_packer pk;
@@ -37,22 +38,22 @@ static int blob_of(const msgpack_object *o, blob_t **out)
   return *out != NULL ? 0 : mproc__err(MPROC_ENOMEM, "out of memory");
 }
 
-static int blob_eq(const blob_t *a, const blob_t *b)
+int mproc__mblob_eq(const blob_t *a, const blob_t *b)
 {
   return a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
 }
 
-static void put_blob(call_t *x, const blob_t *b)
+void mproc__mput_blob(call_t *x, const blob_t *b)
 {
   msgpack_sbuffer_write(x->out, (const char *)b->data, b->len);
 }
 
-static void put_obj(call_t *x, const msgpack_object *o)
+void mproc__mput_obj(call_t *x, const msgpack_object *o)
 {
   msgpack_pack_object(&x->pk, *o);
 }
 
-static void put_bool(call_t *x, int v)
+void mproc__mput_bool(call_t *x, int v)
 {
   if (v)
     msgpack_pack_true(&x->pk);
@@ -94,7 +95,7 @@ int mproc__mobj_int(const msgpack_object *o, int64_t *v)
   return 0;
 }
 
-static int arg_int(call_t *x, uint32_t i, int64_t *v)
+int mproc__marg_int(call_t *x, uint32_t i, int64_t *v)
 {
   if (mproc__mobj_int(&x->argv[i], v) != 0)
     return mproc__err(MPROC_ETYPE, "%s() argument %u must be int", x->method,
@@ -103,7 +104,7 @@ static int arg_int(call_t *x, uint32_t i, int64_t *v)
 }
 
 /* A truth value: bool, int or nil (CPython would take any object). */
-static int arg_bool(call_t *x, uint32_t i, int *v)
+int mproc__marg_bool(call_t *x, uint32_t i, int *v)
 {
   const msgpack_object *o = &x->argv[i];
   int64_t n;
@@ -120,40 +121,50 @@ static int arg_bool(call_t *x, uint32_t i, int *v)
   return 0;
 }
 
-/* A timeout argument (nil: none) as a deadline. */
-static int arg_deadline(call_t *x, uint32_t i, double *deadline)
+int mproc__marg_timeout(call_t *x, uint32_t i, double *t)
 {
   const msgpack_object *o;
-  double t;
   int64_t n;
 
-  *deadline = MPROC__NEVER;
+  *t = -1;
   if (i >= x->argc || (o = &x->argv[i])->type == MSGPACK_OBJECT_NIL)
     return 0;
   if (o->type == MSGPACK_OBJECT_FLOAT32 || o->type == MSGPACK_OBJECT_FLOAT64)
-    t = o->via.f64;
+    *t = o->via.f64;
   else if (mproc__mobj_int(o, &n) == 0)
-    t = (double)n;
+    *t = (double)n;
   else
     return mproc__err(MPROC_ETYPE, "%s() timeout must be a number", x->method);
-  if (t < 0)
+  if (!(*t >= 0))
     return mproc__err(MPROC_EINVAL, "'timeout' must be a non-negative number");
-  *deadline = mproc__deadline(t);
   return 0;
 }
 
-/* Wait on @o's condition until @ready or @deadline (with the lock held). */
-static int wait_for(call_t *x, int (*ready)(const sobj_t *), double deadline)
+int mproc__marg_deadline(call_t *x, uint32_t i, double dflt, double *deadline)
 {
-  while (!ready(x->o)) {
+  double t;
+  int rc = mproc__marg_timeout(x, i, &t);
+
+  if (rc != 0)
+    return rc;
+  if (t < 0)
+    t = dflt;
+  *deadline = t < 0 ? MPROC__NEVER : mproc__deadline(t);
+  return 0;
+}
+
+int mproc__mwait(call_t *x, sobj_t *o, int (*ready)(const sobj_t *),
+                 double deadline)
+{
+  while (!ready(o)) {
     if (deadline >= MPROC__NEVER) {
-      apr_thread_cond_wait(x->o->cv, x->s->mu);
+      apr_thread_cond_wait(o->cv, x->s->mu);
       continue;
     }
     double left = deadline - mproc__plat_now();
     if (left <= 0)
       return MPROC_ETIMEDOUT;
-    apr_thread_cond_timedwait(x->o->cv, x->s->mu,
+    apr_thread_cond_timedwait(o->cv, x->s->mu,
                               (apr_interval_time_t)(left * 1e6) + 1);
   }
   return 0;
@@ -219,7 +230,7 @@ static void dict_remove(sobj_t *o, entry_t *e)
  * caller's to free, and *@missing says it is absent). */
 static int dict_lookup(call_t *x, uint32_t i, blob_t **kb, entry_t **e)
 {
-  int rc = blob_of(&x->argv[i], kb);
+  int rc = mproc__mblob_of(&x->argv[i], kb);
 
   *e = rc == 0 ? dict_find(x->o, *kb) : NULL;
   return rc;
@@ -249,16 +260,16 @@ static int d_getitem(call_t *x)
   if (e == NULL)
     return key_error(x, k);
   free(k);
-  put_blob(x, e->val);
+  mproc__mput_blob(x, e->val);
   return 0;
 }
 
 static int d_setitem(call_t *x)
 {
   blob_t *k = NULL, *v = NULL;
-  int rc = blob_of(&x->argv[0], &k);
+  int rc = mproc__mblob_of(&x->argv[0], &k);
 
-  if (rc == 0 && (rc = blob_of(&x->argv[1], &v)) == 0) {
+  if (rc == 0 && (rc = mproc__mblob_of(&x->argv[1], &v)) == 0) {
     dict_set(x->o, k, v);
     msgpack_pack_nil(&x->pk);
     return 0;
@@ -292,7 +303,7 @@ static int d_contains(call_t *x)
   if (rc != 0)
     return rc;
   free(k);
-  put_bool(x, e != NULL);
+  mproc__mput_bool(x, e != NULL);
   return 0;
 }
 
@@ -313,7 +324,7 @@ static int d_get_like(call_t *x, int pop, int setdefault)
     return rc;
   if (e != NULL) {
     free(k);
-    put_blob(x, e->val);
+    mproc__mput_blob(x, e->val);
     if (pop)
       dict_remove(x->o, e);
     return 0;
@@ -323,16 +334,16 @@ static int d_get_like(call_t *x, int pop, int setdefault)
   if (x->argc < 2)
     msgpack_pack_nil(&x->pk);
   else
-    put_obj(x, &x->argv[1]);
+    mproc__mput_obj(x, &x->argv[1]);
   if (!setdefault) {
     free(k);
     return 0;
   }
   if (x->argc < 2) {
     static const msgpack_object nil = {.type = MSGPACK_OBJECT_NIL};
-    rc = blob_of(&nil, &v);
+    rc = mproc__mblob_of(&nil, &v);
   } else {
-    rc = blob_of(&x->argv[1], &v);
+    rc = mproc__mblob_of(&x->argv[1], &v);
   }
   if (rc != 0) {
     free(k);
@@ -365,8 +376,8 @@ static int d_popitem(call_t *x)
     return mproc__err(MPROC_ENOTFOUND,
                       "KeyError: 'popitem(): dictionary is empty'");
   msgpack_pack_array(&x->pk, 2);
-  put_blob(x, e->key);
-  put_blob(x, e->val);
+  mproc__mput_blob(x, e->key);
+  mproc__mput_blob(x, e->val);
   dict_remove(x->o, e);
   return 0;
 }
@@ -385,9 +396,9 @@ static int d_view(call_t *x, int what)
     if (what == 2)
       msgpack_pack_array(&x->pk, 2);
     if (what != 1)
-      put_blob(x, e->key);
+      mproc__mput_blob(x, e->key);
     if (what != 0)
-      put_blob(x, e->val);
+      mproc__mput_blob(x, e->val);
   }
   return 0;
 }
@@ -428,9 +439,9 @@ static int dict_update(sobj_t *o, const msgpack_object *m, const char *what)
       return mproc__err(MPROC_EINVAL,
                         "%s: sequence element #%u has the wrong length", what,
                         i);
-    if (blob_of(pairs ? &kv[0] : &m->via.map.ptr[i].key, &k) != 0)
+    if (mproc__mblob_of(pairs ? &kv[0] : &m->via.map.ptr[i].key, &k) != 0)
       return MPROC_ENOMEM;
-    if (blob_of(pairs ? &kv[1] : &m->via.map.ptr[i].val, &v) != 0) {
+    if (mproc__mblob_of(pairs ? &kv[1] : &m->via.map.ptr[i].val, &v) != 0) {
       free(k);
       return MPROC_ENOMEM;
     }
@@ -490,261 +501,6 @@ static int ns_del(call_t *x)
   return rc != 0 ? rc : d_delitem(x);
 }
 
-/* ---- list ---- */
-
-static int list_reserve(sobj_t *o, size_t more)
-{
-  size_t cap = o->cap ? o->cap : 8;
-  blob_t **items;
-
-  while (cap < o->n + more)
-    cap *= 2;
-  if (cap == o->cap)
-    return 0;
-  if ((items = realloc(o->items, cap * sizeof *items)) == NULL)
-    return mproc__err(MPROC_ENOMEM, "out of memory");
-  o->items = items;
-  o->cap = cap;
-  return 0;
-}
-
-/* A Python index (negative from the end) into [0, n). */
-static int list_index(call_t *x, uint32_t arg, size_t *out, const char *what)
-{
-  int64_t i = 0;
-  int rc = arg_int(x, arg, &i);
-
-  if (rc != 0)
-    return rc;
-  if (i < 0)
-    i += (int64_t)x->o->n;
-  if (i < 0 || (uint64_t)i >= x->o->n)
-    return mproc__err(MPROC_ERANGE, "IndexError: %s", what);
-  *out = (size_t)i;
-  return 0;
-}
-
-static int l_getitem(call_t *x)
-{
-  size_t i = 0;
-  int rc = list_index(x, 0, &i, "list index out of range");
-
-  if (rc == 0)
-    put_blob(x, x->o->items[i]);
-  return rc;
-}
-
-static int l_setitem(call_t *x)
-{
-  size_t i = 0;
-  blob_t *v;
-  int rc = list_index(x, 0, &i, "list assignment index out of range");
-
-  if (rc == 0 && (rc = blob_of(&x->argv[1], &v)) == 0) {
-    free(x->o->items[i]);
-    x->o->items[i] = v;
-    msgpack_pack_nil(&x->pk);
-  }
-  return rc;
-}
-
-static void list_delete(sobj_t *o, size_t i)
-{
-  free(o->items[i]);
-  memmove(&o->items[i], &o->items[i + 1], (o->n - i - 1) * sizeof *o->items);
-  o->n--;
-}
-
-static int l_delitem(call_t *x)
-{
-  size_t i = 0;
-  int rc = list_index(x, 0, &i, "list assignment index out of range");
-
-  if (rc == 0) {
-    list_delete(x->o, i);
-    msgpack_pack_nil(&x->pk);
-  }
-  return rc;
-}
-
-static int l_len(call_t *x)
-{
-  msgpack_pack_uint64(&x->pk, x->o->n);
-  return 0;
-}
-
-static int list_insert(sobj_t *o, size_t i, const msgpack_object *v)
-{
-  blob_t *b;
-  int rc = list_reserve(o, 1);
-
-  if (rc != 0 || (rc = blob_of(v, &b)) != 0)
-    return rc;
-  memmove(&o->items[i + 1], &o->items[i], (o->n - i) * sizeof *o->items);
-  o->items[i] = b;
-  o->n++;
-  return 0;
-}
-
-static int l_append(call_t *x)
-{
-  int rc = list_insert(x->o, x->o->n, &x->argv[0]);
-
-  if (rc == 0)
-    msgpack_pack_nil(&x->pk);
-  return rc;
-}
-
-static int list_extend(sobj_t *o, const msgpack_object *l, const char *what)
-{
-  int rc = 0;
-
-  if (l->type != MSGPACK_OBJECT_ARRAY)
-    return mproc__err(MPROC_ETYPE, "%s: argument must be a list", what);
-  for (uint32_t i = 0; i < l->via.array.size && rc == 0; i++)
-    rc = list_insert(o, o->n, &l->via.array.ptr[i]);
-  return rc;
-}
-
-static int l_extend(call_t *x)
-{
-  int rc = list_extend(x->o, &x->argv[0], "extend()");
-
-  if (rc == 0)
-    msgpack_pack_nil(&x->pk);
-  return rc;
-}
-
-static int l_insert(call_t *x)
-{
-  int64_t i = 0;
-  int64_t n = (int64_t)x->o->n;
-  int rc = arg_int(x, 0, &i);
-
-  if (rc != 0)
-    return rc;
-  /* Python clamps an insert position instead of failing. */
-  if (i < 0)
-    i = i + n < 0 ? 0 : i + n;
-  if (i > n)
-    i = n;
-  if ((rc = list_insert(x->o, (size_t)i, &x->argv[1])) == 0)
-    msgpack_pack_nil(&x->pk);
-  return rc;
-}
-
-static int l_pop(call_t *x)
-{
-  size_t i = x->o->n - 1;
-  int rc;
-
-  if (x->o->n == 0)
-    return mproc__err(MPROC_ERANGE, "IndexError: pop from empty list");
-  if (x->argc > 0 && (rc = list_index(x, 0, &i, "pop index out of range")) != 0)
-    return rc;
-  put_blob(x, x->o->items[i]);
-  list_delete(x->o, i);
-  return 0;
-}
-
-/* The index of the first item equal to argument 0, or n. */
-static int list_find(call_t *x, size_t *at)
-{
-  blob_t *v;
-  int rc = blob_of(&x->argv[0], &v);
-
-  if (rc != 0)
-    return rc;
-  for (*at = 0; *at < x->o->n && !blob_eq(x->o->items[*at], v); (*at)++)
-    ;
-  free(v);
-  return 0;
-}
-
-static int l_contains(call_t *x)
-{
-  size_t i = 0;
-  int rc = list_find(x, &i);
-
-  if (rc == 0)
-    put_bool(x, i < x->o->n);
-  return rc;
-}
-
-static int l_index(call_t *x)
-{
-  size_t i = 0;
-  int rc = list_find(x, &i);
-
-  if (rc == 0 && i == x->o->n)
-    return mproc__err(MPROC_ENOTFOUND, "ValueError: value is not in list");
-  if (rc == 0)
-    msgpack_pack_uint64(&x->pk, i);
-  return rc;
-}
-
-static int l_remove(call_t *x)
-{
-  size_t i = 0;
-  int rc = list_find(x, &i);
-
-  if (rc == 0 && i == x->o->n)
-    return mproc__err(MPROC_ENOTFOUND,
-                      "ValueError: list.remove(x): x not in list");
-  if (rc == 0) {
-    list_delete(x->o, i);
-    msgpack_pack_nil(&x->pk);
-  }
-  return rc;
-}
-
-static int l_count(call_t *x)
-{
-  blob_t *v;
-  uint64_t n = 0;
-  int rc = blob_of(&x->argv[0], &v);
-
-  if (rc != 0)
-    return rc;
-  for (size_t i = 0; i < x->o->n; i++)
-    n += blob_eq(x->o->items[i], v);
-  free(v);
-  msgpack_pack_uint64(&x->pk, n);
-  return 0;
-}
-
-static int l_reverse(call_t *x)
-{
-  for (size_t i = 0, j = x->o->n; i + 1 < j; i++, j--) {
-    blob_t *t = x->o->items[i];
-    x->o->items[i] = x->o->items[j - 1];
-    x->o->items[j - 1] = t;
-  }
-  msgpack_pack_nil(&x->pk);
-  return 0;
-}
-
-static void list_clear(sobj_t *o)
-{
-  while (o->n > 0)
-    free(o->items[--o->n]);
-}
-
-static int l_clear(call_t *x)
-{
-  list_clear(x->o);
-  msgpack_pack_nil(&x->pk);
-  return 0;
-}
-
-static int l_copy(call_t *x)
-{
-  msgpack_pack_array(&x->pk, (uint32_t)x->o->n);
-  for (size_t i = 0; i < x->o->n; i++)
-    put_blob(x, x->o->items[i]);
-  return 0;
-}
-
 /* ---- Queue (queue.Queue: a ring of blobs) ---- */
 
 static int q_has_room(const sobj_t *o)
@@ -785,16 +541,16 @@ static int queue_put(call_t *x, int block)
   blob_t *v;
   int rc;
 
-  if (x->argc > 1 && (rc = arg_bool(x, 1, &block)) != 0)
+  if (x->argc > 1 && (rc = mproc__marg_bool(x, 1, &block)) != 0)
     return rc;
-  if ((rc = arg_deadline(x, 2, &deadline)) != 0)
+  if ((rc = mproc__marg_deadline(x, 2, -1, &deadline)) != 0)
     return rc;
   if (!block)
     deadline = 0;
-  if (wait_for(x, q_has_room, deadline) != 0)
+  if (mproc__mwait(x, x->o, q_has_room, deadline) != 0)
     return mproc__err(MPROC_EFULL, "queue.Full");
   if ((x->o->n == x->o->cap && (rc = ring_grow(x->o)) != 0) ||
-      (rc = blob_of(&x->argv[0], &v)) != 0)
+      (rc = mproc__mblob_of(&x->argv[0], &v)) != 0)
     return rc;
   x->o->items[(x->o->first + x->o->n++) % x->o->cap] = v;
   x->o->unfinished++;
@@ -809,19 +565,19 @@ static int queue_get(call_t *x, int block)
   blob_t *v;
   int rc;
 
-  if (x->argc > 0 && (rc = arg_bool(x, 0, &block)) != 0)
+  if (x->argc > 0 && (rc = mproc__marg_bool(x, 0, &block)) != 0)
     return rc;
-  if ((rc = arg_deadline(x, 1, &deadline)) != 0)
+  if ((rc = mproc__marg_deadline(x, 1, -1, &deadline)) != 0)
     return rc;
   if (!block)
     deadline = 0;
-  if (wait_for(x, q_has_item, deadline) != 0)
+  if (mproc__mwait(x, x->o, q_has_item, deadline) != 0)
     return mproc__err(MPROC_EEMPTY, "queue.Empty");
   v = x->o->items[x->o->first];
   x->o->first = (x->o->first + 1) % x->o->cap;
   x->o->n--;
   mproc__mobj_changed(x->o);
-  put_blob(x, v);
+  mproc__mput_blob(x, v);
   free(v);
   return 0;
 }
@@ -854,13 +610,13 @@ static int q_qsize(call_t *x)
 
 static int q_empty(call_t *x)
 {
-  put_bool(x, x->o->n == 0);
+  mproc__mput_bool(x, x->o->n == 0);
   return 0;
 }
 
 static int q_full(call_t *x)
 {
-  put_bool(x, !q_has_room(x->o));
+  mproc__mput_bool(x, !q_has_room(x->o));
   return 0;
 }
 
@@ -877,105 +633,17 @@ static int q_task_done(call_t *x)
 
 static int q_join(call_t *x)
 {
-  wait_for(x, q_all_done, MPROC__NEVER);
+  mproc__mwait(x, x->o, q_all_done, MPROC__NEVER);
   msgpack_pack_nil(&x->pk);
   return 0;
 }
 
-/* ---- Lock, Event, Value ---- */
-
-static int unlocked(const sobj_t *o)
-{
-  return !o->flag;
-}
-
-static int is_set(const sobj_t *o)
-{
-  return o->flag;
-}
-
-static int k_acquire(call_t *x)
-{
-  double deadline = MPROC__NEVER;
-  int block = 1, rc;
-
-  if (x->argc > 0 && (rc = arg_bool(x, 0, &block)) != 0)
-    return rc;
-  if ((rc = arg_deadline(x, 1, &deadline)) != 0)
-    return rc;
-  if (!block && x->argc > 1 && x->argv[1].type != MSGPACK_OBJECT_NIL)
-    return mproc__err(MPROC_EINVAL,
-                      "ValueError: can't specify a timeout for a non-blocking "
-                      "call");
-  if (wait_for(x, unlocked, block ? deadline : 0) != 0) {
-    put_bool(x, 0);
-    return 0;
-  }
-  x->o->flag = 1;
-  x->o->owner = x->w;
-  if (x->o->owner_died) {
-    x->o->owner_died = 0;
-    return mproc__err(MPROC_EOWNERDEAD,
-                      "lock acquired; the connection that held it ended "
-                      "without releasing it");
-  }
-  put_bool(x, 1);
-  return 0;
-}
-
-static int k_release(call_t *x)
-{
-  if (!x->o->flag)
-    return mproc__err(MPROC_ESTATE, "RuntimeError: release unlocked lock");
-  x->o->flag = 0;
-  x->o->owner = NULL;
-  mproc__mobj_changed(x->o);
-  msgpack_pack_nil(&x->pk);
-  return 0;
-}
-
-static int k_locked(call_t *x)
-{
-  put_bool(x, x->o->flag);
-  return 0;
-}
-
-static int e_set(call_t *x)
-{
-  x->o->flag = 1;
-  mproc__mobj_changed(x->o);
-  msgpack_pack_nil(&x->pk);
-  return 0;
-}
-
-static int e_clear(call_t *x)
-{
-  x->o->flag = 0;
-  msgpack_pack_nil(&x->pk);
-  return 0;
-}
-
-static int e_is_set(call_t *x)
-{
-  put_bool(x, x->o->flag);
-  return 0;
-}
-
-static int e_wait(call_t *x)
-{
-  double deadline;
-  int rc = arg_deadline(x, 0, &deadline);
-
-  if (rc != 0)
-    return rc;
-  put_bool(x, wait_for(x, is_set, deadline) == 0);
-  return 0;
-}
+/* ---- Value ---- */
 
 static int v_get(call_t *x)
 {
   if (x->o->value != NULL)
-    put_blob(x, x->o->value);
+    mproc__mput_blob(x, x->o->value);
   else
     msgpack_pack_nil(&x->pk);
   return 0;
@@ -984,7 +652,7 @@ static int v_get(call_t *x)
 static int v_set(call_t *x)
 {
   blob_t *v;
-  int rc = blob_of(&x->argv[0], &v);
+  int rc = mproc__mblob_of(&x->argv[0], &v);
 
   if (rc == 0) {
     free(x->o->value);
@@ -1013,25 +681,6 @@ static const method_t dict_methods[] = {
     {NULL, NULL, 0, 0},
 };
 
-static const method_t list_methods[] = {
-    {"__getitem__", l_getitem, 1, 1},
-    {"__setitem__", l_setitem, 2, 2},
-    {"__delitem__", l_delitem, 1, 1},
-    {"__len__", l_len, 0, 0},
-    {"__contains__", l_contains, 1, 1},
-    {"append", l_append, 1, 1},
-    {"extend", l_extend, 1, 1},
-    {"insert", l_insert, 2, 2},
-    {"pop", l_pop, 0, 1},
-    {"remove", l_remove, 1, 1},
-    {"index", l_index, 1, 1},
-    {"count", l_count, 1, 1},
-    {"reverse", l_reverse, 0, 0},
-    {"clear", l_clear, 0, 0},
-    {"copy", l_copy, 0, 0},
-    {NULL, NULL, 0, 0},
-};
-
 static const method_t queue_methods[] = {
     {"put", q_put, 1, 3},
     {"get", q_get, 0, 2},
@@ -1053,19 +702,6 @@ static const method_t namespace_methods[] = {
     {NULL, NULL, 0, 0},
 };
 
-static const method_t lock_methods[] = {
-    {"acquire", k_acquire, 0, 2},
-    {"release", k_release, 0, 0},
-    {"locked", k_locked, 0, 0},
-    {NULL, NULL, 0, 0},
-};
-
-static const method_t event_methods[] = {
-    {"set", e_set, 0, 0},       {"clear", e_clear, 0, 0},
-    {"is_set", e_is_set, 0, 0}, {"wait", e_wait, 0, 1},
-    {NULL, NULL, 0, 0},
-};
-
 static const method_t value_methods[] = {
     {"get", v_get, 0, 0},
     {"set", v_set, 1, 1},
@@ -1074,25 +710,42 @@ static const method_t value_methods[] = {
 
 static const method_t *const methods_of[] = {
     [MPROC_MANAGED_DICT] = dict_methods,
-    [MPROC_MANAGED_LIST] = list_methods,
+    [MPROC_MANAGED_LIST] = mproc__mlist_methods,
     [MPROC_MANAGED_QUEUE] = queue_methods,
     [MPROC_MANAGED_NAMESPACE] = namespace_methods,
-    [MPROC_MANAGED_LOCK] = lock_methods,
-    [MPROC_MANAGED_EVENT] = event_methods,
+    [MPROC_MANAGED_LOCK] = mproc__mlock_methods,
+    [MPROC_MANAGED_EVENT] = mproc__mevent_methods,
     [MPROC_MANAGED_VALUE] = value_methods,
+    [MPROC_MANAGED_RLOCK] = mproc__mrlock_methods,
+    [MPROC_MANAGED_SEMAPHORE] = mproc__msem_methods,
+    [MPROC_MANAGED_BOUNDED_SEMAPHORE] = mproc__msem_methods,
+    [MPROC_MANAGED_CONDITION] = mproc__mcond_methods,
+    [MPROC_MANAGED_BARRIER] = mproc__mbarrier_methods,
+    [MPROC_MANAGED_ARRAY] = mproc__marray_methods,
 };
 
-#define TYPE_MAX MPROC_MANAGED_VALUE
+#define TYPE_MAX MPROC_MANAGED_ARRAY
 
 const char *mproc_managed_name(int type)
 {
   static const char *const names[] = {
-      [MPROC_MANAGED_DICT] = "dict",   [MPROC_MANAGED_LIST] = "list",
-      [MPROC_MANAGED_QUEUE] = "Queue", [MPROC_MANAGED_NAMESPACE] = "Namespace",
-      [MPROC_MANAGED_LOCK] = "Lock",   [MPROC_MANAGED_EVENT] = "Event",
+      [MPROC_MANAGED_DICT] = "dict",
+      [MPROC_MANAGED_LIST] = "list",
+      [MPROC_MANAGED_QUEUE] = "Queue",
+      [MPROC_MANAGED_NAMESPACE] = "Namespace",
+      [MPROC_MANAGED_LOCK] = "Lock",
+      [MPROC_MANAGED_EVENT] = "Event",
       [MPROC_MANAGED_VALUE] = "Value",
+      [MPROC_MANAGED_RLOCK] = "RLock",
+      [MPROC_MANAGED_SEMAPHORE] = "Semaphore",
+      [MPROC_MANAGED_BOUNDED_SEMAPHORE] = "BoundedSemaphore",
+      [MPROC_MANAGED_CONDITION] = "Condition",
+      [MPROC_MANAGED_BARRIER] = "Barrier",
+      [MPROC_MANAGED_ARRAY] = "Array",
   };
 
+  if (type == MPROC_MANAGED_REGISTERED)
+    return "registered";
   return type >= 1 && type <= TYPE_MAX ? names[type] : NULL;
 }
 
@@ -1108,27 +761,52 @@ void mproc__mobj_free(sobj_t *o)
     for (size_t i = 0; i < o->n; i++)
       free(o->items[(o->first + i) % o->cap]);
   else
-    list_clear(o);
+    mproc__mlist_clear(o);
   free(o->items);
   free(o->value);
+  if (o->mt != NULL && o->mt->destroy != NULL)
+    o->mt->destroy(o->self);
   free(o);
 }
 
+/* Most arguments each type's constructor takes. */
+static uint32_t ctor_max(int type)
+{
+  switch (type) {
+  case MPROC_MANAGED_LOCK:
+  case MPROC_MANAGED_RLOCK:
+  case MPROC_MANAGED_EVENT:
+    return 0;
+  case MPROC_MANAGED_ARRAY:
+  case MPROC_MANAGED_BARRIER:
+    return 3;
+  default:
+    return 1;
+  }
+}
+
 /* Fill a new object from its constructor arguments: dict([map]),
- * list([list]), Queue([maxsize]), Namespace([map]), Value([value]). */
-int mproc__mobj_init(sobj_t *o, const msgpack_object *ctor)
+ * list([list]), Queue([maxsize]), Namespace([map]), Value([value]),
+ * Array(typecode, sequence[, lock]), and the synchronisation types'
+ * (msync.c). */
+int mproc__mobj_init(call_t *x, sobj_t *o, const msgpack_object *ctor)
 {
   uint32_t n = ctor->via.array.size;
   const msgpack_object *a = ctor->via.array.ptr;
   int64_t maxsize;
   const char *name = mproc_managed_name(o->type);
-  uint32_t max =
-      o->type == MPROC_MANAGED_LOCK || o->type == MPROC_MANAGED_EVENT ? 0 : 1;
+  uint32_t max = ctor_max(o->type);
 
+  if (o->type == MPROC_MANAGED_ARRAY)
+    return mproc__marray_init(x, o, a, n);
   if (n > max)
     return mproc__err(MPROC_EINVAL,
                       "%s() takes at most %u argument%s (%u given)", name, max,
                       max == 1 ? "" : "s", n);
+  if (o->type != MPROC_MANAGED_DICT && o->type != MPROC_MANAGED_NAMESPACE &&
+      o->type != MPROC_MANAGED_LIST && o->type != MPROC_MANAGED_QUEUE &&
+      o->type != MPROC_MANAGED_VALUE)
+    return mproc__msync_init(x, o, a, n);
   if (n == 0)
     return 0;
   switch (o->type) {
@@ -1136,18 +814,18 @@ int mproc__mobj_init(sobj_t *o, const msgpack_object *ctor)
   case MPROC_MANAGED_NAMESPACE:
     return dict_update(o, &a[0], name);
   case MPROC_MANAGED_LIST:
-    return list_extend(o, &a[0], name);
+    return mproc__mlist_extend(o, &a[0], name);
   case MPROC_MANAGED_QUEUE:
     if (mproc__mobj_int(&a[0], &maxsize) != 0)
       return mproc__err(MPROC_ETYPE, "Queue(): maxsize must be int");
     o->maxsize = maxsize > LONG_MAX ? LONG_MAX : (long)maxsize;
     return 0;
   default: /* Value */
-    return blob_of(&a[0], &o->value);
+    return mproc__mblob_of(&a[0], &o->value);
   }
 }
 
 const method_t *mproc__mobj_methods(int type)
 {
-  return mproc_managed_name(type) != NULL ? methods_of[type] : NULL;
+  return type >= 1 && type <= TYPE_MAX ? methods_of[type] : NULL;
 }

@@ -88,10 +88,23 @@ void mproc__plat_after_fork_child(void);
 /* Monotonic clock, seconds. */
 double mproc__plat_now(void);
 
-/* Is process @pid alive (for mproc_parent_process()). */
+/* Whether process @pid exists (a process of another user too). */
 int mproc__plat_pid_alive(long pid);
 
+/* In a child started with @method by process @parent_pid: wait at most
+ * @timeout seconds (>= 1e9: forever; <= 0: poll) for that parent to end.
+ * 0 once it has ended; MPROC_ETIMEDOUT while it runs. A process that
+ * reuses the parent's id after it ended is not taken for it. */
+int mproc__plat_parent_wait(mproc_start_method_t method, long parent_pid,
+                            double timeout);
+
 long mproc__plat_getpid(void);
+
+/* The id of the process that created this one, as the OS knows it. */
+long mproc__plat_getppid(void);
+
+/* Sleep @seconds (> 0), through interruptions. */
+void mproc__plat_sleep(double seconds);
 int mproc__plat_cpu_count(void);
 int mproc__plat_has_method(mproc_start_method_t m);
 

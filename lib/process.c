@@ -30,8 +30,10 @@ static mproc_process_t *children;
 static int64_t process_counter;
 
 /* This process and its parent as process objects. */
-static mproc_process_t current = {.kind = MPROC__KIND_CURRENT};
-static mproc_process_t parent = {.kind = MPROC__KIND_PARENT};
+static mproc_process_t current = {.kind = MPROC__KIND_CURRENT,
+                                  .exitcode = MPROC_EXITCODE_NONE};
+static mproc_process_t parent = {.kind = MPROC__KIND_PARENT,
+                                 .exitcode = MPROC_EXITCODE_NONE};
 static int have_parent;
 
 static int ensure_authkey(mproc_process_t *p);
@@ -76,7 +78,7 @@ static int ensure_authkey(mproc_process_t *p)
 
   if (p->authkey != NULL)
     return 0;
-  if (apr_generate_random_bytes(key, sizeof key) != APR_SUCCESS)
+  if (mproc__random(key, sizeof key) != 0)
     return mproc__err(MPROC_EOS, "no random bytes for the authkey");
   p->authkey = malloc(sizeof key);
   if (p->authkey == NULL)
@@ -135,8 +137,19 @@ static int init_identity(mproc_process_t *p)
   return p->name ? 0 : mproc__err(MPROC_ENOMEM, "out of memory");
 }
 
+static void report_close(mproc_process_t *p)
+{
+  if (p->report_r != -1)
+    mproc__plat_handle_close(p->report_r);
+  if (p->report_w != -1)
+    mproc__plat_handle_close(p->report_w);
+  p->report_r = p->report_w = -1;
+}
+
 static void destroy(mproc_process_t *p)
 {
+  report_close(p);
+  free(p->error);
   if (p->child != NULL)
     mproc__plat_child_free(p->child);
   msgpack_sbuffer_destroy(&p->args);
@@ -181,9 +194,11 @@ int mproc_context_processv(const mproc_context_t *ctx, mproc_process_t **out,
   p->refs = 1;
   p->target = target;
   p->method = mproc_context_method(ctx);
+  p->default_method = ctx == NULL;
   p->daemon = current.daemon;
   p->creator_pid = mproc__plat_getpid();
   p->exitcode = MPROC_EXITCODE_NONE;
+  p->report_r = p->report_w = -1;
   msgpack_sbuffer_init(&p->args);
   msgpack_sbuffer_init(&p->kwargs);
   rc = init_identity(p);
@@ -288,6 +303,9 @@ static void fork_child(void *arg)
   b.kwargs_len = p->kwargs.size;
   b.objs = p->fork_objs;
   b.nobjs = p->fork_nobjs;
+  b.has_report = 1;
+  b.report = p->report_w;
+  b.log_level = mproc__log_child_level();
   mproc__child_run(&b);
 }
 
@@ -380,6 +398,9 @@ static int encode_boot(mproc_process_t *p, const char *target,
   b.args_len = p->args.size;
   b.kwargs = p->kwargs.data;
   b.kwargs_len = p->kwargs.size;
+  b.has_report = 1;
+  b.report = mproc__plat_child_handle(p->method, e->nhandles, p->report_w);
+  b.log_level = mproc__log_child_level();
   return mproc__boot_encode(&b, out);
 }
 
@@ -396,6 +417,8 @@ static int check_startable(mproc_process_t *p)
   if (p->creator_pid != mproc__plat_getpid())
     return mproc__err(MPROC_ESTATE, "can only start a process object "
                                     "created by current process");
+  if (p->default_method && (rc = mproc__default_method_check()) != 0)
+    return rc;
   if (current.daemon)
     return mproc__err(MPROC_EDAEMON,
                       "daemonic processes are not allowed to have children");
@@ -420,6 +443,27 @@ static void at_exit(void)
   mproc__exit_cleanup();
 }
 
+/* The report pipe: a child whose target fails writes its message into
+ * the write end before it exits (mproc__report_failure); the parent reads
+ * it once the child is reaped. The write end is the last handle the
+ * child inherits, after the objects'. */
+static int open_report(mproc_process_t *p, exported_t *e)
+{
+  intptr_t *grown;
+  int rc = mproc__plat_pipe(0, &p->report_r, &p->report_w);
+
+  if (rc != 0) {
+    p->report_r = p->report_w = -1;
+    return rc;
+  }
+  grown = realloc(e->handles, (e->nhandles + 1) * sizeof *grown);
+  if (grown == NULL)
+    return mproc__err(MPROC_ENOMEM, "out of memory");
+  e->handles = grown;
+  e->handles[e->nhandles] = p->report_w;
+  return 0;
+}
+
 static int launch(mproc_process_t *p)
 {
   mproc__launch_t l = {0};
@@ -430,12 +474,14 @@ static int launch(mproc_process_t *p)
 
   msgpack_sbuffer_init(&boot);
   rc = export_objects(p, &e);
+  if (rc == 0)
+    rc = open_report(p, &e);
   if (rc != 0)
     goto out;
   l.method = p->method;
   l.daemon = p->daemon;
   l.handles = e.handles;
-  l.nhandles = e.nhandles;
+  l.nhandles = e.nhandles + 1;
   if (p->method == MPROC_FORK) {
     l.fork_child = fork_child;
     l.fork_arg = p;
@@ -458,16 +504,62 @@ static int launch(mproc_process_t *p)
     l.boot = boot.data;
     l.boot_len = boot.size;
   }
+  /* As CPython's Popen does: what this process printed before the start
+   * comes out before anything the child prints (and, under fork, is not
+   * printed twice). */
+  fflush(stdout);
+  fflush(stderr);
   rc = mproc__plat_start(&l, &p->child);
   /* The child has its own handles now: the objects may go. */
   if (rc == 0)
     mproc__objlist_clear(&p->objs);
 out:
+  /* The parent keeps only the read end; without a child, nothing. */
+  if (p->report_w != -1)
+    mproc__plat_handle_close(p->report_w);
+  p->report_w = -1;
+  if (rc != 0)
+    report_close(p);
   p->fork_objs = NULL;
   p->fork_nobjs = 0;
   exported_free(&e);
   msgpack_sbuffer_destroy(&boot);
   return rc;
+}
+
+/* What the child reported before it ended, read without blocking (it has
+ * ended: whatever it wrote is in the pipe), at most MPROC__REPORT_MAX bytes
+ * whatever it wrote. */
+static void collect_report(mproc_process_t *p)
+{
+  char buf[MPROC__REPORT_MAX + 1];
+  size_t len = 0, got = 1;
+  int ready = 0, is_pipe = 1;
+
+  while (len < MPROC__REPORT_MAX && got > 0 &&
+         mproc__plat_wait_handles(&p->report_r, &is_pipe, 1, 0, &ready) > 0 &&
+         mproc__plat_pipe_read(p->report_r, buf + len, MPROC__REPORT_MAX - len,
+                               &got) == 0)
+    len += got;
+  report_close(p);
+  if (len == 0)
+    return;
+  buf[len] = '\0';
+  free(p->error);
+  p->error = strdup(buf);
+}
+
+/* The child has been reaped: keep what it reported, say how it ended. */
+static void child_ended(mproc_process_t *p)
+{
+  collect_report(p);
+  if (p->exitcode < 0 && p->exitcode > -64)
+    MPROC__LOG(MPROC_LOG_DEBUG, "%s (pid %ld) ended by signal %d", p->name,
+               p->child ? mproc__plat_child_pid(p->child) : 0L, -p->exitcode);
+  else
+    MPROC__LOG(MPROC_LOG_DEBUG, "%s (pid %ld) exited with exitcode %d%s%s",
+               p->name, p->child ? mproc__plat_child_pid(p->child) : 0L,
+               p->exitcode, p->error ? ": " : "", p->error ? p->error : "");
 }
 
 /* Reap ended children of the table (CPython's _cleanup()). Called with
@@ -485,6 +577,7 @@ static mproc_process_t *reap_ended_locked(void)
     }
     *link = p->next;
     p->in_table = 0;
+    child_ended(p);
     if (--p->refs == 0) {
       p->next = dead;
       dead = p;
@@ -535,6 +628,13 @@ int mproc_process_start(mproc_process_t *p)
   if (!claimed)
     return mproc__err(MPROC_ESTATE, "cannot start a process twice");
   rc = launch(p);
+  if (rc == 0)
+    MPROC__LOG(MPROC_LOG_DEBUG, "started %s (pid %ld, method %s)", p->name,
+               mproc__plat_child_pid(p->child),
+               mproc_start_method_name(p->method));
+  else
+    MPROC__LOG(MPROC_LOG_DEBUG, "could not start %s: %s", p->name,
+               mproc_last_error());
   table_lock();
   if (rc == 0)
     table_add_locked(p);
@@ -573,6 +673,7 @@ static int try_reap(mproc_process_t *p)
   table_lock();
   if (p->in_table && mproc__plat_reap(p->child, &p->exitcode) == 0) {
     table_unlink_locked(p);
+    child_ended(p);
     reaped = 1;
   }
   ended = !p->in_table;
@@ -599,11 +700,23 @@ static int check_child_op(const mproc_process_t *p, const char *what)
   return 0;
 }
 
+/* CPython's parent_process().join(timeout): wait for the parent to end. */
+static int join_parent(mproc_process_t *p, double timeout)
+{
+  int rc = mproc__plat_parent_wait(current.method, p->pid, timeout);
+
+  if (rc == MPROC_ETIMEDOUT)
+    return mproc__err(rc, "join: parent process %s still runs", p->name);
+  return rc;
+}
+
 int mproc_process_join(mproc_process_t *p, double timeout)
 {
-  int rc = check_child_op(p, "join");
+  int rc;
 
-  if (rc != 0)
+  if (p != NULL && p->kind == MPROC__KIND_PARENT)
+    return join_parent(p, timeout);
+  if ((rc = check_child_op(p, "join")) != 0)
     return rc;
   if (try_reap(p))
     return 0;
@@ -625,7 +738,8 @@ int mproc_process_is_alive(mproc_process_t *p)
   if (p->kind == MPROC__KIND_CURRENT)
     return 1;
   if (p->kind == MPROC__KIND_PARENT)
-    return mproc__plat_pid_alive(p->pid);
+    return mproc__plat_parent_wait(current.method, p->pid, 0) ==
+           MPROC_ETIMEDOUT;
   if (p->creator_pid != mproc__plat_getpid())
     return mproc__err(MPROC_ENOTCHILD, "can only test a child process");
   if (!p->started)
@@ -753,6 +867,15 @@ int mproc_process_exitcode(mproc_process_t *p, int *code)
   return 0;
 }
 
+const char *mproc_process_error(mproc_process_t *p)
+{
+  if (p == NULL || p->kind != MPROC__KIND_CHILD || p->closed)
+    return NULL;
+  if (p->started && p->creator_pid == mproc__plat_getpid())
+    (void)try_reap(p);
+  return p->error;
+}
+
 int mproc_process_authkey(const mproc_process_t *p, const unsigned char **key,
                           size_t *len)
 {
@@ -852,11 +975,14 @@ void mproc__exit_cleanup(void)
 
   /* CPython's _exit_function: terminate daemonic children, then join
    * every child. The table keeps each object alive while we use it. */
+  MPROC__LOG(MPROC_LOG_INFO, "process shutting down");
   table_lock();
   dead = reap_ended_locked();
   for (p = children; p != NULL; p = p->next)
-    if (p->daemon)
+    if (p->daemon) {
+      MPROC__LOG(MPROC_LOG_INFO, "calling terminate() for daemon %s", p->name);
       (void)mproc__plat_signal(p->child, 0);
+    }
   table_unlock();
   destroy_chain(dead);
   for (;;) {
@@ -867,6 +993,7 @@ void mproc__exit_cleanup(void)
     table_unlock();
     if (p == NULL)
       break;
+    MPROC__LOG(MPROC_LOG_INFO, "calling join() for process %s", p->name);
     if (mproc__plat_wait(p->child, MPROC_FOREVER) != 0 || !try_reap(p))
       table_drop(p);
     unref(p);
@@ -891,6 +1018,8 @@ int mproc__become(mproc__boot_t *b)
   parent.daemon = 0;
   current.is_child = 1;
   current.daemon = b->daemon;
+  current.method = (mproc_start_method_t)b->method;
+  mproc__context_adopt(current.method);
   free(current.name);
   current.name = strdup(b->name);
   if (set_bytes(&current.authkey, &current.authkey_len, b->authkey,

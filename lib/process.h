@@ -32,7 +32,13 @@ struct mproc_process {
   long creator_pid; /* only this process may start/join it */
   long pid;         /* the parent object's pid */
   int started, closed, in_table, is_child;
+  int default_method; /* created without a context: MPROC_START_METHOD */
   int exitcode;
+  /* The failure message the child reports (see mproc__report_failure):
+   * the read end of its report pipe until it is reaped, then the
+   * message, if any. */
+  intptr_t report_r, report_w;
+  char *error;
   mproc__child_t *child;
   struct mproc_process *next; /* in the children table */
 };

@@ -387,6 +387,14 @@ static void give_slot(mproc_queue_t *q)
   bump(q, &q->st->space_seq, &q->st->space_waiters);
 }
 
+/* Mark the queue unusable for every process that uses it, and say why. */
+static int mark_broken(mproc_queue_t *q, const char *why)
+{
+  atomic_store(&q->st->broken, 1);
+  MPROC__LOG(MPROC_LOG_WARNING, "queue marked broken: %s", why);
+  return mproc__err(MPROC_EBROKEN, "Queue: %s", why);
+}
+
 /* Lock a queue mutex; a previous holder that died inside a message
  * (@inside set) breaks the queue. */
 static int lock_side(mproc_queue_t *q, mproc__mutex_t *m, atomic_uint *inside,
@@ -396,12 +404,12 @@ static int lock_side(mproc_queue_t *q, mproc__mutex_t *m, atomic_uint *inside,
 
   if (rc == MPROC_EOWNERDEAD) {
     if (atomic_load(inside)) {
-      atomic_store(&q->st->broken, 1);
+      rc = mark_broken(q, "a process died in the middle of a message; the "
+                          "queue is unusable");
       bump(q, &q->st->data_seq, &q->st->data_waiters);
       bump(q, &q->st->space_seq, &q->st->space_waiters);
       mproc__plat_mutex_unlock(&q->seg, m);
-      return mproc__err(MPROC_EBROKEN, "Queue: a process died in the middle "
-                                       "of a message; the queue is unusable");
+      return rc;
     }
     rc = 0;
   }
@@ -631,11 +639,9 @@ static int read_stream(mproc_queue_t *q, unsigned char *dst, uint64_t len)
                           mproc__plat_now() + LIVENESS_SLICE);
       if (rc == MPROC_EBROKEN)
         return rc;
-      if (rc == MPROC_ETIMEDOUT && !writer_alive(q)) {
-        atomic_store(&st->broken, 1);
-        return mproc__err(MPROC_EBROKEN, "Queue: the writer of a message "
-                                         "died in the middle of it");
-      }
+      if (rc == MPROC_ETIMEDOUT && !writer_alive(q))
+        return mark_broken(q, "the writer of a message died in the middle "
+                              "of it");
       continue;
     }
     size_t chunk = (size_t)(avail < len ? avail : len);
@@ -674,10 +680,8 @@ static int read_message(mproc_queue_t *q, void **out, size_t *outlen)
   ring_copy_out(st, atomic_load(&st->tail), frame, FRAME);
   for (int i = 0; i < FRAME; i++)
     len |= (uint64_t)frame[i] << (8 * i);
-  if (len == 0 || len > SIZE_MAX / 2) {
-    atomic_store(&st->broken, 1);
-    return mproc__err(MPROC_EBROKEN, "Queue: corrupted message length");
-  }
+  if (len == 0 || len > SIZE_MAX / 2)
+    return mark_broken(q, "corrupted message length");
   /* From the first change to the shared state to the last, a reader
    * that dies leaves the queue half-read: `reading` says so. */
   buf = mproc__args_buffer((size_t)len);

@@ -144,7 +144,8 @@ static int bsem_import(mproc__obj_t **out, const intptr_t *h, size_t n,
 const mproc__obj_ops_t mproc__semaphore_ops = {
     MPROC_KIND_SEMAPHORE, segobj_export, sem_import, segobj_destroy, NULL};
 const mproc__obj_ops_t mproc__bounded_semaphore_ops = {
-    MPROC_KIND_BOUNDED_SEMAPHORE, segobj_export, bsem_import, segobj_destroy, NULL};
+    MPROC_KIND_BOUNDED_SEMAPHORE, segobj_export, bsem_import, segobj_destroy,
+    NULL};
 MPROC__OBJ_REGISTER(mproc__semaphore_ops)
 MPROC__OBJ_REGISTER(mproc__bounded_semaphore_ops)
 
@@ -360,11 +361,29 @@ void mproc_event_free(mproc_event_t *e)
 /* Condition                                                            */
 /* ------------------------------------------------------------------ */
 
+/* A notify wakes only those already waiting (as CPython's Condition,
+ * whose notify waits until the sleepers it woke have taken their
+ * wake-ups): each waiter has a slot, taken with the lock held, in which
+ * notify marks it and on whose word it sleeps alone. A wake-up cannot be
+ * taken by a later waiter (the notifier itself, say), and no notify
+ * blocks; a waiter that times out frees its slot unless a notify marked
+ * it first, and then counts as notified. Slots of waiters whose process
+ * died are reclaimed rather than notified. */
+#define COND_SLOTS 1024
+
+enum { SLOT_FREE, SLOT_WAITING, SLOT_NOTIFIED };
+
+typedef struct cond_slot {
+  atomic_uint state; /* SLOT_*; a waiter sleeps on it */
+  uint32_t pid;      /* the waiter's process */
+  uint64_t ticket;   /* arrival order: notify wakes the oldest first */
+} cond_slot_t;
+
 typedef struct cond_state {
-  atomic_uint seq;      /* bumped by notify */
-  atomic_uint sleepers; /* in the futex wait */
-  atomic_long waiting;  /* in wait(), not yet notified */
-  atomic_long permits;  /* notifications not yet taken */
+  uint64_t next_ticket; /* with the lock held */
+  uint32_t used;        /* slots at and above it are free (lock held) */
+  uint32_t pad;
+  cond_slot_t slot[COND_SLOTS];
 } cond_state_t;
 
 struct mproc_condition {
@@ -507,49 +526,78 @@ int mproc_condition_release(mproc_condition_t *c)
   return mproc_lock_release(c->lock);
 }
 
-static int take_permit(cond_state_t *st)
+/* A free slot for the calling waiter (the lock is held), or NULL. */
+static cond_slot_t *slot_claim(cond_state_t *st, int reclaim)
 {
-  long p = atomic_load(&st->permits);
+  long me = mproc__plat_getpid();
 
-  while (p > 0)
-    if (atomic_compare_exchange_weak(&st->permits, &p, p - 1))
-      return 1;
+  for (uint32_t i = 0; i < st->used; i++) {
+    cond_slot_t *s = &st->slot[i];
+    unsigned state = atomic_load(&s->state);
+    /* A waiter that died (its slot still marked) has left it for good. */
+    if (reclaim && state != SLOT_FREE && (long)s->pid != me &&
+        !mproc__plat_pid_alive((long)s->pid))
+      atomic_compare_exchange_strong(&s->state, &state, SLOT_FREE);
+    if (atomic_load(&s->state) == SLOT_FREE)
+      return s;
+  }
+  return st->used < COND_SLOTS ? &st->slot[st->used++] : NULL;
+}
+
+/* Register the caller as a waiter (the lock is held). */
+static int cond_enter(cond_state_t *st, cond_slot_t **out)
+{
+  cond_slot_t *s = slot_claim(st, 0);
+
+  if (s == NULL && (s = slot_claim(st, 1)) == NULL)
+    return mproc__err(MPROC_ENOMEM,
+                      "Condition: %d processes and threads already wait "
+                      "on it (its limit)",
+                      COND_SLOTS);
+  s->pid = (uint32_t)mproc__plat_getpid();
+  s->ticket = st->next_ticket++;
+  atomic_store(&s->state, SLOT_WAITING);
+  *out = s;
   return 0;
+}
+
+/* Sleep in @s until notified (1) or @deadline (0). */
+static int cond_sleep(mproc_condition_t *c, cond_slot_t *s, double deadline)
+{
+  while (atomic_load(&s->state) == SLOT_WAITING) {
+    unsigned waiting = SLOT_WAITING;
+    if (mproc__plat_word_wait(&c->s.seg, &s->state, SLOT_WAITING, deadline) ==
+        MPROC_ETIMEDOUT) {
+      if (atomic_compare_exchange_strong(&s->state, &waiting, SLOT_FREE))
+        return 0;
+      break; /* a notify marked us as the time ran out: notified */
+    }
+  }
+  /* Notified: the slot stays ours until we free it. */
+  atomic_store(&s->state, SLOT_FREE);
+  return 1;
 }
 
 int mproc_condition_wait(mproc_condition_t *c, double timeout)
 {
   cond_state_t *st = cond_state(c);
   double deadline = mproc__deadline(timeout);
+  cond_slot_t *slot;
   uint32_t depth;
-  int rc, notified = 0, relock;
+  int rc, notified, relock;
 
   if (st == NULL)
     return mproc__err(MPROC_EINVAL, "wait: not a Condition");
   if (!mproc__lock_owned(c->lock))
     return mproc__err(MPROC_EPERM, "cannot wait on un-acquired lock");
-  atomic_fetch_add(&st->waiting, 1);
+  if ((rc = cond_enter(st, &slot)) != 0)
+    return rc;
   if ((rc = mproc__lock_release_all(c->lock, &depth)) != 0) {
-    atomic_fetch_sub(&st->waiting, 1);
+    atomic_store(&slot->state, SLOT_FREE);
     return rc;
   }
-  for (;;) {
-    unsigned seen = atomic_load(&st->seq);
-    if (take_permit(st)) {
-      notified = 1;
-      break;
-    }
-    if (nap(&c->s.seg, &st->seq, seen, &st->sleepers, deadline) ==
-        MPROC_ETIMEDOUT)
-      break;
-  }
+  notified = cond_sleep(c, slot, deadline);
   relock = mproc__lock_restore(c->lock, depth, MPROC__NEVER);
-  /* With the lock back, a notify that raced the timeout is still ours:
-   * notify counts waiters under the lock. */
-  if (!notified && take_permit(st))
-    notified = 1;
-  if (!notified)
-    atomic_fetch_sub(&st->waiting, 1);
   if (relock != 0 && relock != MPROC_EOWNERDEAD)
     return relock;
   return notified ? 0 : MPROC_ETIMEDOUT;
@@ -575,24 +623,55 @@ int mproc_condition_wait_for(mproc_condition_t *c, int (*pred)(void *arg),
   return 0;
 }
 
+/* The oldest waiter not yet notified (the lock is held), or NULL. Slots
+ * of dead waiters are freed on the way. */
+static cond_slot_t *oldest_waiting(cond_state_t *st)
+{
+  long me = mproc__plat_getpid();
+
+  for (;;) {
+    cond_slot_t *best = NULL;
+    unsigned waiting = SLOT_WAITING;
+    for (uint32_t i = 0; i < st->used; i++) {
+      cond_slot_t *s = &st->slot[i];
+      if (atomic_load(&s->state) == SLOT_WAITING &&
+          (best == NULL || s->ticket < best->ticket))
+        best = s;
+    }
+    if (best == NULL || (long)best->pid == me ||
+        mproc__plat_pid_alive((long)best->pid))
+      return best;
+    atomic_compare_exchange_strong(&best->state, &waiting, SLOT_FREE);
+  }
+}
+
+/* Lower the mark of used slots over free ones at the top (lock held;
+ * only the lock holder turns a free slot into a used one). */
+static void trim_slots(cond_state_t *st)
+{
+  while (st->used > 0 &&
+         atomic_load(&st->slot[st->used - 1].state) == SLOT_FREE)
+    st->used--;
+}
+
 int mproc_condition_notify(mproc_condition_t *c, int n)
 {
   cond_state_t *st = cond_state(c);
-  long w, m;
+  cond_slot_t *s;
 
   if (st == NULL)
     return mproc__err(MPROC_EINVAL, "notify: not a Condition");
   if (!mproc__lock_owned(c->lock))
     return mproc__err(MPROC_EPERM, "cannot notify on un-acquired lock");
-  if (n <= 0)
-    return 0;
-  w = atomic_load(&st->waiting);
-  m = w < n ? w : n;
-  if (m <= 0)
-    return 0;
-  atomic_fetch_sub(&st->waiting, m);
-  atomic_fetch_add(&st->permits, m);
-  poke(&c->s.seg, &st->seq, &st->sleepers, INT32_MAX);
+  while (n > 0 && (s = oldest_waiting(st)) != NULL) {
+    unsigned state = SLOT_WAITING;
+    /* Lost to the waiter's own timeout: try the next one. */
+    if (!atomic_compare_exchange_strong(&s->state, &state, SLOT_NOTIFIED))
+      continue;
+    mproc__plat_word_wake(&c->s.seg, &s->state, 1);
+    n--;
+  }
+  trim_slots(st);
   return 0;
 }
 
@@ -621,6 +700,8 @@ typedef struct barrier_state {
   uint32_t aborted_gen; /* a pass that reset() cut short */
   int has_aborted;
   int parties;
+  double timeout;   /* wait()'s default; MPROC_FOREVER: none */
+  char action[128]; /* registered name of the action, "" for none */
 } barrier_state_t;
 
 struct mproc_barrier {
@@ -635,12 +716,37 @@ static int barrier_import(mproc__obj_t **out, const intptr_t *h, size_t n,
                        &mproc__barrier_ops, h, n, e, el, (segobj_t **)out);
 }
 
-const mproc__obj_ops_t mproc__barrier_ops = {MPROC_KIND_BARRIER, segobj_export,
-                                             barrier_import, segobj_destroy, NULL};
+const mproc__obj_ops_t mproc__barrier_ops = {
+    MPROC_KIND_BARRIER, segobj_export, barrier_import, segobj_destroy, NULL};
 MPROC__OBJ_REGISTER(mproc__barrier_ops)
+
+/* The registered name of @action ("" for none) into @name. */
+static int action_name(mproc_target_fn action, char *name, size_t cap)
+{
+  const char *reg = action != NULL ? mproc_target_name(action) : "";
+
+  if (reg == NULL)
+    return mproc__err(MPROC_ENOTREG,
+                      "Barrier: the action %p is not registered; define it "
+                      "with MPROC_TARGET(name) (every party runs it by name)",
+                      (void *)(uintptr_t)action);
+  if (strlen(reg) >= cap)
+    return mproc__err(MPROC_EINVAL,
+                      "Barrier: the action's name '%s' is longer than %zu", reg,
+                      cap - 1);
+  memcpy(name, reg, strlen(reg) + 1);
+  return 0;
+}
 
 int mproc_barrier_create(mproc_barrier_t **out, int parties)
 {
+  return mproc_barrier_create_ex(out, parties, NULL, MPROC_FOREVER);
+}
+
+int mproc_barrier_create_ex(mproc_barrier_t **out, int parties,
+                            mproc_target_fn action, double timeout)
+{
+  char name[sizeof(((barrier_state_t *)0)->action)];
   segobj_t *s;
   int rc;
 
@@ -649,12 +755,18 @@ int mproc_barrier_create(mproc_barrier_t **out, int parties)
   *out = NULL;
   if (parties < 1)
     return mproc__err(MPROC_EINVAL, "parties must be >= 1");
+  if (!(timeout >= 0))
+    return mproc__err(MPROC_EINVAL, "Barrier: timeout must be >= 0");
+  if ((rc = action_name(action, name, sizeof name)) != 0)
+    return rc;
   rc = segobj_create(sizeof(mproc_barrier_t), sizeof(barrier_state_t),
                      &mproc__barrier_ops, &s);
   if (rc != 0)
     return rc;
   barrier_state_t *st = s->seg.addr;
   st->parties = parties;
+  st->timeout = timeout;
+  memcpy(st->action, name, sizeof name);
   rc = mproc__plat_mutex_init(&s->seg, &st->mx);
   if (rc != 0) {
     segobj_destroy(&s->hdr);
@@ -708,15 +820,62 @@ static int broken_err(void)
   return mproc__err(MPROC_EBROKEN, "BrokenBarrierError");
 }
 
+/* The action, run by the party that trips the barrier, before any party
+ * is released (the lock is held, as in CPython). It fails the pass when
+ * it fails: its party gets why. */
+static int run_action(barrier_state_t *st)
+{
+  static const char no_args[] = {(char)0x90}; /* [] */
+  mproc_target_fn fn;
+  mproc_args_t *args = NULL;
+  int rc;
+
+  if (st->action[0] == '\0')
+    return 0;
+  st->action[sizeof st->action - 1] = '\0';
+  fn = mproc__target_lookup(st->action);
+  if (fn == NULL)
+    return mproc__err(MPROC_ENOTREG,
+                      "Barrier: action '%s' is not registered in this "
+                      "program; the barrier is broken",
+                      st->action);
+  if ((rc = mproc__args_new(&args, no_args, sizeof no_args, NULL, 0)) != 0)
+    return rc;
+  rc = fn(args);
+  mproc__args_free(args);
+  if (rc != 0)
+    return mproc__err(MPROC_EBROKEN,
+                      "Barrier: action '%s' failed (returned %d); the "
+                      "barrier is broken",
+                      st->action, rc);
+  return 0;
+}
+
+/* The last party has come: run the action, release the pass. */
+static int trip_locked(mproc_barrier_t *b, barrier_state_t *st, int index)
+{
+  int rc = run_action(st);
+
+  if (rc != 0) {
+    st->count--;
+    break_locked(b, st);
+    return rc;
+  }
+  next_gen_locked(b, st);
+  return index;
+}
+
 int mproc_barrier_wait(mproc_barrier_t *b, double timeout)
 {
   barrier_state_t *st = barrier_state(b);
-  double deadline = mproc__deadline(timeout);
+  double deadline;
   unsigned my_gen;
   int rc, index;
 
   if (st == NULL)
     return mproc__err(MPROC_EINVAL, "wait: not a Barrier");
+  /* CPython's wait(timeout=None): the barrier's own timeout. */
+  deadline = mproc__deadline(timeout >= 1e9 ? st->timeout : timeout);
   if ((rc = barrier_lock(b, st)) != 0)
     return rc;
   if (atomic_load(&st->broken)) {
@@ -726,9 +885,9 @@ int mproc_barrier_wait(mproc_barrier_t *b, double timeout)
   index = (int)st->count++;
   my_gen = atomic_load(&st->gen);
   if (index + 1 == st->parties) {
-    next_gen_locked(b, st);
+    rc = trip_locked(b, st, index);
     barrier_unlock(b, st);
-    return index;
+    return rc;
   }
   barrier_unlock(b, st);
   for (;;) {

@@ -160,16 +160,39 @@ static int shared_import(mproc__obj_t **out, const intptr_t *h, size_t nh,
   return 0;
 }
 
-static int create(mproc_shared_t **out, mproc_ctype_t t, size_t n, int lock,
+/* The lock the new object carries: CPython's lock=True (a new RLock),
+ * lock=False (none), or lock=<a Lock or RLock> (shared). */
+static int lock_for(const mproc_shared_options_t *o, const char *what,
+                    mproc_lock_t **out)
+{
+  *out = NULL;
+  if (o->lock != NULL && o->raw)
+    return mproc__err(MPROC_EINVAL, "%s: lock= and raw both given", what);
+  if (o->raw)
+    return 0;
+  if (o->lock == NULL)
+    return mproc_rlock_create(out);
+  if (!mproc__lock_is(o->lock))
+    return mproc__err(MPROC_ETYPE, "%s: lock= must be a Lock or RLock", what);
+  mproc__obj_ref((mproc__obj_t *)o->lock);
+  *out = o->lock;
+  return 0;
+}
+
+static int create(mproc_shared_t **out, mproc_ctype_t t, size_t n,
+                  const mproc_shared_options_t *opts,
                   const mproc__obj_ops_t *ops)
 {
+  static const mproc_shared_options_t defaults;
+  const char *what = mproc_kind_name(ops->kind);
   mproc_shared_t *v;
   int rc;
 
   if (out == NULL)
-    return mproc__err(MPROC_EINVAL, "%s: NULL output",
-                      mproc_kind_name(ops->kind));
+    return mproc__err(MPROC_EINVAL, "%s: NULL output", what);
   *out = NULL;
+  if (opts == NULL)
+    opts = &defaults;
   if (!known(t))
     return mproc__err(MPROC_EINVAL, "unknown type code %d", (int)t);
   if (n == 0 || n > SIZE_MAX / ctypes[t].size)
@@ -180,15 +203,14 @@ static int create(mproc_shared_t **out, mproc_ctype_t t, size_t n, int lock,
   if (v == NULL)
     return mproc__err(MPROC_ENOMEM, "out of memory");
   rc = mproc__plat_seg_create(n * ctypes[t].size, &v->seg);
-  if (rc == 0 && lock) {
-    rc = mproc_rlock_create(&v->lock);
-    if (rc != 0)
-      mproc__plat_seg_close(&v->seg);
-  }
+  if (rc == 0 && (rc = lock_for(opts, what, &v->lock)) != 0)
+    mproc__plat_seg_close(&v->seg);
   if (rc != 0) {
     free(v);
     return rc;
   }
+  if (opts->init != NULL)
+    memcpy(v->seg.addr, opts->init, n * ctypes[t].size);
   mproc__obj_init(&v->hdr, ops);
   v->type = t;
   v->n = n;
@@ -198,13 +220,29 @@ static int create(mproc_shared_t **out, mproc_ctype_t t, size_t n, int lock,
 
 int mproc_shared_value_create(mproc_shared_t **out, mproc_ctype_t t, int lock)
 {
-  return create(out, t, 1, lock, &mproc__value_ops);
+  mproc_shared_options_t o = {.raw = !lock};
+
+  return create(out, t, 1, &o, &mproc__value_ops);
 }
 
 int mproc_shared_array_create(mproc_shared_t **out, mproc_ctype_t t, size_t n,
                               int lock)
 {
-  return create(out, t, n, lock, &mproc__array_ops);
+  mproc_shared_options_t o = {.raw = !lock};
+
+  return create(out, t, n, &o, &mproc__array_ops);
+}
+
+int mproc_shared_value_new(mproc_shared_t **out, mproc_ctype_t t,
+                           const mproc_shared_options_t *opts)
+{
+  return create(out, t, 1, opts, &mproc__value_ops);
+}
+
+int mproc_shared_array_new(mproc_shared_t **out, mproc_ctype_t t, size_t n,
+                           const mproc_shared_options_t *opts)
+{
+  return create(out, t, n, opts, &mproc__array_ops);
 }
 
 static mproc_shared_t *check(const mproc_shared_t *v)

@@ -5,7 +5,6 @@
  * follows. The backend makes the lifetime safe: a block lives while a
  * process uses it and goes when the last one closes or dies.
  */
-#include <apr_general.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,7 +195,7 @@ static void random_name(char *buf)
 {
   unsigned char r[8];
 
-  if (apr_generate_random_bytes(r, sizeof r) != APR_SUCCESS)
+  if (mproc__random(r, sizeof r) != 0)
     memset(r, 0, sizeof r);
   snprintf(buf, NAME_MAX_LEN + 1, "psm_%02x%02x%02x%02x%02x%02x%02x%02x", r[0],
            r[1], r[2], r[3], r[4], r[5], r[6], r[7]);

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # build-win-deps.sh - static x86_64-w64-mingw32 builds of mproc's dependencies
-# (APR 1.7.2, CUnit 2.1-3, msgpack-c 4.0.0, libsodium 1.0.18, nettle 3.8.1),
-# made from
+# (APR 1.7.2, CUnit 2.1-3, msgpack-c 4.0.0, nettle 3.8.1), made from
 # Debian 12's source packages, Debian's own patches applied.
 #
 #   scripts/build-win-deps.sh     build if needed; the LAST line of stdout is
@@ -10,12 +9,12 @@
 # Prefix: ${XDG_CACHE_HOME:-$HOME/.cache}/mproc/win-deps-<key>, <key> = the
 # versions plus a recipe revision. A prefix holding the stamp .complete is
 # reused as is. Layout:
-#   include/  msgpack.h msgpack/ sodium.h sodium/ nettle/ CUnit/
+#   include/  msgpack.h msgpack/ nettle/ CUnit/
 #   include/apr-1/  every APR public header (apr_encode.h included) + apr.h
-#   lib/      libapr-1.a libmsgpackc.a libsodium.a libnettle.a libcunit.a
+#   lib/      libapr-1.a libmsgpackc.a libnettle.a libcunit.a
 #   BUILDINFO the exact Debian source versions, compiler and link flags
-# Consumers: -DAPR_DECLARE_STATIC -DSODIUM_STATIC -I<p>/include/apr-1
-#   -I<p>/include ... -L<p>/lib -lcunit -lapr-1 -lmsgpackc -lsodium -lnettle
+# Consumers: -DAPR_DECLARE_STATIC -I<p>/include/apr-1
+#   -I<p>/include ... -L<p>/lib -lcunit -lapr-1 -lmsgpackc -lnettle
 #   -lws2_32 -lmswsock -lrpcrt4 -ladvapi32 -static
 #
 # Env: MPROC_WIN_DEPS_SRC=DIR  use the Debian source packages (.dsc and its
@@ -23,15 +22,15 @@
 #      JOBS=N                  parallel make jobs (default: nproc)
 #
 # Needs (installed with apt-get when missing, if run as root): MinGW-w64 gcc
-# and g++, host gcc, cmake, make, autoconf/automake/libtool (libsodium's
-# Debian source has no configure; nettle's has one), dpkg-dev (apt-get source, dpkg-source).
+# and g++ (msgpack-c's CMake project enables C++, though its library is C),
+# host gcc, cmake, make, dpkg-dev (apt-get source, dpkg-source).
 # Wine is not needed to build.
 set -euo pipefail
 
 HOST=x86_64-w64-mingw32
-APR_V=1.7.2 CUNIT_V=2.1-3 MSGPACK_V=4.0.0 SODIUM_V=1.0.18 NETTLE_V=3.8.1
-REV=3   # bump whenever the recipe below changes the result
-KEY="apr$APR_V-cunit$CUNIT_V-msgpack$MSGPACK_V-sodium$SODIUM_V-nettle$NETTLE_V-r$REV"
+APR_V=1.7.2 CUNIT_V=2.1-3 MSGPACK_V=4.0.0 NETTLE_V=3.8.1
+REV=4   # bump whenever the recipe below changes the result
+KEY="apr$APR_V-cunit$CUNIT_V-msgpack$MSGPACK_V-nettle$NETTLE_V-r$REV"
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/mproc
 PREFIX=$CACHE/win-deps-$KEY
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
@@ -44,7 +43,7 @@ if done_already; then echo "$PREFIX"; exit 0; fi
 
 # ---------------------------------------------------------------- tools
 need_pkgs=(gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 gcc libc6-dev cmake make
-           autoconf automake libtool dpkg-dev patch bzip2 xz-utils)
+           dpkg-dev patch bzip2 xz-utils)
 missing=()
 for p in "${need_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
@@ -110,7 +109,7 @@ if [ -n "${MPROC_WIN_DEPS_SRC:-}" ]; then
   say "using source packages in $MPROC_WIN_DEPS_SRC"
   cp "$MPROC_WIN_DEPS_SRC"/*.dsc "$MPROC_WIN_DEPS_SRC"/*.tar.* "$SRC"/
 else
-  say "downloading Debian source packages (apr cunit msgpack-c libsodium nettle)"
+  say "downloading Debian source packages (apr cunit msgpack-c nettle)"
   # deb-src entries for these two apt-get calls only: the machine's apt
   # configuration and package lists are left alone.
   A=$WORK/apt
@@ -127,7 +126,7 @@ else
      -o "Dir::State::Lists=$A/lists" -o APT::Sandbox::User=root)
   run "apt-get update (deb-src)" "$WORK/apt.log" apt-get "${O[@]}" update
   (cd "$SRC" && apt-get "${O[@]}" source --download-only \
-     apr cunit msgpack-c libsodium nettle) >>"$WORK/apt.log" 2>&1 \
+     apr cunit msgpack-c nettle) >>"$WORK/apt.log" 2>&1 \
     || fail "apt-get source" "$WORK/apt.log"
 fi
 
@@ -145,7 +144,6 @@ say "  sources downloaded at $((SECONDS - T0)) s"
 unpack apr "$APR_V" apr
 unpack cunit "$CUNIT_V-dfsg" cunit
 unpack msgpack-c "$MSGPACK_V" msgpack-c
-unpack libsodium "$SODIUM_V" libsodium
 unpack nettle "$NETTLE_V" nettle
 
 cat >"$WORK/toolchain.cmake" <<EOF
@@ -166,21 +164,6 @@ PREFIX_STARTED=1
 rm -rf "$PREFIX"
 mkdir -p "$PREFIX/include/apr-1" "$PREFIX/lib"
 
-# ---------------------------------------------------------------- libsodium
-# The slowest (autoreconf: Debian's source has no configure), so it runs in
-# the background (with nettle) while APR, CUnit and msgpack-c build.
-build_sodium() {
-  local log=$WORK/sodium.log
-  cd "$WORK/libsodium"
-  run "libsodium autoreconf" "$log" autoreconf -fi
-  run "libsodium configure" "$log" ./configure --host=$HOST --build="$BUILD" \
-    --prefix="$PREFIX" --disable-shared --enable-static \
-    --disable-dependency-tracking CFLAGS=-O2
-  run "libsodium build" "$log" make -j"$JOBS"
-  run "libsodium install" "$log" make install
-  say "  libsodium done at $((SECONDS - T0)) s"
-}
-
 # ---------------------------------------------------------------- nettle
 # The HMACs (MD5, SHA-2, SHA-3) of the connection handshake. Its shipped
 # configure works unchanged; the public-key half (hogweed, which needs GMP)
@@ -198,9 +181,7 @@ build_nettle() {
   say "  nettle done at $((SECONDS - T0)) s"
 }
 
-say "building libsodium $SODIUM_V and nettle $NETTLE_V (background), APR $APR_V, CUnit $CUNIT_V, msgpack-c $MSGPACK_V"
-build_sodium &
-BG_PIDS+=($!)
+say "building nettle $NETTLE_V (background), APR $APR_V, CUnit $CUNIT_V, msgpack-c $MSGPACK_V"
 build_nettle &
 BG_PIDS+=($!)
 
@@ -279,26 +260,26 @@ done
 # ---------------------------------------------------------------- check
 # Every archive whole, no unresolved symbols, with the documented flags.
 rm -f "$PREFIX"/lib/*.la
-for f in libapr-1.a libcunit.a libmsgpackc.a libsodium.a libnettle.a; do
+for f in libapr-1.a libcunit.a libmsgpackc.a libnettle.a; do
   [ -f "$PREFIX/lib/$f" ] || { echo "$PREFIX/lib/$f missing" >"$WORK/check.log"; fail "install" "$WORK/check.log"; }
 done
 [ -f "$PREFIX/include/apr-1/apr_encode.h" ] && [ -f "$PREFIX/include/msgpack.h" ] \
-  && [ -f "$PREFIX/include/sodium.h" ] && [ -f "$PREFIX/include/CUnit/Basic.h" ] \
+  && [ -f "$PREFIX/include/CUnit/Basic.h" ] \
   && [ -f "$PREFIX/include/nettle/hmac.h" ] && [ -f "$PREFIX/include/nettle/memops.h" ] \
   || { echo "headers missing" >"$WORK/check.log"; fail "install" "$WORK/check.log"; }
 echo 'int main(void){return 0;}' >"$WORK/linkcheck.c"
 # shellcheck disable=SC2086
 run "link check" "$WORK/check.log" $HOST-gcc "$WORK/linkcheck.c" -o "$WORK/linkcheck.exe" \
   -static -Wl,--whole-archive "$PREFIX"/lib/libapr-1.a "$PREFIX"/lib/libcunit.a \
-  "$PREFIX"/lib/libmsgpackc.a "$PREFIX"/lib/libsodium.a "$PREFIX"/lib/libnettle.a \
+  "$PREFIX"/lib/libmsgpackc.a "$PREFIX"/lib/libnettle.a \
   -Wl,--no-whole-archive $SYSLIBS
 
 {
   echo "built $(date -u +%Y-%m-%dT%H:%M:%SZ) by scripts/build-win-deps.sh r$REV"
   echo "debian sources: $(tr '\n' ' ' <"$WORK/versions")"
   echo "compiler: $($HOST-gcc --version | head -n 1)"
-  echo "cflags: -DAPR_DECLARE_STATIC -DSODIUM_STATIC -I$PREFIX/include/apr-1 -I$PREFIX/include"
-  echo "libs: -L$PREFIX/lib -lcunit -lapr-1 -lmsgpackc -lsodium -lnettle $SYSLIBS -static"
+  echo "cflags: -DAPR_DECLARE_STATIC -I$PREFIX/include/apr-1 -I$PREFIX/include"
+  echo "libs: -L$PREFIX/lib -lcunit -lapr-1 -lmsgpackc -lnettle $SYSLIBS -static"
 } >"$PREFIX/BUILDINFO"
 touch "$PREFIX/.complete"
 say "done in $((SECONDS - T0)) s"

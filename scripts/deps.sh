@@ -2,8 +2,10 @@
 # Installs the Debian packages the build needs, only when some are missing.
 # Usage: scripts/deps.sh [extra-package ...]
 set -euo pipefail
-need=(cmake make gcc g++ pkg-config libapr1-dev libcunit1-dev libmsgpack-dev
-      libsodium-dev nettle-dev python3 "$@")
+# A C compiler is all mproc needs (no C++). python3: the listener suite's
+# CPython peers and the benchmarks' twins.
+need=(cmake make gcc pkg-config libapr1-dev libcunit1-dev libmsgpack-dev
+      nettle-dev python3 "$@")
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \

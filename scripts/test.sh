@@ -4,7 +4,8 @@
 # bounded time. Prints one summary line per leg and a closing total.
 #
 #   scripts/test.sh            everything
-#   SKIP_WIN=1 SKIP_ASAN=1 SKIP_FUZZ=1    skip those stages
+#   SKIP_WIN=1 SKIP_ASAN=1 SKIP_FUZZ=1 SKIP_CONSUMERS=1   skip those stages
+#   (SKIP_WIN also leaves out the MinGW consumer legs; SKIP_DEB=1 the .deb one)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -64,6 +65,25 @@ if [ -z "${SKIP_ASAN:-}" ]; then
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   for m in fork spawn forkserver; do run_leg "linux-asan-$m" build/asan "$m"; done
   unset ASAN_OPTIONS UBSAN_OPTIONS
+fi
+
+# The consumer legs (scripts/consumers.sh): the install, the API reference,
+# the exports, downstream projects outside the tree (CMake package shared
+# and static, pkg-config, FetchContent, the .deb packages; MinGW under
+# Wine), the README's programs under each method. Each prints its own line.
+# About 1-1.5 minutes on the 2-core machine: 20-65 s the Linux legs (four
+# Release builds of the library, two with the docs), 15-20 s the MinGW ones.
+if [ -z "${SKIP_CONSUMERS:-}" ]; then
+  scripts/deps.sh doxygen dpkg-dev file man-db
+  log=$(mktemp)
+  SKIP_WIN=${SKIP_WIN:-} scripts/consumers.sh | tee "$log" || true
+  while read -r name p f s; do
+    total_pass=$((total_pass + p)) total_fail=$((total_fail + f))
+    total_skip=$((total_skip + s))
+    [ "$f" -eq 0 ] || failed_legs+=("${name%:}")
+  done < <(sed -nE 's/^([a-z0-9-]+:) ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3 \4/p' "$log")
+  grep -qE '^consumer-cmake: [1-9]' "$log" || failed_legs+=(consumers)
+  rm -f "$log"
 fi
 
 if [ -z "${SKIP_FUZZ:-}" ] && [ -x fuzz/run.sh ]; then

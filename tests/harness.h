@@ -140,6 +140,18 @@ int mproc_test_run_program(const char *path, const char *const *argv,
 int mproc_test_run_program_timeout(const char *path, const char *const *argv,
                                    double timeout, int *exitcode);
 
+/* ---- other programs' output (capture.c) ---- */
+
+/* Run program @path with @argv (NULL-terminated, argv[0] included), its
+ * stdout and stderr both into the file @out_path; wait for it and give
+ * its exit code (-N when killed by signal N). Returns 0 or -1 when it
+ * could not be run. The program inherits this process's environment. */
+int mproc_test_run_capture(const char *path, const char *const *argv,
+                           const char *out_path, int *exitcode);
+/* Set (@value NULL: remove) variable @name of the environment that
+ * programs started from now on inherit. Returns 0 or -1. */
+int mproc_test_setenv(const char *name, const char *value);
+
 /* ---- leak checks (leakcheck.c, used by main.c) ---- */
 
 /* Open descriptors (POSIX) or handles (Windows) of this process, or -1

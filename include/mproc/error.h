@@ -16,8 +16,23 @@ extern "C" {
 #endif
 
 /**
+ * @defgroup mproc-error Errors
+ * @brief Status codes and messages (CPython's exceptions).
+ *
+ * Every function that can fail returns 0 or one of the negative codes of
+ * mproc_errno_t; mproc_last_error() gives the detail of the calling
+ * thread's last error. The table MPROC_ERRNO_MAP lists each code
+ * (MPROC_ followed by the name), its value and its message.
+ * @{
+ */
+
+/**
  * The error table: name, value, message. It generates both the enum and
- * mproc_strerror(), so the two cannot drift apart.
+ * mproc_strerror(), so the two cannot drift apart. Each entry
+ * `XX(NAME, value, message)` is the code MPROC_NAME.
+ *
+ * @param XX a macro of three arguments (name, value, message) applied to
+ *           each entry.
  */
 #define MPROC_ERRNO_MAP(XX)                                                    \
   XX(EINVAL, -1, "invalid argument")                                           \
@@ -51,25 +66,41 @@ extern "C" {
   XX(ENOMETHOD, -29, "the shared object does not expose that method")          \
   XX(EADDRINUSE, -30, "address already in use")
 
-/** Status codes. 0 is success; every error is negative. */
+/**
+ * Status codes. 0 is success; every error is negative. The codes are those
+ * of MPROC_ERRNO_MAP: MPROC_EINVAL, MPROC_ENOMEM, MPROC_ESTATE,
+ * MPROC_ECLOSED, MPROC_ETIMEDOUT, ... MPROC_EADDRINUSE; `==` on a code is
+ * enough to test for it.
+ */
 typedef enum mproc_errno {
-  MPROC_OK = 0,
+  MPROC_OK = 0, /**< success */
 #define MPROC__ERR_ENUM(name, value, msg) MPROC_##name = (value),
   MPROC_ERRNO_MAP(MPROC__ERR_ENUM)
 #undef MPROC__ERR_ENUM
 } mproc_errno_t;
 
-/** The fixed message of a status code ("unknown error" for others). */
+/**
+ * The fixed message of a status code.
+ * @param status a status returned by an mproc function.
+ * @return the table's message ("unknown error" for a value not in it);
+ *         static, never NULL.
+ */
 const char *mproc_strerror(int status);
 
 /** The longest message mproc_last_error() holds, in bytes (1 MiB): a
  *  longer one (a task's failure message, say) is cut to this length. */
 #define MPROC_ERROR_MAX ((size_t)1 << 20)
 
-/** The last error of the calling thread, with detail (never NULL; valid
- *  until the thread's next call into mproc). Messages are kept whole up
- *  to MPROC_ERROR_MAX bytes. */
+/**
+ * The last error of the calling thread, with detail ("target 'task' is not
+ * registered; use MPROC_TARGET"). Messages are kept whole up to
+ * MPROC_ERROR_MAX bytes.
+ * @return the message, valid until the thread's next failing call; never
+ *         NULL.
+ */
 const char *mproc_last_error(void);
+
+/** @} */
 
 #ifdef __cplusplus
 }

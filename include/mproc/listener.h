@@ -18,6 +18,10 @@ extern "C" {
 #endif
 
 /**
+ * @defgroup mproc-listener Listeners and Clients
+ * @brief multiprocessing.connection's Listener, Client and the
+ * authentication handshake (authentication keys).
+ *
  * Address families, named as in CPython:
  * - "AF_UNIX": a unix-domain socket at a file path (POSIX only; the
  *   POSIX default). A NULL address gives a new private path in a
@@ -32,10 +36,19 @@ extern "C" {
  * does: a "\\\\" prefix is AF_PIPE, "host:port" (digits after the last
  * ':' and no '/') is AF_INET, anything else AF_UNIX; with a NULL address
  * it is mproc_default_family().
+ * @{
+ */
+
+/**
+ * The default address family of this platform.
+ * @return "AF_UNIX" on POSIX, "AF_PIPE" on Windows.
  */
 const char *mproc_default_family(void);
 
-/** Names of the families this platform has, NULL-terminated. */
+/**
+ * The families this platform has.
+ * @return their names, NULL-terminated; static.
+ */
 const char *const *mproc_all_families(void);
 
 /** A listening endpoint (CPython's multiprocessing.connection.Listener). */
@@ -55,7 +68,12 @@ typedef struct mproc_listener mproc_listener_t;
  * compared in constant time, messages capped at 256 bytes. NULL
  * @p authkey: no authentication.
  *
+ * @param[out] out the listener (free with mproc_listener_free()).
+ * @param address the address, or NULL (see mproc_default_family()).
+ * @param family "AF_UNIX", "AF_INET", "AF_PIPE", or NULL: deduced.
  * @param backlog pending connections (< 1 means 1, as CPython's default).
+ * @param authkey the key, or NULL.
+ * @param authkey_len its length.
  * @return 0; MPROC_EADDRINUSE when the address is taken; MPROC_EINVAL for a
  *         bad address or family ("unrecognized family"); MPROC_ENOSYS for
  *         a family this platform lacks; MPROC_EOS.
@@ -69,6 +87,9 @@ int mproc_listener_create(mproc_listener_t **out, const char *address,
  * (CPython's accept() waits forever: pass MPROC_FOREVER). With an authkey
  * the handshake then runs, bounded by mproc_listener_set_auth_timeout().
  *
+ * @param l the listener.
+ * @param[out] out the connection (free with mproc_conn_free()).
+ * @param timeout seconds to wait for a peer.
  * @return 0 and a new duplex connection in @p *out; MPROC_ETIMEDOUT when
  *         no peer came; MPROC_EAUTH when the peer failed the handshake
  *         (wrong key, garbage, too long a message, silence): its
@@ -78,20 +99,39 @@ int mproc_listener_create(mproc_listener_t **out, const char *address,
 int mproc_listener_accept(mproc_listener_t *l, mproc_conn_t **out,
                           double timeout);
 
-/** Bound the handshake of each accepted peer (default
- *  MPROC_AUTH_TIMEOUT). @return 0; MPROC_EINVAL. */
+/**
+ * Bound the handshake of each accepted peer (default MPROC_AUTH_TIMEOUT).
+ * @param l the listener.
+ * @param seconds the bound.
+ * @return 0; MPROC_EINVAL.
+ */
 int mproc_listener_set_auth_timeout(mproc_listener_t *l, double seconds);
 
-/** The address bound (with the port or path chosen), valid until free. */
+/**
+ * The address bound (with the port or path chosen).
+ * @param l the listener.
+ * @return the address, valid until free; NULL for NULL.
+ */
 const char *mproc_listener_address(const mproc_listener_t *l);
 
-/** The family ("AF_UNIX", "AF_INET", "AF_PIPE"). */
+/**
+ * The family.
+ * @param l the listener.
+ * @return "AF_UNIX", "AF_INET", "AF_PIPE"; NULL for NULL.
+ */
 const char *mproc_listener_family(const mproc_listener_t *l);
 
-/** Stop listening (a unix socket's path is removed). Idempotent. */
+/**
+ * Stop listening (a unix socket's path is removed). Idempotent.
+ * @param l the listener.
+ * @return 0; MPROC_EINVAL for NULL.
+ */
 int mproc_listener_close(mproc_listener_t *l);
 
-/** Close and free. NULL is a no-op. */
+/**
+ * Close and free. NULL is a no-op.
+ * @param l the listener, or NULL.
+ */
 void mproc_listener_free(mproc_listener_t *l);
 
 /**
@@ -100,6 +140,12 @@ void mproc_listener_free(mproc_listener_t *l);
  * @p timeout bounds the connection and the handshake (MPROC_FOREVER:
  * none; CPython has none).
  *
+ * @param[out] out the connection (free with mproc_conn_free()).
+ * @param address the listener's address.
+ * @param family its family, or NULL: deduced from @p address.
+ * @param authkey the key, or NULL: no authentication.
+ * @param authkey_len its length.
+ * @param timeout seconds.
  * @return 0; MPROC_EAUTH (wrong key, or a peer that does not speak the
  *         protocol); MPROC_EEOF when the listener hung up during the
  *         handshake (CPython's EOFError); MPROC_ETIMEDOUT; MPROC_ENOTFOUND
@@ -109,15 +155,30 @@ int mproc_client(mproc_conn_t **out, const char *address, const char *family,
                  const void *authkey, size_t authkey_len, double timeout);
 
 /**
- * The two halves of the handshake on any connection (CPython's
- * deliver_challenge / answer_challenge), each bounded by @p timeout.
+ * The first half of the handshake on any connection (CPython's
+ * deliver_challenge()): send a challenge, check the peer's answer.
+ * @param c the connection.
+ * @param authkey the key.
+ * @param authkey_len its length.
+ * @param timeout seconds for the whole exchange.
  * @return 0; MPROC_EAUTH; MPROC_EEOF when the peer hung up;
  *         MPROC_ETIMEDOUT; MPROC_ECLOSED; MPROC_EOS.
  */
 int mproc_deliver_challenge(mproc_conn_t *c, const void *authkey,
                             size_t authkey_len, double timeout);
+/**
+ * The other half (CPython's answer_challenge()): answer the peer's
+ * challenge.
+ * @param c the connection.
+ * @param authkey the key.
+ * @param authkey_len its length.
+ * @param timeout seconds for the whole exchange.
+ * @return as mproc_deliver_challenge().
+ */
 int mproc_answer_challenge(mproc_conn_t *c, const void *authkey,
                            size_t authkey_len, double timeout);
+
+/** @} */
 
 #ifdef __cplusplus
 }

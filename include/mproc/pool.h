@@ -19,12 +19,24 @@ extern "C" {
 #endif
 
 /**
+ * @defgroup mproc-pool Process pools
+ * @brief Pool, AsyncResult and the results of map and imap
+ * (multiprocessing.pool).
+ *
+ * A task is a registered target: it gives its result with
+ * mproc_return() and fails with mproc_fail().
+ * @{
+ */
+
+/**
  * @brief Give a task's result (the C form of `return value` in a Python
  * function run by a Pool): @p fmt builds it as mproc_process_create()
  * builds arguments; one unit gives that value, several give a list, ""
  * gives nil. A later call replaces an earlier one. Outside a pool task the
  * value is checked and dropped (a Process has no result). In a task the
  * value goes straight into the task's result buffer: no allocation.
+ * @param fmt the result's format.
+ * @param ... the values.
  * @return 0, for `return mproc_return("i", x * x);`; MPROC_ETYPE /
  *         MPROC_EINVAL when the value cannot be encoded (an object, a
  *         bad format): returned from the target, the task then fails with
@@ -42,6 +54,8 @@ int mproc_return(const char *fmt, ...);
  * The message is kept whole up to MPROC_ERROR_MAX bytes (1 MiB); a longer
  * one is cut there. It reaches the caller whole (mproc_last_error(), the
  * on_error callback), and in a Process, mproc_last_error() of the child.
+ * @param fmt a printf format for the message.
+ * @param ... its arguments.
  * @return 1 (a failing exit code when the target runs as a Process).
  */
 int mproc_fail(const char *fmt, ...)
@@ -56,10 +70,20 @@ int mproc_fail(const char *fmt, ...)
  * given to starmap).
  */
 typedef struct mproc_items mproc_items_t;
+/**
+ * An empty list of inputs.
+ * @param[out] out the list (free with mproc_items_free()).
+ * @return 0; MPROC_EINVAL for a NULL @p out; MPROC_ENOMEM.
+ */
 int mproc_items_create(mproc_items_t **out);
-/** Append one item, packed straight into the list's buffer. @return 0;
- *  MPROC_EINVAL when @p fmt does not build exactly one value; MPROC_ETYPE
- *  for an object (`o`). */
+/**
+ * Append one item, packed straight into the list's buffer.
+ * @param items the list.
+ * @param fmt the item's format: exactly one value.
+ * @param ... the values.
+ * @return 0; MPROC_EINVAL when @p fmt does not build exactly one value;
+ *         MPROC_ETYPE for an object (`o`).
+ */
 int mproc_items_add(mproc_items_t *items, const char *fmt, ...);
 /**
  * Append a starmap item with keyword arguments: @p fmt builds the
@@ -69,15 +93,32 @@ int mproc_items_add(mproc_items_t *items, const char *fmt, ...);
  * mproc_process_set_kwargs() (read them with mproc_args_parse_kw()).
  * Beyond CPython, whose starmap items are positional only. In a plain
  * map such an item fails its chunk with MPROC_ETASK.
+ * @param items the list.
+ * @param fmt the positional arguments' format.
+ * @param kwfmt the keywords' format (one map).
+ * @param ... the values of @p fmt, then those of @p kwfmt.
  * @return 0; MPROC_EINVAL for a bad format; MPROC_ETYPE for an object.
  */
 int mproc_items_add_kw(mproc_items_t *items, const char *fmt, const char *kwfmt,
                        ...);
+/**
+ * Number of items.
+ * @param items the list.
+ * @return the count (0 for NULL).
+ */
 size_t mproc_items_count(const mproc_items_t *items);
+/**
+ * Free the list.
+ * @param items the list, or NULL.
+ */
 void mproc_items_free(mproc_items_t *items);
 
+/** A pool of worker processes (CPython's multiprocessing.pool.Pool). */
 typedef struct mproc_pool mproc_pool_t;
+/** The result of an _async call (CPython's AsyncResult / MapResult). */
 typedef struct mproc_async mproc_async_t;
+/** The results of imap / imap_unordered, one at a time (CPython's
+ *  IMapIterator). */
 typedef struct mproc_imap mproc_imap_t;
 
 /** Options of mproc_pool_create(); zero-filled means CPython's defaults. */
@@ -107,6 +148,9 @@ typedef struct mproc_pool_options {
  * still running exits: at exit, pools are terminated (as CPython's
  * finalizer does) before children are joined, and no worker is replaced
  * any more.
+ * @param[out] out the pool (free with mproc_pool_free()).
+ * @param opts the options, or NULL.
+ * @param ... the initializer's arguments.
  * @return 0; MPROC_EINVAL ("Number of processes must be at least 1",
  *         "maxtasksperchild must be a positive int or None"); as
  *         mproc_process_start() when a worker cannot start.
@@ -124,13 +168,18 @@ typedef struct mproc_callbacks {
   void (*on_error)(int status, const char *message, void *ud);
   /** map: items done so far out of @p total, as chunks complete. */
   void (*on_progress)(size_t done, size_t total, void *ud);
-  void *ud;
+  void *ud; /**< passed to each callback */
 } mproc_callbacks_t;
 
 /**
  * Run @p fn(args) in a worker and wait for it (CPython's apply).
  * @p *result: a list of one value (parse with mproc_args_parse(r, "i",
  * &v)); free it with mproc_args_free().
+ * @param pool the pool.
+ * @param[out] result the result.
+ * @param fn the task, a registered target.
+ * @param fmt its arguments' format.
+ * @param ... the arguments.
  * @return 0; MPROC_ETASK (the task failed; mproc_last_error() has its
  *         message); MPROC_EWORKER (its worker died; the message says
  *         how); MPROC_ESTATE after close ("Pool not running");
@@ -139,11 +188,17 @@ typedef struct mproc_callbacks {
 int mproc_pool_apply(mproc_pool_t *pool, mproc_args_t **result,
                      mproc_target_fn fn, const char *fmt, ...);
 
-/** Submit @p fn(args) and return at once (CPython's apply_async).
- *  @p cb may be NULL. Free @p *ar with mproc_async_free(). Tasks
- *  submitted while the workers are busy travel to them in batches.
- *  @return as mproc_pool_apply(), for what can fail before the task
- *  runs. */
+/**
+ * Submit @p fn(args) and return at once (CPython's apply_async). Tasks
+ * submitted while the workers are busy travel to them in batches.
+ * @param pool the pool.
+ * @param[out] ar the result to come (free with mproc_async_free()).
+ * @param cb callbacks, or NULL.
+ * @param fn the task.
+ * @param fmt its arguments' format.
+ * @param ... the arguments.
+ * @return 0; as mproc_pool_apply() for what fails before submission.
+ */
 int mproc_pool_apply_async(mproc_pool_t *pool, mproc_async_t **ar,
                            const mproc_callbacks_t *cb, mproc_target_fn fn,
                            const char *fmt, ...);
@@ -169,18 +224,52 @@ int mproc_pool_apply_async_kw(mproc_pool_t *pool, mproc_async_t **ar,
  * default (ceil(n / (4 x workers))). @p *result: the list of all results.
  * The first failing chunk fails the map (MPROC_ETASK / MPROC_EWORKER).
  * Empty input gives an empty list.
+ * @param pool the pool.
+ * @param[out] result the list of results (free with mproc_args_free()).
+ * @param fn the task.
+ * @param items the inputs.
+ * @param chunksize items per task sent to a worker (0: the default).
+ * @return 0; as mproc_pool_apply().
  */
 int mproc_pool_map(mproc_pool_t *pool, mproc_args_t **result,
                    mproc_target_fn fn, const mproc_items_t *items,
                    size_t chunksize);
+/**
+ * map, returning at once (CPython's map_async).
+ * @param pool the pool.
+ * @param[out] ar the results to come (free with mproc_async_free()).
+ * @param cb callbacks (on_progress as chunks complete), or NULL.
+ * @param fn the task.
+ * @param items the inputs.
+ * @param chunksize items per task (0: the default).
+ * @return 0; as mproc_pool_apply() for what fails before submission.
+ */
 int mproc_pool_map_async(mproc_pool_t *pool, mproc_async_t **ar,
                          const mproc_callbacks_t *cb, mproc_target_fn fn,
                          const mproc_items_t *items, size_t chunksize);
-/** starmap: each item is a list, spread as @p fn's arguments (an item
- *  that is not a list fails its chunk with MPROC_ETASK). */
+/**
+ * starmap: each item is a list, spread as @p fn's arguments (an item
+ * that is not a list fails its chunk with MPROC_ETASK).
+ * @param pool the pool.
+ * @param[out] result the list of results.
+ * @param fn the task.
+ * @param items the inputs, each a list.
+ * @param chunksize items per task (0: the default).
+ * @return as mproc_pool_map().
+ */
 int mproc_pool_starmap(mproc_pool_t *pool, mproc_args_t **result,
                        mproc_target_fn fn, const mproc_items_t *items,
                        size_t chunksize);
+/**
+ * starmap, returning at once (CPython's starmap_async).
+ * @param pool the pool.
+ * @param[out] ar the results to come.
+ * @param cb callbacks, or NULL.
+ * @param fn the task.
+ * @param items the inputs, each a list.
+ * @param chunksize items per task (0: the default).
+ * @return as mproc_pool_map_async().
+ */
 int mproc_pool_starmap_async(mproc_pool_t *pool, mproc_async_t **ar,
                              const mproc_callbacks_t *cb, mproc_target_fn fn,
                              const mproc_items_t *items, size_t chunksize);
@@ -188,39 +277,93 @@ int mproc_pool_starmap_async(mproc_pool_t *pool, mproc_async_t **ar,
 /**
  * imap (@p ordered) and imap_unordered: results one at a time with
  * mproc_imap_next(). @p chunksize 0 means 1 (as CPython's).
+ * @param pool the pool.
+ * @param[out] it the iterator (free with mproc_imap_free()).
+ * @param fn the task.
+ * @param items the inputs.
+ * @param chunksize items per task (0: 1).
+ * @param ordered 1 for imap, 0 for imap_unordered.
+ * @return 0; as mproc_pool_apply() for what fails before submission.
  */
 int mproc_pool_imap(mproc_pool_t *pool, mproc_imap_t **it, mproc_target_fn fn,
                     const mproc_items_t *items, size_t chunksize, int ordered);
 /**
  * The next result (a list of one value; free it), in input order for
  * imap, in completion order for imap_unordered.
+ * @param it the iterator.
+ * @param timeout seconds.
+ * @param[out] result the result.
  * @return 0; MPROC_ESTOP when all were given; MPROC_ETIMEDOUT; that
  *         item's MPROC_ETASK / MPROC_EWORKER (iteration may go on).
  */
 int mproc_imap_next(mproc_imap_t *it, double timeout, mproc_args_t **result);
+/**
+ * Free the iterator (results not taken are dropped).
+ * @param it the iterator, or NULL.
+ */
 void mproc_imap_free(mproc_imap_t *it);
 
-/** Wait for the result; 0 or its failure, MPROC_ETIMEDOUT (a distinct
- *  status: the result may still come). Each call gives a new copy. With
- *  a task_timeout, a task that ran too long fails with MPROC_ETIMEDOUT
- *  too: then mproc_async_ready() is 1 (the result will not come). */
+/**
+ * Wait for the result (CPython's get()). Each call gives a new copy.
+ * With a task_timeout, a task that ran too long fails with
+ * MPROC_ETIMEDOUT too: then mproc_async_ready() is 1 (the result will
+ * not come).
+ * @param ar the result to come.
+ * @param timeout seconds.
+ * @param[out] result the result (free with mproc_args_free()).
+ * @return 0 or its failure (MPROC_ETASK, MPROC_EWORKER, MPROC_ECLOSED);
+ *         MPROC_ETIMEDOUT (a distinct status: the result may still come).
+ */
 int mproc_async_get(mproc_async_t *ar, double timeout, mproc_args_t **result);
-/** @return 0 when ready; MPROC_ETIMEDOUT. */
+/**
+ * Wait for the result without taking it.
+ * @param ar the result to come.
+ * @param timeout seconds.
+ * @return 0 when ready; MPROC_ETIMEDOUT.
+ */
 int mproc_async_wait(mproc_async_t *ar, double timeout);
+/**
+ * Whether the result is ready.
+ * @param ar the result to come.
+ * @return 1 or 0; MPROC_EINVAL for NULL.
+ */
 int mproc_async_ready(mproc_async_t *ar);
-/** @return 1 / 0; MPROC_ESTATE when not ready ("result is not ready"). */
+/**
+ * Whether the task succeeded.
+ * @param ar the result.
+ * @return 1 / 0; MPROC_ESTATE when not ready ("result is not ready").
+ */
 int mproc_async_successful(mproc_async_t *ar);
+/**
+ * Free the result (the task, if still running, completes unobserved).
+ * @param ar the result, or NULL.
+ */
 void mproc_async_free(mproc_async_t *ar);
 
-/** No new work; workers exit when the submitted work is done. */
+/**
+ * No new work; workers exit when the submitted work is done.
+ * @param pool the pool.
+ * @return 0; MPROC_EINVAL for NULL.
+ */
 int mproc_pool_close(mproc_pool_t *pool);
-/** Stop now: workers are terminated, unfinished results fail with
- *  MPROC_ECLOSED ("Pool terminated"). */
+/**
+ * Stop now: workers are terminated, unfinished results fail with
+ * MPROC_ECLOSED ("Pool terminated").
+ * @param pool the pool.
+ * @return 0; MPROC_EINVAL for NULL.
+ */
 int mproc_pool_terminate(mproc_pool_t *pool);
-/** Wait for the workers to exit. @return 0; MPROC_ESTATE while the pool
- *  still runs ("Pool is still running": close or terminate first). */
+/**
+ * Wait for the workers to exit.
+ * @param pool the pool.
+ * @return 0; MPROC_ESTATE while the pool still runs ("Pool is still
+ *         running": close or terminate first).
+ */
 int mproc_pool_join(mproc_pool_t *pool);
-/** Terminate (when still running), join and free, as CPython's `with`. */
+/**
+ * Terminate (when still running), join and free, as CPython's `with`.
+ * @param pool the pool, or NULL.
+ */
 void mproc_pool_free(mproc_pool_t *pool);
 /**
  * @brief A batch function: the C form of a map target over a slice of a
@@ -231,8 +374,12 @@ void mproc_pool_free(mproc_pool_t *pool);
  */
 typedef int (*mproc_batch_fn)(const void *in, void *out, size_t n);
 
-/** Register @p fn as batch function @p name (MPROC_BATCH does it).
- *  @return as mproc_register(). */
+/**
+ * Register @p fn as batch function @p name (MPROC_BATCH does it).
+ * @param name the name every process knows it by.
+ * @param fn the function.
+ * @return as mproc_register().
+ */
 int mproc_register_batch(const char *name, mproc_batch_fn fn);
 
 /**
@@ -277,6 +424,14 @@ int mproc_register_batch(const char *name, mproc_batch_fn fn);
  * next one, and the pool runs a task at most once, as map does. The call
  * returns when every slice is back; slices that succeeded hold their
  * results in @p out even when the call fails.
+ * @param pool the pool.
+ * @param fn the batch function (MPROC_BATCH).
+ * @param in the input records.
+ * @param n their count.
+ * @param in_size bytes per input record.
+ * @param out room for @p n output records (NULL when @p out_size is 0).
+ * @param out_size bytes per output record.
+ * @param chunksize records per slice, or 0.
  * @return 0; MPROC_ETASK, MPROC_EWORKER, MPROC_ETIMEDOUT (a slice's);
  *         MPROC_ENOTREG when @p fn is not a registered batch function;
  *         MPROC_EINVAL (NULL arrays, a zero input record size);
@@ -286,10 +441,22 @@ int mproc_pool_map_array(mproc_pool_t *pool, mproc_batch_fn fn, const void *in,
                          size_t n, size_t in_size, void *out, size_t out_size,
                          size_t chunksize);
 
-/** Number of worker processes. */
+/**
+ * Number of worker processes.
+ * @param pool the pool.
+ * @return the count (0 for NULL).
+ */
 int mproc_pool_processes(const mproc_pool_t *pool);
-/** Pids of the current workers into @p pids (up to @p n); the count. */
+/**
+ * Pids of the current workers.
+ * @param pool the pool.
+ * @param[out] pids room for @p n pids.
+ * @param n its size.
+ * @return the number written.
+ */
 size_t mproc_pool_worker_pids(mproc_pool_t *pool, long *pids, size_t n);
+
+/** @} */
 
 #ifdef __cplusplus
 }

@@ -422,13 +422,16 @@ int mproc_fail(const char *fmt, ...)
   msg = mproc__vformat(MPROC_ERROR_MAX, fmt != NULL ? fmt : "task failed", ap);
   va_end(ap);
   mproc__err(MPROC_ETASK, "%s", msg != NULL ? msg : "task failed");
-  if (result_out != NULL) {
-    free(result_failure);
-    result_failure = msg;
-  } else {
-    free(msg);
-  }
+  /* Kept for the task's result, or, in a Process's target, for the
+   * report its failing child prints (mproc__current_failure). */
+  free(result_failure);
+  result_failure = msg;
   return 1;
+}
+
+const char *mproc__current_failure(void)
+{
+  return result_failure;
 }
 
 /* ---- in the parent: lists ---- */

@@ -10,10 +10,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <nettle/hmac.h>
+#include <nettle/memops.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,27 +44,20 @@ static unsigned char fs_key[KEY_LEN];
 /* In the server and its children: the server's pid. */
 long mproc__fs_server_pid;
 
-static int sodium_ready(void)
-{
-  if (sodium_init() < 0)
-    return mproc__err(MPROC_EOS, "libsodium could not initialise");
-  return 0;
-}
-
 static void hmac(const unsigned char *key, const unsigned char *msg,
-                 unsigned char out[crypto_auth_hmacsha256_BYTES])
+                 unsigned char out[SHA256_DIGEST_SIZE])
 {
-  crypto_auth_hmacsha256_state st;
+  struct hmac_sha256_ctx ctx;
 
-  crypto_auth_hmacsha256_init(&st, key, KEY_LEN);
-  crypto_auth_hmacsha256_update(&st, msg, CHALLENGE_LEN);
-  crypto_auth_hmacsha256_final(&st, out);
+  hmac_sha256_set_key(&ctx, KEY_LEN, key);
+  hmac_sha256_update(&ctx, CHALLENGE_LEN, msg);
+  hmac_sha256_digest(&ctx, SHA256_DIGEST_SIZE, out);
 }
 
 /* Prove we know the key: answer the peer's challenge. */
 static int answer_challenge(int fd, const unsigned char *key)
 {
-  unsigned char ch[CHALLENGE_LEN], mac[crypto_auth_hmacsha256_BYTES];
+  unsigned char ch[CHALLENGE_LEN], mac[SHA256_DIGEST_SIZE];
 
   if (mproc__read_full(fd, ch, sizeof ch) != 0)
     return -1;
@@ -74,15 +68,14 @@ static int answer_challenge(int fd, const unsigned char *key)
 /* Make the peer prove it knows the key. */
 static int deliver_challenge(int fd, const unsigned char *key)
 {
-  unsigned char ch[CHALLENGE_LEN], want[crypto_auth_hmacsha256_BYTES],
-      got[sizeof want];
+  unsigned char ch[CHALLENGE_LEN], want[SHA256_DIGEST_SIZE], got[sizeof want];
 
-  randombytes_buf(ch, sizeof ch);
-  if (mproc__write_full(fd, ch, sizeof ch) != 0 ||
+  if (mproc__random(ch, sizeof ch) != 0 ||
+      mproc__write_full(fd, ch, sizeof ch) != 0 ||
       mproc__read_full(fd, got, sizeof got) != 0)
     return -1;
   hmac(key, ch, want);
-  return crypto_verify_32(want, got) == 0 ? 0 : -1;
+  return memeql_sec(want, got, sizeof want) ? 0 : -1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -115,7 +108,10 @@ static int make_listener(int *out)
     return mproc__err_os("socket", errno);
   memset(&fs_addr, 0, sizeof fs_addr);
   fs_addr.sun_family = AF_UNIX;
-  randombytes_buf(rnd, sizeof rnd);
+  if (mproc__random(rnd, sizeof rnd) != 0) {
+    close(fd);
+    return MPROC_EOS;
+  }
   /* Abstract namespace: no file to clean up after a crash. */
   int n = snprintf(fs_addr.sun_path + 1, sizeof fs_addr.sun_path - 1,
                    "mproc-fs-%ld-", (long)getpid());
@@ -137,13 +133,12 @@ static int start_server_locked(void)
   int lfd = -1, alive[2] = {-1, -1}, fds[2], rc;
   char marker[64];
 
-  rc = sodium_ready();
-  if (rc == 0)
-    rc = make_listener(&lfd);
+  rc = make_listener(&lfd);
   if (rc == 0 && pipe2(alive, O_CLOEXEC) != 0)
     rc = mproc__err_os("pipe2", errno);
+  if (rc == 0)
+    rc = mproc__random(fs_key, sizeof fs_key);
   if (rc == 0) {
-    randombytes_buf(fs_key, sizeof fs_key);
     fds[0] = lfd;
     fds[1] = alive[0];
     snprintf(marker, sizeof marker, "%s%d,%d", MPROC__FORKSERVER_ARG, LISTEN_FD,
@@ -176,10 +171,13 @@ static int ensure_server(void)
     forget_server();
   /* A server that died (killed, say) is reaped and replaced, not left a
    * zombie that every later start fails to reach. */
-  if (fs_pid != 0 && waitpid(fs_pid, &status, WNOHANG) == fs_pid)
+  if (fs_pid != 0 && waitpid(fs_pid, &status, WNOHANG) == fs_pid) {
+    MPROC__LOG(MPROC_LOG_WARNING,
+               "forkserver (pid %ld) died; starting a new one", (long)fs_pid);
     forget_server();
-  if (fs_pid == 0)
-    rc = start_server_locked();
+  }
+  if (fs_pid == 0 && (rc = start_server_locked()) == 0)
+    MPROC__LOG(MPROC_LOG_INFO, "forkserver started (pid %ld)", (long)fs_pid);
   pthread_mutex_unlock(&fs_lock);
   return rc;
 }
@@ -471,7 +469,7 @@ void mproc__fs_serve(const char *arg)
 
   (void)arg; /* the descriptors are fixed: LISTEN_FD, ALIVE_FD */
   mproc__fs_server_pid = getpid();
-  if (sodium_ready() != 0 || mproc__read_full(ALIVE_FD, key, sizeof key))
+  if (mproc__read_full(ALIVE_FD, key, sizeof key))
     _exit(MPROC_EXIT_BOOTSTRAP);
   signal(SIGINT, SIG_IGN);
   signal(SIGPIPE, SIG_IGN);

@@ -412,6 +412,54 @@ int mproc__plat_pid_alive(long pid)
   return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
 
+/* Whether the process that is our parent while the creator lives is
+ * not any more. A forkserver child's parent is the server, which ends
+ * with the process that asked for the child (see mproc__fs_serve). */
+static int orphaned(mproc_start_method_t method, long parent_pid)
+{
+  return (long)getppid() !=
+         (method == MPROC_FORKSERVER ? mproc__fs_server_pid : parent_pid);
+}
+
+int mproc__plat_parent_wait(mproc_start_method_t method, long parent_pid,
+                            double timeout)
+{
+  double deadline = mproc__plat_now() + (timeout > 0 ? timeout : 0);
+  /* The pidfd is opened before the parentage is checked: if the parent
+   * was still ours after that, the pidfd is the parent's, never a
+   * process that took its id later. */
+  int fd = pidfd_open_((pid_t)parent_pid), n, rc = MPROC_ETIMEDOUT;
+
+  if (fd < 0 && errno == ESRCH)
+    return 0;
+  for (;;) {
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    int ms = poll_ms(timeout, deadline);
+    if (orphaned(method, parent_pid)) {
+      rc = 0;
+      break;
+    }
+    /* Without pidfds (Linux < 5.3): look again every 20 ms. */
+    if (fd < 0 && (ms < 0 || ms > 20))
+      ms = 20;
+    n = poll(fd >= 0 ? &pfd : NULL, fd >= 0 ? 1 : 0, ms);
+    if (n > 0) {
+      rc = 0;
+      break;
+    }
+    if (n < 0 && errno != EINTR) {
+      rc = mproc__err_os("poll", errno);
+      break;
+    }
+    if (timeout < 1e9 && mproc__plat_now() >= deadline &&
+        !orphaned(method, parent_pid))
+      break;
+  }
+  if (fd >= 0)
+    close(fd);
+  return rc;
+}
+
 long mproc__plat_getpid(void)
 {
   return (long)getpid();

@@ -24,15 +24,20 @@
 #include "posix.h"
 
 /* The backend's header at the start of every mapping: enough to check an
- * import, and alignment for what follows. */
+ * import, where the segment's mutexes are (see mproc__plat_seg_close),
+ * and alignment for what follows. */
 #define SEG_MAGIC 0x6d707367u /* "mpsg" */
 #define SEG_HDR 64
+#define MAX_MUTEXES 6 /* as many as the Windows backend allows */
 
 typedef struct seg_hdr {
   uint32_t magic;
-  uint32_t pad;
+  uint32_t nmutex;
   uint64_t size;
+  uint32_t mutex_off[MAX_MUTEXES]; /* from the start of the mapping */
 } seg_hdr_t;
+
+_Static_assert(sizeof(seg_hdr_t) <= SEG_HDR, "segment header too large");
 
 _Static_assert(sizeof(pthread_mutex_t) <= sizeof(mproc__mutex_t),
                "mproc__mutex_t must hold a pthread_mutex_t");
@@ -122,9 +127,36 @@ int mproc__plat_seg_import(const intptr_t *handles, size_t n, size_t size,
   return 0;
 }
 
+static unsigned owner_tid(mproc__mutex_t *m);
+
+/* Whether a thread of this process holds a mutex of @s. */
+static int held_here(const mproc__seg_t *s)
+{
+  const seg_hdr_t *h = s->map;
+  uint32_t n = h->nmutex <= MAX_MUTEXES ? h->nmutex : 0;
+  unsigned tid;
+
+  for (uint32_t i = 0; i < n; i++) {
+    if (h->mutex_off[i] < SEG_HDR ||
+        h->mutex_off[i] > s->map_size - sizeof(mproc__mutex_t))
+      continue;
+    tid = owner_tid((mproc__mutex_t *)((char *)s->map + h->mutex_off[i]));
+    /* tgkill with signal 0 only checks that @tid is one of our threads. */
+    if (tid != 0 && syscall(SYS_tgkill, getpid(), (pid_t)tid, 0) == 0)
+      return 1;
+  }
+  return 0;
+}
+
 void mproc__plat_seg_close(mproc__seg_t *s)
 {
-  if (s->map != NULL)
+  /* A robust mutex is found, when its holder dies, through a list the
+   * kernel walks in the holder's memory: unmapped, the mutex would stay
+   * locked for ever (a target that returns holding a Lock frees its
+   * arguments before the process ends). Such a mapping is kept until
+   * the process ends; the descriptor can go, the mapping holds the
+   * memory. */
+  if (s->map != NULL && !held_here(s))
     munmap(s->map, s->map_size);
   if (s->map != NULL && s->handle >= 0)
     close((int)s->handle);
@@ -177,10 +209,12 @@ void mproc__plat_word_wake(mproc__seg_t *s, atomic_uint *word, int n)
 
 int mproc__plat_mutex_init(mproc__seg_t *s, mproc__mutex_t *m)
 {
+  seg_hdr_t *h = s->map;
   pthread_mutexattr_t attr;
   int rc;
 
-  (void)s;
+  if (h->nmutex >= MAX_MUTEXES)
+    return mproc__err(MPROC_EINVAL, "too many mutexes in one segment");
   pthread_mutexattr_init(&attr);
   pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
   pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
@@ -189,6 +223,7 @@ int mproc__plat_mutex_init(mproc__seg_t *s, mproc__mutex_t *m)
   pthread_mutexattr_destroy(&attr);
   if (rc != 0)
     return mproc__err_os("pthread_mutex_init", rc);
+  h->mutex_off[h->nmutex++] = (uint32_t)((char *)m - (char *)s->map);
   return 0;
 }
 

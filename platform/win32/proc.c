@@ -308,19 +308,21 @@ int mproc__plat_start(const mproc__launch_t *l, mproc__child_t **out)
   return 0;
 }
 
+/* A timeout in seconds (>= 1e9: forever) as WaitForSingleObject's. */
+static DWORD ms_of(double timeout)
+{
+  if (timeout >= 1e9)
+    return INFINITE;
+  return timeout <= 0 ? 0 : (DWORD)(timeout * 1000.0 + 0.999);
+}
+
 int mproc__plat_wait(mproc__child_t *c, double timeout)
 {
-  DWORD ms, r;
+  DWORD r;
 
   if (c->reaped)
     return 0;
-  if (timeout >= 1e9)
-    ms = INFINITE;
-  else if (timeout <= 0)
-    ms = 0;
-  else
-    ms = (DWORD)(timeout * 1000.0 + 0.999);
-  r = WaitForSingleObject(c->proc, ms);
+  r = WaitForSingleObject(c->proc, ms_of(timeout));
   if (r == WAIT_OBJECT_0)
     return 0;
   if (r == WAIT_TIMEOUT)
@@ -401,6 +403,42 @@ int mproc__plat_pid_alive(long pid)
   alive = WaitForSingleObject(h, 0) == WAIT_TIMEOUT;
   CloseHandle(h);
   return alive;
+}
+
+static ULONGLONG created(HANDLE proc)
+{
+  FILETIME c, e, k, u;
+
+  if (!GetProcessTimes(proc, &c, &e, &k, &u))
+    return 0;
+  return (ULONGLONG)c.dwHighDateTime << 32 | c.dwLowDateTime;
+}
+
+int mproc__plat_parent_wait(mproc_start_method_t method, long parent_pid,
+                            double timeout)
+{
+  HANDLE h = OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE,
+                         (DWORD)parent_pid);
+  DWORD r;
+
+  (void)method;
+  if (h == NULL && GetLastError() == ERROR_INVALID_PARAMETER)
+    return 0; /* no such process */
+  if (h == NULL)
+    return mproc__err_os("OpenProcess(parent)", (long)GetLastError());
+  /* Windows reuses ids: a process created after us is not our parent,
+   * which has then ended. */
+  if (created(h) > created(GetCurrentProcess())) {
+    CloseHandle(h);
+    return 0;
+  }
+  r = WaitForSingleObject(h, ms_of(timeout));
+  CloseHandle(h);
+  if (r == WAIT_OBJECT_0)
+    return 0;
+  if (r == WAIT_TIMEOUT)
+    return MPROC_ETIMEDOUT;
+  return mproc__err_os("WaitForSingleObject(parent)", (long)GetLastError());
 }
 
 long mproc__plat_getpid(void)
