@@ -176,7 +176,7 @@ typedef struct mproc_callbacks {
  * @p *result: a list of one value (parse with mproc_args_parse(r, "i",
  * &v)); free it with mproc_args_free().
  * @param pool the pool.
- * @param[out] result the result.
+ * @param[out] result the result, or NULL to drop it (the call still waits).
  * @param fn the task, a registered target.
  * @param fmt its arguments' format.
  * @param ... the arguments.
