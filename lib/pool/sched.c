@@ -1251,6 +1251,8 @@ void mproc_pool_free(mproc_pool_t *pool)
     cv_wait(MPROC__NEVER);
   live_remove(pool);
   pool_destroy(pool);
+  if (live_pools == NULL)
+    mproc__records_trim();
   mproc__pool_unlock();
 }
 
