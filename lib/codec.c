@@ -707,8 +707,9 @@ static int read_head(const unsigned char **pp, const unsigned char *end,
  * unpacking untrusted bytes, walk the headers once: every element still
  * owed needs at least one byte of input, and containers may not nest
  * deeper than msgpack-c can unpack, or the data is refused. This
- * validates sizes only; msgpack-c still does the decoding. */
-int mproc__msgpack_bounded(const void *data, size_t len)
+ * validates sizes only (and so finds where the object ends); msgpack-c
+ * still does the decoding. */
+size_t mproc__msgpack_len(const void *data, size_t len)
 {
   const unsigned char *p = data, *end;
   uint64_t left[MAX_DEPTH + 1]; /* elements not yet started, per level */
@@ -717,29 +718,34 @@ int mproc__msgpack_bounded(const void *data, size_t len)
   head_t h;
 
   if (data == NULL || len == 0)
-    return -1;
+    return 0;
   end = p + len;
   left[0] = 1;
   while (owed > 0) {
     while (left[top] == 0)
       top--; /* that container is complete */
     if (p >= end || owed > (uint64_t)(end - p))
-      return -1;
+      return 0;
     if (read_head(&p, end, &h) != 0 || h.skip > (uint64_t)(end - p))
-      return -1;
+      return 0;
     p += h.skip;
     left[top]--;
     owed--;
     if (!h.container)
       continue;
     if (top == MAX_DEPTH)
-      return -1;
+      return 0;
     if (h.items > 0) {
       left[++top] = h.items;
       owed += h.items;
     }
   }
-  return 0;
+  return (size_t)(p - (const unsigned char *)data);
+}
+
+int mproc__msgpack_bounded(const void *data, size_t len)
+{
+  return mproc__msgpack_len(data, len) > 0 ? 0 : -1;
 }
 
 /* Copy @len bytes into @zone and unpack exactly one object from them.
@@ -845,12 +851,33 @@ static int args_decode(mproc_args_t **out, mproc_args_t *a, size_t len)
   return 0;
 }
 
+/* The zone's first chunk for decoding @len bytes of a list: room for
+ * the list's objects at once. msgpack's zone grows by doubling its chunk
+ * size, so a list of 1M values (24 MB of objects) would get a 32 MB
+ * chunk: above glibc's largest mmap threshold, it is mapped and unmapped
+ * (and page-faulted) on every decode. Sized exactly, it stays below, and
+ * glibc keeps such blocks for the next list. The count comes from an
+ * unchecked header, so it is bounded by @len (a value takes a byte). */
+static size_t zone_chunk(const void *buf, size_t len)
+{
+  const unsigned char *b = buf;
+  size_t n = 0;
+
+  if (len >= 5 && b[0] == 0xdd)
+    n = (size_t)b[1] << 24 | (size_t)b[2] << 16 | (size_t)b[3] << 8 | b[4];
+  else if (len >= 3 && b[0] == 0xdc)
+    n = (size_t)b[1] << 8 | b[2];
+  if (n > len)
+    n = len;
+  return n * sizeof(msgpack_object) + 1024;
+}
+
 int mproc__args_take(mproc_args_t **out, void *buf, size_t len)
 {
   mproc_args_t *a = calloc(1, sizeof *a);
 
   *out = NULL;
-  if (a == NULL || !msgpack_zone_init(&a->zone, 1024)) {
+  if (a == NULL || !msgpack_zone_init(&a->zone, zone_chunk(buf, len))) {
     free(a);
     free(buf);
     return mproc__err(MPROC_ENOMEM, "out of memory");
@@ -885,7 +912,7 @@ int mproc__args_take_buffer(mproc_args_t **out, void *buf, size_t len)
   mproc_args_t *a = (mproc_args_t *)buf - 1;
 
   *out = NULL;
-  if (!msgpack_zone_init(&a->zone, 1024)) {
+  if (!msgpack_zone_init(&a->zone, zone_chunk(buf, len))) {
     free(a);
     return mproc__err(MPROC_ENOMEM, "out of memory");
   }
@@ -1409,6 +1436,48 @@ static int parse_args(parse_t *ps, const char *fmt, va_list *ap)
   return rc;
 }
 
+/* The commonest call, one number from one argument ("i", "d", ...),
+ * parsed at once: 1 when done, 0 to take the general path, which gives
+ * the same results and every error message. Nothing is read from @ap
+ * before the value is known to fit. */
+static int parse_one_number(mproc_args_t *args, const char *fmt, va_list *ap)
+{
+  const msgpack_object *o;
+  int64_t v;
+
+  if (fmt[0] == '\0' || fmt[1] != '\0' || args->pos.via.array.size != 1 ||
+      args->kw.type != MSGPACK_OBJECT_NIL)
+    return 0;
+  o = &args->pos.via.array.ptr[0];
+  if (fmt[0] == 'd' && (o->type == MSGPACK_OBJECT_FLOAT32 ||
+                        o->type == MSGPACK_OBJECT_FLOAT64)) {
+    *va_arg(*ap, double *) = o->via.f64;
+    return 1;
+  }
+  if (get_int64(o, &v) != 0)
+    return 0;
+  switch (fmt[0]) {
+  case 'i':
+    if (v < INT_MIN || v > INT_MAX)
+      return 0;
+    *va_arg(*ap, int *) = (int)v;
+    return 1;
+  case 'l':
+    if (v < LONG_MIN || v > LONG_MAX)
+      return 0;
+    *va_arg(*ap, long *) = (long)v;
+    return 1;
+  case 'L':
+    *va_arg(*ap, int64_t *) = v;
+    return 1;
+  case 'd':
+    *va_arg(*ap, double *) = (double)v;
+    return 1;
+  default:
+    return 0;
+  }
+}
+
 int mproc__args_parsev(mproc_args_t *args, const char *fmt, va_list *ap)
 {
   parse_t ps = {.args = args};
@@ -1436,12 +1505,13 @@ int mproc_args_parse(mproc_args_t *args, const char *fmt, ...)
 {
   parse_t ps = {.args = args};
   va_list ap;
-  int rc;
+  int rc = 0;
 
   if (args == NULL || fmt == NULL)
     return mproc__err(MPROC_EINVAL, "mproc_args_parse: NULL argument");
   va_start(ap, fmt);
-  rc = parse_args(&ps, fmt, &ap);
+  if (!parse_one_number(args, fmt, &ap))
+    rc = parse_args(&ps, fmt, &ap);
   va_end(ap);
   return rc;
 }

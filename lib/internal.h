@@ -34,6 +34,11 @@
  * arguments may include mproc_last_error() (to add a prefix to it). */
 int mproc__err(int code, const char *fmt, ...) MPROC__PRINTF(2, 3);
 
+/* @fmt formatted into a new allocation, cut at @max bytes; NULL when out
+ * of memory. */
+char *mproc__vformat(size_t max, const char *fmt, va_list ap);
+char *mproc__format(size_t max, const char *fmt, ...) MPROC__PRINTF(2, 3);
+
 /* Record an OS failure: @call names the failing call, @oserr is the OS's
  * error number (errno / GetLastError), translated by the platform. */
 int mproc__err_os(const char *call, long oserr);
@@ -169,6 +174,10 @@ void mproc__args_free(mproc_args_t *args);
  * untrusted bytes to msgpack-c, which allocates by the claimed counts). */
 int mproc__msgpack_bounded(const void *data, size_t len);
 
+/* The length of the first MessagePack object of @data (checked as
+ * mproc__msgpack_bounded checks it), or 0 when it is not complete. */
+size_t mproc__msgpack_len(const void *data, size_t len);
+
 /* ---- bootstrap message (bootstrap.c) ---- */
 
 #define MPROC__BOOT_MAGIC "MPB1"
@@ -224,6 +233,40 @@ int mproc__simple_queue_create_ring(mproc_queue_t **out, size_t cap);
  * array): what get() gives back decoded. */
 int mproc__queue_put_raw(mproc_queue_t *q, double timeout, const void *data,
                          size_t len);
+
+/* One part of a message put without copying it together first. */
+typedef struct mproc__iov {
+  const void *base;
+  size_t len;
+} mproc__iov_t;
+
+/* Put one message made of the @n parts of @iov, in order (any bytes:
+ * only mproc__queue_get_raw reads such a queue). */
+int mproc__queue_put_iov(mproc_queue_t *q, double timeout,
+                         const mproc__iov_t *iov, size_t n);
+
+/* Take the next message's bytes as they were put: *@buf comes from
+ * mproc__args_buffer() (free it with mproc__args_buffer_free(), or decode
+ * it with mproc__args_take_buffer()). MPROC_EEMPTY at the timeout. */
+int mproc__queue_get_raw(mproc_queue_t *q, double timeout, void **buf,
+                         size_t *len);
+
+/* Hand every message waiting in @q to @fn, oldest first, taking the
+ * read lock once: @msg is valid during the call only (it may point into
+ * the ring). The number handed out, or an error. */
+typedef void (*mproc__drain_fn)(void *ctx, const void *msg, size_t len);
+int mproc__queue_drain(mproc_queue_t *q, mproc__drain_fn fn, void *ctx);
+
+/* Bytes the queue's ring holds now (the ring's size in *@cap). */
+uint64_t mproc__queue_bytes(mproc_queue_t *q, uint64_t *cap);
+
+/* ---- named shared memory (shmem.c) ---- */
+
+/* When [@p, @p + @len) lies inside a SharedMemory block this process has
+ * open: 0, its name (NUL-terminated, @cap bytes) and the offset of @p in
+ * its buffer; MPROC_ENOTFOUND otherwise. */
+int mproc__shm_locate(const void *p, size_t len, char *name, size_t cap,
+                      size_t *offset);
 
 /* ---- connections, listeners, authentication (conn.c, listener.c) ---- */
 

@@ -447,18 +447,18 @@ static int reader_alive(mproc_queue_t *q)
   return rc != MPROC_EBROKEN;
 }
 
-/* Write one framed message of @len bytes from @parts (a header and a
- * body, either may be empty), holding the write mutex. */
-static int write_message(mproc_queue_t *q, const void *a, size_t alen,
-                         const void *b, size_t blen, double deadline)
+/* Write one framed message made of the @n parts of @iov, holding the
+ * write mutex. */
+static int write_message(mproc_queue_t *q, const mproc__iov_t *iov, size_t n,
+                         double deadline)
 {
   qstate_t *st = q->st;
-  uint64_t len = (uint64_t)alen + blen, pos;
+  uint64_t len = 0, pos;
   unsigned char frame[FRAME];
-  const unsigned char *src;
-  size_t done, left;
   int rc;
 
+  for (size_t i = 0; i < n; i++)
+    len += iov[i].len;
   for (int i = 0; i < FRAME; i++)
     frame[i] = (unsigned char)(len >> (8 * i));
   /* Whole messages wait for room for all of themselves; larger ones for
@@ -469,18 +469,20 @@ static int write_message(mproc_queue_t *q, const void *a, size_t alen,
   pos = atomic_load(&st->head);
   if (FRAME + len <= st->cap) {
     ring_copy_in(st, pos, frame, FRAME);
-    ring_copy_in(st, pos + FRAME, a, alen);
-    ring_copy_in(st, pos + FRAME + alen, b, blen);
+    pos += FRAME;
+    for (size_t i = 0; i < n; i++) {
+      ring_copy_in(st, pos, iov[i].base, iov[i].len);
+      pos += iov[i].len;
+    }
     publish(q, FRAME + len, 1);
     return 0;
   }
   atomic_store(&st->writing, 1);
   ring_copy_in(st, pos, frame, FRAME);
   publish(q, FRAME, 1);
-  for (int part = 0; part < 2; part++) {
-    src = part == 0 ? a : b;
-    left = part == 0 ? alen : blen;
-    done = 0;
+  for (size_t part = 0; part < n; part++) {
+    const unsigned char *src = iov[part].base;
+    size_t done = 0, left = iov[part].len;
     while (left > 0) {
       uint64_t room;
       /* Once started, the message must be finished: no deadline, but a
@@ -505,8 +507,8 @@ static int write_message(mproc_queue_t *q, const void *a, size_t alen,
   return 0;
 }
 
-static int put_parts(mproc_queue_t *q, double timeout, const void *a,
-                     size_t alen, const void *b, size_t blen)
+static int put_parts(mproc_queue_t *q, double timeout, const mproc__iov_t *iov,
+                     size_t n)
 {
   double deadline = mproc__deadline(timeout);
   int joinable = kind_of(q) == MPROC_KIND_JOINABLE_QUEUE;
@@ -522,7 +524,7 @@ static int put_parts(mproc_queue_t *q, double timeout, const void *a,
     atomic_fetch_add(&q->st->unfinished, 1);
   rc = lock_side(q, &q->st->wlock, &q->st->writing, deadline);
   if (rc == 0) {
-    rc = write_message(q, a, alen, b, blen, deadline);
+    rc = write_message(q, iov, n, deadline);
     mproc__plat_mutex_unlock(&q->seg, &q->st->wlock);
   }
   if (rc != 0) {
@@ -550,7 +552,7 @@ int mproc_queue_vput(mproc_queue_t *q, double timeout, const char *fmt,
   rc = mproc__encode_args(&buf, fmt, &copy);
   va_end(copy);
   if (rc == 0)
-    rc = put_parts(q, timeout, buf.data, buf.size, NULL, 0);
+    rc = put_parts(q, timeout, &(mproc__iov_t){buf.data, buf.size}, 1);
   msgpack_sbuffer_destroy(&buf);
   return rc;
 }
@@ -571,7 +573,15 @@ int mproc__queue_put_raw(mproc_queue_t *q, double timeout, const void *data,
 {
   int rc = usable(q, "put");
 
-  return rc != 0 ? rc : put_parts(q, timeout, data, len, NULL, 0);
+  return rc != 0 ? rc : put_parts(q, timeout, &(mproc__iov_t){data, len}, 1);
+}
+
+int mproc__queue_put_iov(mproc_queue_t *q, double timeout,
+                         const mproc__iov_t *iov, size_t n)
+{
+  int rc = usable(q, "put");
+
+  return rc != 0 ? rc : put_parts(q, timeout, iov, n);
 }
 
 int mproc_queue_put_bytes(mproc_queue_t *q, double timeout, const void *buf,
@@ -595,7 +605,8 @@ int mproc_queue_put_bytes(mproc_queue_t *q, double timeout, const void *buf,
     msgpack_sbuffer_destroy(&head);
     return mproc__err(MPROC_ENOMEM, "out of memory");
   }
-  rc = put_parts(q, timeout, head.data, head.size, buf, len);
+  rc = put_parts(q, timeout,
+                 (const mproc__iov_t[]){{head.data, head.size}, {buf, len}}, 2);
   msgpack_sbuffer_destroy(&head);
   return rc;
 }
@@ -715,9 +726,33 @@ static int read_message(mproc_queue_t *q, void **out, size_t *outlen)
   return 0;
 }
 
-int mproc_queue_get(mproc_queue_t *q, double timeout, mproc_args_t **item)
+/* Take the next message's bytes (from mproc__args_buffer). */
+static int get_bytes(mproc_queue_t *q, double timeout, void **buf, size_t *len)
 {
   double deadline = mproc__deadline(timeout);
+  int rc = lock_side(q, &q->st->rlock, &q->st->reading, deadline);
+
+  if (rc == MPROC_ETIMEDOUT)
+    return mproc__err(MPROC_EEMPTY, "Queue is empty");
+  if (rc != 0)
+    return rc;
+  rc = wait_until(q, has_item, 0, &q->st->data_seq, &q->st->data_waiters,
+                  deadline);
+  if (rc == 0)
+    rc = read_message(q, buf, len);
+  mproc__plat_mutex_unlock(&q->seg, &q->st->rlock);
+  if (rc == MPROC_ETIMEDOUT)
+    return mproc__err(MPROC_EEMPTY, "Queue is empty");
+  if (rc == MPROC_EBROKEN)
+    return usable(q, "get");
+  if (rc != 0)
+    return rc;
+  give_slot(q);
+  return 0;
+}
+
+int mproc_queue_get(mproc_queue_t *q, double timeout, mproc_args_t **item)
+{
   void *buf = NULL;
   size_t len = 0;
   int rc = usable(q, "get");
@@ -727,24 +762,92 @@ int mproc_queue_get(mproc_queue_t *q, double timeout, mproc_args_t **item)
   if (item == NULL)
     return mproc__err(MPROC_EINVAL, "get: NULL item");
   *item = NULL;
-  rc = lock_side(q, &q->st->rlock, &q->st->reading, deadline);
-  if (rc == MPROC_ETIMEDOUT)
-    return mproc__err(MPROC_EEMPTY, "Queue is empty");
+  rc = get_bytes(q, timeout, &buf, &len);
   if (rc != 0)
     return rc;
-  rc = wait_until(q, has_item, 0, &q->st->data_seq, &q->st->data_waiters,
-                  deadline);
-  if (rc == 0)
-    rc = read_message(q, &buf, &len);
-  mproc__plat_mutex_unlock(&q->seg, &q->st->rlock);
-  if (rc == MPROC_ETIMEDOUT)
-    return mproc__err(MPROC_EEMPTY, "Queue is empty");
+  return mproc__args_take_buffer(item, buf, len);
+}
+
+int mproc__queue_drain(mproc_queue_t *q, mproc__drain_fn fn, void *ctx)
+{
+  qstate_t *st = q->st;
+  unsigned char frame[FRAME], *scratch = NULL;
+  size_t scap = 0;
+  int n = 0, rc = usable(q, "get");
+
+  if (rc != 0)
+    return rc;
+  if (atomic_load(&st->puts) == atomic_load(&st->gets))
+    return 0;
+  if ((rc = lock_side(q, &st->rlock, &st->reading, MPROC__NEVER)) != 0)
+    return rc;
+  while (rc == 0 && atomic_load(&st->puts) != atomic_load(&st->gets)) {
+    uint64_t tail = atomic_load(&st->tail), len = 0, off;
+    const void *p;
+    ring_copy_out(st, tail, frame, FRAME);
+    for (int i = 0; i < FRAME; i++)
+      len |= (uint64_t)frame[i] << (8 * i);
+    if (FRAME + len > st->cap || len == 0) {
+      /* Streamed through the ring (or corrupt): the ordinary read. */
+      void *buf = NULL;
+      size_t blen = 0;
+      if ((rc = read_message(q, &buf, &blen)) == 0) {
+        fn(ctx, buf, blen);
+        mproc__args_buffer_free(buf);
+      }
+    } else {
+      /* Whole in the ring (its count is published after its bytes):
+       * handed out in place unless it wraps. */
+      off = (tail + FRAME) % st->cap;
+      if (off + len <= st->cap) {
+        p = st->ring + off;
+      } else {
+        if (len > scap) {
+          unsigned char *g = realloc(scratch, (size_t)len);
+          if (g == NULL) {
+            rc = mproc__err(MPROC_ENOMEM, "out of memory");
+            break;
+          }
+          scratch = g;
+          scap = (size_t)len;
+        }
+        ring_copy_out(st, tail + FRAME, scratch, (size_t)len);
+        p = scratch;
+      }
+      fn(ctx, p, (size_t)len);
+      atomic_store(&st->reading, 1);
+      atomic_store(&st->tail, tail + FRAME + len);
+      atomic_fetch_add(&st->gets, 1);
+      atomic_store(&st->reading, 0);
+    }
+    if (rc == 0) {
+      give_slot(q);
+      n++;
+    }
+  }
+  bump(q, &st->space_seq, &st->space_waiters);
+  mproc__plat_mutex_unlock(&q->seg, &st->rlock);
+  free(scratch);
   if (rc == MPROC_EBROKEN)
     return usable(q, "get");
-  if (rc != 0)
-    return rc;
-  give_slot(q);
-  return mproc__args_take_buffer(item, buf, len);
+  return rc != 0 ? rc : n;
+}
+
+int mproc__queue_get_raw(mproc_queue_t *q, double timeout, void **buf,
+                         size_t *len)
+{
+  int rc = usable(q, "get");
+
+  *buf = NULL;
+  return rc != 0 ? rc : get_bytes(q, timeout, buf, len);
+}
+
+uint64_t mproc__queue_bytes(mproc_queue_t *q, uint64_t *cap)
+{
+  uint64_t tail = atomic_load(&q->st->tail);
+
+  *cap = q->st->cap;
+  return atomic_load(&q->st->head) - tail;
 }
 
 /* Items in the queue: gets first, so the count is never negative. */

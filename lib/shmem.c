@@ -29,7 +29,61 @@ struct mproc_shm {
   mproc__named_t m;
   size_t size;
   int closed;
+  struct mproc_shm *next_open; /* the open list */
 };
+
+/* The blocks this process has open, so that a pool can tell that an
+ * array already lives in one and let its workers use it in place. A
+ * spin lock: held for a few pointer moves, never across a call. */
+static mproc_shm_t *open_blocks;
+static atomic_flag open_lock = ATOMIC_FLAG_INIT;
+
+static void open_list_lock(void)
+{
+  while (atomic_flag_test_and_set(&open_lock))
+    ;
+}
+
+static void open_list_add(mproc_shm_t *s)
+{
+  open_list_lock();
+  s->next_open = open_blocks;
+  open_blocks = s;
+  atomic_flag_clear(&open_lock);
+}
+
+static void open_list_remove(mproc_shm_t *s)
+{
+  open_list_lock();
+  for (mproc_shm_t **link = &open_blocks; *link != NULL;
+       link = &(*link)->next_open)
+    if (*link == s) {
+      *link = s->next_open;
+      break;
+    }
+  atomic_flag_clear(&open_lock);
+}
+
+int mproc__shm_locate(const void *p, size_t len, char *name, size_t cap,
+                      size_t *offset)
+{
+  const char *c = p;
+  int rc = MPROC_ENOTFOUND;
+
+  open_list_lock();
+  for (mproc_shm_t *s = open_blocks; s != NULL; s = s->next_open) {
+    const char *buf = (const char *)s->m.map + HDR;
+    if (c >= buf && (size_t)(c - buf) <= s->size &&
+        len <= s->size - (size_t)(c - buf)) {
+      snprintf(name, cap, "%s", s->name);
+      *offset = (size_t)(c - buf);
+      rc = 0;
+      break;
+    }
+  }
+  atomic_flag_clear(&open_lock);
+  return rc;
+}
 
 static block_hdr_t *block_of(const mproc_shm_t *s)
 {
@@ -40,8 +94,10 @@ static void shm_destroy(mproc__obj_t *o)
 {
   mproc_shm_t *s = (mproc_shm_t *)o;
 
-  if (!s->closed)
+  if (!s->closed) {
+    open_list_remove(s);
     mproc__plat_named_close(s->name, &s->m);
+  }
   free(s);
 }
 
@@ -130,6 +186,7 @@ static int shm_import(mproc__obj_t **out, const intptr_t *h, size_t n,
   }
   s->size = (size_t)block_of(s)->size;
   mproc__obj_init(&s->hdr, &mproc__shm_ops);
+  open_list_add(s);
   *out = &s->hdr;
   return 0;
 }
@@ -201,6 +258,7 @@ int mproc_shm_open(mproc_shm_t **out, const char *name, int create, size_t size)
     return rc;
   }
   mproc__obj_init(&s->hdr, &mproc__shm_ops);
+  open_list_add(s);
   *out = s;
   return 0;
 }
@@ -231,8 +289,10 @@ int mproc_shm_close(mproc_shm_t *m)
 {
   if (check(m) == NULL)
     return mproc__err(MPROC_EINVAL, "close: not a SharedMemory");
-  if (!m->closed)
+  if (!m->closed) {
+    open_list_remove(m);
     mproc__plat_named_close(m->name, &m->m);
+  }
   m->closed = 1;
   return 0;
 }

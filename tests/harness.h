@@ -135,6 +135,10 @@ int mproc_test_sentinel_wait(mproc_sentinel_t s, double timeout);
  * Returns 0 or -1 when it could not be run. */
 int mproc_test_run_program(const char *path, const char *const *argv,
                            int *exitcode);
+/* The same, giving up after @timeout seconds: then the program is killed
+ * and 1 is returned (0 when it ended in time, -1 when it could not run). */
+int mproc_test_run_program_timeout(const char *path, const char *const *argv,
+                                   double timeout, int *exitcode);
 
 /* The pid of this process's forkserver (a child of ours), or 0 when it
  * has none (or the platform has no forkserver). */

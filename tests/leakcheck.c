@@ -108,6 +108,28 @@ int mproc_test_run_program(const char *path, const char *const *argv,
   return 0;
 }
 
+int mproc_test_run_program_timeout(const char *path, const char *const *argv,
+                                   double timeout, int *exitcode)
+{
+  intptr_t h = _spawnv(_P_NOWAIT, path, argv);
+  DWORD rc, code = 0;
+  if (h == -1)
+    return -1;
+  rc = WaitForSingleObject((HANDLE)h, (DWORD)(timeout * 1000.0));
+  if (rc == WAIT_TIMEOUT) {
+    TerminateProcess((HANDLE)h, 0x10000u + SIGKILL);
+    WaitForSingleObject((HANDLE)h, INFINITE);
+    CloseHandle((HANDLE)h);
+    return 1;
+  }
+  GetExitCodeProcess((HANDLE)h, &code);
+  CloseHandle((HANDLE)h);
+  if (rc != WAIT_OBJECT_0)
+    return -1;
+  *exitcode = (int)code;
+  return 0;
+}
+
 long mproc_test_count_handles(void)
 {
   DWORD n = 0;
@@ -238,6 +260,37 @@ int mproc_test_run_program(const char *path, const char *const *argv,
   while (waitpid(pid, &status, 0) < 0)
     if (errno != EINTR)
       return -1;
+  if (WIFEXITED(status))
+    *exitcode = WEXITSTATUS(status);
+  else if (WIFSIGNALED(status))
+    *exitcode = -WTERMSIG(status);
+  else
+    return -1;
+  return 0;
+}
+
+int mproc_test_run_program_timeout(const char *path, const char *const *argv,
+                                   double timeout, int *exitcode)
+{
+  double end = mproc_test_now() + timeout;
+  pid_t pid, got;
+  int status;
+  if (posix_spawn(&pid, path, NULL, NULL, (char *const *)argv, environ) != 0)
+    return -1;
+  for (;;) {
+    got = waitpid(pid, &status, WNOHANG);
+    if (got == pid)
+      break;
+    if (got < 0 && errno != EINTR)
+      return -1;
+    if (mproc_test_now() > end) {
+      kill(pid, SIGKILL);
+      while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+      return 1;
+    }
+    mproc_test_sleep_ms(2); /* pacing a poll of waitpid */
+  }
   if (WIFEXITED(status))
     *exitcode = WEXITSTATUS(status);
   else if (WIFSIGNALED(status))

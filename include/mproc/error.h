@@ -87,9 +87,14 @@ typedef enum mproc_errno {
  */
 const char *mproc_strerror(int status);
 
+/** The longest message mproc_last_error() holds, in bytes (1 MiB): a
+ *  longer one (a task's failure message, say) is cut to this length. */
+#define MPROC_ERROR_MAX ((size_t)1 << 20)
+
 /**
  * The last error of the calling thread, with detail ("target 'task' is not
- * registered; use MPROC_TARGET").
+ * registered; use MPROC_TARGET"). Messages are kept whole up to
+ * MPROC_ERROR_MAX bytes.
  * @return the message, valid until the thread's next failing call; never
  *         NULL.
  */

@@ -33,7 +33,8 @@ extern "C" {
  * function run by a Pool): @p fmt builds it as mproc_process_create()
  * builds arguments; one unit gives that value, several give a list, ""
  * gives nil. A later call replaces an earlier one. Outside a pool task the
- * value is checked and dropped (a Process has no result).
+ * value is checked and dropped (a Process has no result). In a task the
+ * value goes straight into the task's result buffer: no allocation.
  * @param fmt the result's format.
  * @param ... the values.
  * @return 0, for `return mproc_return("i", x * x);`; MPROC_ETYPE /
@@ -49,6 +50,10 @@ int mproc_return(const char *fmt, ...);
  * task gets MPROC_ETASK and mproc_last_error() gives "<message>". A
  * target returning non-zero without mproc_fail() fails with "target
  * <name> returned <code>".
+ *
+ * The message is kept whole up to MPROC_ERROR_MAX bytes (1 MiB); a longer
+ * one is cut there. It reaches the caller whole (mproc_last_error(), the
+ * on_error callback), and in a Process, mproc_last_error() of the child.
  * @param fmt a printf format for the message.
  * @param ... its arguments.
  * @return 1 (a failing exit code when the target runs as a Process).
@@ -72,7 +77,7 @@ typedef struct mproc_items mproc_items_t;
  */
 int mproc_items_create(mproc_items_t **out);
 /**
- * Append one item.
+ * Append one item, packed straight into the list's buffer.
  * @param items the list.
  * @param fmt the item's format: exactly one value.
  * @param ... the values.
@@ -80,6 +85,22 @@ int mproc_items_create(mproc_items_t **out);
  *         MPROC_ETYPE for an object (`o`).
  */
 int mproc_items_add(mproc_items_t *items, const char *fmt, ...);
+/**
+ * Append a starmap item with keyword arguments: @p fmt builds the
+ * positional arguments (a list, as mproc_process_create() builds them),
+ * @p kwfmt the keywords (one map, "{s:i}"); the varargs of both follow in
+ * that order. The target receives them as it would from
+ * mproc_process_set_kwargs() (read them with mproc_args_parse_kw()).
+ * Beyond CPython, whose starmap items are positional only. In a plain
+ * map such an item fails its chunk with MPROC_ETASK.
+ * @param items the list.
+ * @param fmt the positional arguments' format.
+ * @param kwfmt the keywords' format (one map).
+ * @param ... the values of @p fmt, then those of @p kwfmt.
+ * @return 0; MPROC_EINVAL for a bad format; MPROC_ETYPE for an object.
+ */
+int mproc_items_add_kw(mproc_items_t *items, const char *fmt, const char *kwfmt,
+                       ...);
 /**
  * Number of items.
  * @param items the list.
@@ -107,6 +128,11 @@ typedef struct mproc_pool_options {
   const char *initargs;           /**< its argument format (varargs follow) */
   long maxtasksperchild;          /**< 0: workers live as long as the pool */
   const mproc_context_t *context; /**< start method; NULL: the default */
+  /** Seconds a task may run; 0: no limit (CPython has none). A task
+   *  past it fails with MPROC_ETIMEDOUT ("task timed out: ..."); its
+   *  worker is killed and replaced, and the pool goes on. The unit is a
+   *  task: an apply call, or an item of a map (its chunk fails with it). */
+  double task_timeout;
 } mproc_pool_options_t;
 
 /**
@@ -116,7 +142,12 @@ typedef struct mproc_pool_options {
  *
  * Beyond CPython: a worker that dies (killed, crashed) fails the task it
  * was running at once with MPROC_EWORKER and is replaced; every other task
- * still completes.
+ * still completes, also those batched behind it. Work queued but not
+ * started never waits behind a busy or hung worker: a worker with
+ * nothing to do takes it. A program that returns from main() with a pool
+ * still running exits: at exit, pools are terminated (as CPython's
+ * finalizer does) before children are joined, and no worker is replaced
+ * any more.
  * @param[out] out the pool (free with mproc_pool_free()).
  * @param opts the options, or NULL.
  * @param ... the initializer's arguments.
@@ -145,7 +176,7 @@ typedef struct mproc_callbacks {
  * @p *result: a list of one value (parse with mproc_args_parse(r, "i",
  * &v)); free it with mproc_args_free().
  * @param pool the pool.
- * @param[out] result the result.
+ * @param[out] result the result, or NULL to drop it (the call still waits).
  * @param fn the task, a registered target.
  * @param fmt its arguments' format.
  * @param ... the arguments.
@@ -158,7 +189,8 @@ int mproc_pool_apply(mproc_pool_t *pool, mproc_args_t **result,
                      mproc_target_fn fn, const char *fmt, ...);
 
 /**
- * Submit @p fn(args) and return at once (CPython's apply_async).
+ * Submit @p fn(args) and return at once (CPython's apply_async). Tasks
+ * submitted while the workers are busy travel to them in batches.
  * @param pool the pool.
  * @param[out] ar the result to come (free with mproc_async_free()).
  * @param cb callbacks, or NULL.
@@ -170,6 +202,39 @@ int mproc_pool_apply(mproc_pool_t *pool, mproc_args_t **result,
 int mproc_pool_apply_async(mproc_pool_t *pool, mproc_async_t **ar,
                            const mproc_callbacks_t *cb, mproc_target_fn fn,
                            const char *fmt, ...);
+
+/**
+ * apply with keyword arguments (CPython's `apply(f, args, kwds)`): @p fmt
+ * builds the positional arguments, @p kwfmt the keywords (one map, like
+ * "{s:i}"; "{}" for none); the varargs of both follow in that order. The
+ * target reads them with mproc_args_parse_kw().
+ * @param pool the pool.
+ * @param[out] result the result, or NULL to drop it.
+ * @param fn the task, a registered target.
+ * @param fmt the positional arguments' format.
+ * @param kwfmt the keywords' format (one map).
+ * @param ... the values of @p fmt, then those of @p kwfmt.
+ * @return as mproc_pool_apply(); MPROC_EINVAL for a NULL or bad @p kwfmt.
+ */
+int mproc_pool_apply_kw(mproc_pool_t *pool, mproc_args_t **result,
+                        mproc_target_fn fn, const char *fmt, const char *kwfmt,
+                        ...);
+/**
+ * apply_async with keyword arguments (CPython's `apply_async(f, args,
+ * kwds)`), as mproc_pool_apply_kw().
+ * @param pool the pool.
+ * @param[out] ar the result to come (free with mproc_async_free()).
+ * @param cb callbacks, or NULL.
+ * @param fn the task, a registered target.
+ * @param fmt the positional arguments' format.
+ * @param kwfmt the keywords' format (one map).
+ * @param ... the values of @p fmt, then those of @p kwfmt.
+ * @return as mproc_pool_apply_async(); MPROC_EINVAL for a NULL or bad
+ *         @p kwfmt.
+ */
+int mproc_pool_apply_async_kw(mproc_pool_t *pool, mproc_async_t **ar,
+                              const mproc_callbacks_t *cb, mproc_target_fn fn,
+                              const char *fmt, const char *kwfmt, ...);
 
 /**
  * map: @p fn(item) for each item, in order; @p chunksize 0 for CPython's
@@ -257,6 +322,9 @@ void mproc_imap_free(mproc_imap_t *it);
 
 /**
  * Wait for the result (CPython's get()). Each call gives a new copy.
+ * With a task_timeout, a task that ran too long fails with
+ * MPROC_ETIMEDOUT too: then mproc_async_ready() is 1 (the result will
+ * not come).
  * @param ar the result to come.
  * @param timeout seconds.
  * @param[out] result the result (free with mproc_args_free()).
@@ -314,6 +382,82 @@ int mproc_pool_join(mproc_pool_t *pool);
  * @param pool the pool, or NULL.
  */
 void mproc_pool_free(mproc_pool_t *pool);
+/**
+ * @brief A batch function: the C form of a map target over a slice of a
+ * typed array. It reads @p n input records at @p in and writes @p n
+ * output records at @p out (the record sizes are the caller's, as in
+ * qsort). Return 0, or fail the slice: non-zero, or mproc_fail("...").
+ * Define it with MPROC_BATCH, which registers it before main() runs.
+ */
+typedef int (*mproc_batch_fn)(const void *in, void *out, size_t n);
+
+/**
+ * Register @p fn as batch function @p name (MPROC_BATCH does it).
+ * @param name the name every process knows it by.
+ * @param fn the function.
+ * @return as mproc_register().
+ */
+int mproc_register_batch(const char *name, mproc_batch_fn fn);
+
+/**
+ * @brief Define and register a batch function.
+ * @code
+ * MPROC_BATCH(twice)        // int twice(const void *in, void *out, size_t n)
+ * {
+ *   const int *x = in;
+ *   int *y = out;
+ *   for (size_t i = 0; i < n; i++)
+ *     y[i] = 2 * x[i];
+ *   return 0;
+ * }
+ * @endcode
+ */
+#define MPROC_BATCH(name)                                                      \
+  int name(const void *in, void *out, size_t n);                               \
+  MPROC__CTOR(mproc__register_batch_##name)                                    \
+  {                                                                            \
+    (void)mproc_register_batch(#name, name);                                   \
+  }                                                                            \
+  int name(const void *in, void *out, size_t n)
+
+/**
+ * @brief map over a typed array (beyond CPython): @p fn runs in the
+ * workers over slices of the @p n records of @p in_size bytes at @p in,
+ * writing @p n records of @p out_size bytes at @p out, in order; only a
+ * slice's (offset, count) travels in a message.
+ *
+ * The records are put once in shared memory the workers map (kept for
+ * the next call, so a repeated map costs no page faults), or used in
+ * place, with no copy at all, when the array already lies in a
+ * SharedMemory block (mproc_shm_open()) this process has open; the same
+ * for @p out. @p chunksize is the records per slice (0: CPython's map
+ * default, n / (4 x workers) rounded up). @p out may be NULL when @p
+ * out_size is 0; it may be @p in (an in-place map).
+ *
+ * Same guarantees as map: a failing slice fails the call with its
+ * message (MPROC_ETASK); a worker that dies fails only its slice, which
+ * is reported (MPROC_EWORKER, "records [a, b): worker ... died: ..."),
+ * not retried: a slice that killed one worker would most likely kill the
+ * next one, and the pool runs a task at most once, as map does. The call
+ * returns when every slice is back; slices that succeeded hold their
+ * results in @p out even when the call fails.
+ * @param pool the pool.
+ * @param fn the batch function (MPROC_BATCH).
+ * @param in the input records.
+ * @param n their count.
+ * @param in_size bytes per input record.
+ * @param out room for @p n output records (NULL when @p out_size is 0).
+ * @param out_size bytes per output record.
+ * @param chunksize records per slice, or 0.
+ * @return 0; MPROC_ETASK, MPROC_EWORKER, MPROC_ETIMEDOUT (a slice's);
+ *         MPROC_ENOTREG when @p fn is not a registered batch function;
+ *         MPROC_EINVAL (NULL arrays, a zero input record size);
+ *         MPROC_ERANGE (arrays too large); MPROC_ESTATE after close.
+ */
+int mproc_pool_map_array(mproc_pool_t *pool, mproc_batch_fn fn, const void *in,
+                         size_t n, size_t in_size, void *out, size_t out_size,
+                         size_t chunksize);
+
 /**
  * Number of worker processes.
  * @param pool the pool.
