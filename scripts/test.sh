@@ -130,6 +130,7 @@ if [ -z "${SKIP_FAULT:-}" ]; then
     fault_leg win32-faults build/win-fault \
       scripts/wine-run.sh build/win-fault/tests/mproc_faults.exe
   fi
+fi
 
 # The consumer legs (scripts/consumers.sh): the install, the API reference,
 # the exports, downstream projects outside the tree (CMake package shared
