@@ -128,8 +128,8 @@ typedef enum mproc_pool_backend {
    *  more ranks, else local. */
   MPROC_POOL_BACKEND_DEFAULT = 0,
   MPROC_POOL_BACKEND_LOCAL = 1, /**< worker processes on this machine */
-  /** The ranks 1..N-1 of `mpirun -n N ./app` (needs the mproc_mpi
-   *  library; see the README's "Across machines"). */
+  /** The ranks 1..N-1 of a program launched with mpirun -n N (needs the
+   *  mproc_mpi library; see the README, section Across machines). */
   MPROC_POOL_BACKEND_MPI = 2
 } mproc_pool_backend_t;
 
