@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 MPROC_TARGET(h_sqr)
 {
@@ -24,9 +25,16 @@ MPROC_TARGET(h_sqr)
   return mproc_return("i", x * x);
 }
 
+/* Creates the file it is given (it runs), then never returns. */
 MPROC_TARGET(h_forever)
 {
-  (void)args;
+  const char *path;
+  FILE *f;
+
+  if (mproc_args_parse(args, "s", &path) != 0)
+    return 1;
+  if ((f = fopen(path, "w")) != NULL)
+    fclose(f);
   for (;;)
     mproc_sleep(1.0);
   return 0;
@@ -99,7 +107,13 @@ int main(int argc, char **argv)
      * for it on its rank (a sent task is not taken back). */
     rc = sum_squares(p, 100, &sum);
     printf("sum %ld rc %d\n", sum, rc);
-    rc = mproc_pool_apply_async(p, &a, NULL, h_forever, "");
+    /* Exit once it runs (a task not started yet would be skipped). */
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/mproc-mpi-hang-%ld", (long)getpid());
+    rc = mproc_pool_apply_async(p, &a, NULL, h_forever, "s", path);
+    for (int i = 0; i < 6000 && rc == 0 && access(path, F_OK) != 0; i++)
+      mproc_sleep(0.01);
+    remove(path);
     printf("submitted: %d\n", rc);
     fflush(stdout);
     return 0;

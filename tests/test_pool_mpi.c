@@ -273,9 +273,10 @@ static void test_pool_mpi_task_timeout(void)
 
 /* ---- whole programs under mpirun ---- */
 
-/* Run `mpirun -n @n helper @mode` with @env; its output into @out. */
+/* Run `mpirun -n @n helper @mode` with @env (or @prog instead of the
+ * helper); its output into @out. */
 static int launch(int n, const char *mode, const char *env, char *out,
-                  size_t cap, double *secs)
+                  size_t cap, double *secs, const char *prog)
 {
   char cmd[2048], path[1024];
   double t0 = mproc_test_now();
@@ -287,7 +288,8 @@ static int launch(int n, const char *mode, const char *env, char *out,
            "env -u OMPI_COMM_WORLD_SIZE OMPI_ALLOW_RUN_AS_ROOT=1 "
            "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 %s timeout -k 5 60 %s -n %d "
            "--oversubscribe %s %s >%s 2>&1",
-           env, MPROC_TEST_MPIRUN, n, MPROC_TEST_MPI_HELPER, mode, path);
+           env, MPROC_TEST_MPIRUN, n,
+           prog != NULL ? prog : MPROC_TEST_MPI_HELPER, mode, path);
   rc = system(cmd);
   *secs = mproc_test_now() - t0;
   out[0] = '\0';
@@ -305,7 +307,7 @@ static void test_pool_mpi_registry_mismatch(void)
 
   if (skip_unless_launcher())
     return;
-  CU_ASSERT_EQUAL(launch(3, "mismatch", "", out, sizeof out, &secs), 0);
+  CU_ASSERT_EQUAL(launch(3, "mismatch", "", out, sizeof out, &secs, NULL), 0);
   CU_ASSERT_PTR_NOT_NULL(strstr(out, "create: target is not registered"));
   CU_ASSERT_PTR_NOT_NULL(strstr(out, "h_extra_on_servers"));
   if (strstr(out, "h_extra_on_servers") == NULL)
@@ -321,7 +323,7 @@ static void test_pool_mpi_exit_with_live_pool(void)
 
   if (skip_unless_launcher())
     return;
-  CU_ASSERT_EQUAL(launch(4, "exit", "", out, sizeof out, &secs), 0);
+  CU_ASSERT_EQUAL(launch(4, "exit", "", out, sizeof out, &secs, NULL), 0);
   CU_ASSERT_PTR_NOT_NULL(strstr(out, "sum 332833500 rc 0"));
   CU_ASSERT(secs < 30);
   if (strstr(out, "sum 332833500 rc 0") == NULL)
@@ -337,13 +339,46 @@ static void test_pool_mpi_exit_with_hung_task(void)
 
   if (skip_unless_launcher())
     return;
-  CU_ASSERT_NOT_EQUAL(
-      launch(3, "hang", "MPROC_MPI_EXIT_GRACE=0.5", out, sizeof out, &secs), 0);
+  CU_ASSERT_NOT_EQUAL(launch(3, "hang", "MPROC_MPI_EXIT_GRACE=0.5", out,
+                             sizeof out, &secs, NULL),
+                      0);
   CU_ASSERT_PTR_NOT_NULL(strstr(out, "sum 328350 rc 0"));
   CU_ASSERT_PTR_NOT_NULL(strstr(out, "ending the MPI job"));
   CU_ASSERT(secs < 30);
   if (strstr(out, "ending the MPI job") == NULL)
     printf("output: %s\n", out);
+}
+
+/* The seeds' pool program, unchanged, under `mpirun -n 4` prints what
+ * it prints alone (tasks in order, one at a time). */
+static void test_pool_mpi_example_same_output(void)
+{
+  char alone[8192], ranks[8192], cmd[2048], path[1024], want[1024];
+  const char *dir = MPROC_TEST_EXAMPLES_DIR;
+  double secs;
+  size_t at = 0;
+
+  if (skip_unless_launcher())
+    return;
+  if (dir[0] == '\0') {
+    printf("skipped: built without the examples\n");
+    return;
+  }
+  for (int i = 0; i < 100; i++)
+    at += (size_t)snprintf(want + at, sizeof want - at, "%d\n", i);
+  CU_ASSERT_EQUAL_FATAL(mproc_test_tmp_path(path, sizeof path), 0);
+  snprintf(cmd, sizeof cmd, "%s/pool_apply_mpi >%s 2>&1", dir, path);
+  CU_ASSERT_EQUAL(system(cmd), 0);
+  alone[0] = '\0';
+  (void)mproc_test_read_file(path, alone, sizeof alone);
+  mproc_test_remove(path);
+  snprintf(cmd, sizeof cmd, "%s/pool_apply_mpi", dir);
+  CU_ASSERT_EQUAL(launch(4, "", "", ranks, sizeof ranks, &secs, cmd), 0);
+  CU_ASSERT(strncmp(alone, want, strlen(want)) == 0);
+  CU_ASSERT(strncmp(ranks, want, strlen(want)) == 0);
+  CU_ASSERT_PTR_NOT_NULL(strstr(ranks + strlen(want), "one at a time"));
+  if (strncmp(ranks, want, strlen(want)) != 0)
+    printf("output: %s\n", ranks);
 }
 
 void mproc_test_register_pool_mpi(void)
@@ -358,6 +393,7 @@ void mproc_test_register_pool_mpi(void)
       MPROC_TEST_CASE(test_pool_mpi_registry_mismatch),
       MPROC_TEST_CASE(test_pool_mpi_exit_with_live_pool),
       MPROC_TEST_CASE(test_pool_mpi_exit_with_hung_task),
+      MPROC_TEST_CASE(test_pool_mpi_example_same_output),
       {NULL, NULL}};
   mproc_test_add_suite("pool_mpi", cases);
 }

@@ -97,6 +97,7 @@ static struct {
   mtr_t *pools;
   uint32_t next_id;
   long *owed; /* per rank: batches of given-up slots it still has */
+  long owed_total;
 } E = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 int mproc__mpi_rank, mproc__mpi_size;
@@ -263,10 +264,14 @@ static void got_results(unsigned char *m, size_t len, const w_hdr_t *h,
     }
     at += 4 + rl + 20 + (size_t)ol;
   }
-  E.expect -= (long)count;
+  /* A given-up slot's tasks stopped being due when it was stopped. */
+  if (keep)
+    E.expect -= (long)count;
   if (!keep && (h->flags & W_END) && E.owed != NULL && from > 0 &&
-      from < mproc__mpi_size && E.owed[from] > 0)
+      from < mproc__mpi_size && E.owed[from] > 0) {
     E.owed[from]--;
+    E.owed_total--;
+  }
   if (!keep || !any) {
     free(m);
     return;
@@ -396,7 +401,7 @@ static void *mpi_thread(void *arg)
       w_backoff_reset(&bo);
       continue;
     }
-    more = E.expect > 0 || E.sending != NULL || E.stopping;
+    more = E.expect > 0 || E.owed_total > 0 || E.sending != NULL || E.stopping;
     if (!more) {
       pthread_cond_wait(&E.cv, &E.mu); /* nothing to wait for */
       w_backoff_reset(&bo);
@@ -751,9 +756,12 @@ static void m_stop(mproc__pool_tr_t *tr, int w, int hard)
       /* The rank skips what it has not started; what it still sends
        * for this slot is dropped. */
       small_msg(s->rank, W_CANCEL, T(tr)->id, (uint32_t)w, s->gen);
-      if (E.owed != NULL)
+      if (E.owed != NULL) {
         E.owed[s->rank] += s->nmarks;
+        E.owed_total += s->nmarks;
+      }
     }
+    E.expect -= (long)(s->limit - s->recvd);
     s->live = 0;
     s->gen++;
     s->stopped = hard ? 1 : 2;
