@@ -29,6 +29,10 @@ static int skip_unless_mpi(void)
 {
   if (under_mpi())
     return 0;
+  if (!HAVE_MPI) {
+    printf("skipped: built without the MPI backend (-DMPROC_WITH_MPI=ON)\n");
+    return 1;
+  }
   printf("skipped: runs under mpirun (the mpi.pool_mpi entry)\n");
   return 1;
 }
