@@ -12,6 +12,9 @@
  *   3. granularity: tasks that spin 1000, 100, 10, 1 us, mapped with
  *      chunksize 1 and the default; speed-up over a plain loop
  *   4. throughput of map (x -> 2x) against workers and chunksize
+ *   last, the two maps of table 1 again in a program that asks glibc to
+ *      keep freed memory (mallopt: no trim, no mmap for large blocks);
+ *      see bench/README.md for why it matters on a VM
  *
  * Usage: bench_pool [fork|spawn|forkserver]   (default: forkserver)
  * Environment: MPROC_BENCH_WORKERS   worker counts of table 4 ("1,2,4")
@@ -26,6 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "bench.h"
 
@@ -240,6 +246,7 @@ static double m_loop(void *c)
 
 typedef struct head {
   double tiny, map1m, map100k, arr_copy, arr_shared, memcpy, loop;
+  double map1m_kept, map100k_kept; /* with mallopt; 0: not measured */
 } head_t;
 
 static void headline(const mproc_context_t *ctx, head_t *f)
@@ -462,6 +469,26 @@ static double ratio(double a, double b)
   return b > 0 ? a / b : 0;
 }
 
+/* The maps of table 1 once glibc keeps freed memory: large blocks then
+ * come back without page faults. Run last: the setting stays. The
+ * workers started before it keep the default. */
+static void headline_kept(const mproc_context_t *ctx, head_t *f)
+{
+  f->map1m_kept = f->map100k_kept = 0;
+#ifdef __GLIBC__
+  head_ctx_t h = {new_pool(ctx, mproc_cpu_count()), 0, 0, NULL, NULL, NULL};
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  h.n = 1000000, h.chunksize = 10000;
+  f->map1m_kept = median_of(m_map, &h);
+  h.n = 100000, h.chunksize = 0;
+  f->map100k_kept = median_of(m_map, &h);
+  end_pool(h.pool);
+#else
+  (void)ctx;
+#endif
+}
+
 static void print_headline(const head_t *f, const py_t *py)
 {
   double best_py_map = py->map1m > py->map100k ? py->map1m : py->map100k;
@@ -476,6 +503,14 @@ static void print_headline(const head_t *f, const py_t *py)
   printf("%-34s %12.0f/s %12.0f/s   %.1fx CPython (>= 10x)\n",
          "map 100k ints, default chunksize", f->map100k, py->map100k,
          ratio(f->map100k, py->map100k));
+  if (f->map1m_kept > 0) {
+    printf("%-34s %12.0f/s %12.0f/s   %.1fx CPython\n",
+           "map 1M, memory kept (mallopt)", f->map1m_kept, py->map1m,
+           ratio(f->map1m_kept, py->map1m));
+    printf("%-34s %12.0f/s %12.0f/s   %.1fx CPython\n",
+           "map 100k, memory kept (mallopt)", f->map100k_kept, py->map100k,
+           ratio(f->map100k_kept, py->map100k));
+  }
   printf("%-34s %12.0f/s %14s   %.1fx CPython's map (>= 50x); "
          "%.2fx the memcpy floor (<= 3x)\n",
          "typed map 1M ints, copied in", f->arr_copy, "",
@@ -554,10 +589,10 @@ static void plot(const char *dir, const gran_t *g, const py_t *py,
     return;
   fprintf(f,
           "# Written by bench_pool (%s); gnuplot pool_plot.gp -> pool.svg\n"
-          "set terminal svg size 1000,420 dynamic font 'sans,11'\n"
+          "set terminal svg size 1000,520 dynamic font 'sans,11'\n"
           "set output 'pool.svg'\n"
           "set multiplot layout 1,2\n"
-          "set logscale x\nset grid\nset key top left\n"
+          "set logscale x\nset grid\nset key below\n"
           "set title 'Speed-up over a plain loop (%d workers)'\n"
           "set xlabel 'task length (us)'\nset ylabel 'speed-up'\n"
           "set yrange [0:*]\n"
@@ -566,7 +601,7 @@ static void plot(const char *dir, const gran_t *g, const py_t *py,
           "linespoints lw 2 title 'mproc, default', '' index 0 using 1:4 "
           "with linespoints dt 2 title 'CPython, chunksize 1', '' index 0 "
           "using 1:5 with linespoints dt 2 title 'CPython, default'\n"
-          "set logscale y\nset key bottom right\n"
+          "set logscale y\nset key below\n"
           "set title 'map of %d ints: items/s'\n"
           "set xlabel 'chunksize'\nset ylabel 'items/s'\nset yrange [*:*]\n"
           "plot ",
@@ -634,6 +669,7 @@ int main(int argc, char **argv)
   granularity(ctx, gran_workers, &g);
   throughput(ctx, &t);
   cpython(method, &t, gran_workers, &py);
+  headline_kept(ctx, &f);
 
   printf("bench_pool, start method %s, %d CPUs, median of %d runs\n\n", method,
          mproc_cpu_count(), runs);

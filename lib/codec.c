@@ -851,12 +851,33 @@ static int args_decode(mproc_args_t **out, mproc_args_t *a, size_t len)
   return 0;
 }
 
+/* The zone's first chunk for decoding @len bytes of a list: room for
+ * the list's objects at once. msgpack's zone grows by doubling its chunk
+ * size, so a list of 1M values (24 MB of objects) would get a 32 MB
+ * chunk: above glibc's largest mmap threshold, it is mapped and unmapped
+ * (and page-faulted) on every decode. Sized exactly, it stays below, and
+ * glibc keeps such blocks for the next list. The count comes from an
+ * unchecked header, so it is bounded by @len (a value takes a byte). */
+static size_t zone_chunk(const void *buf, size_t len)
+{
+  const unsigned char *b = buf;
+  size_t n = 0;
+
+  if (len >= 5 && b[0] == 0xdd)
+    n = (size_t)b[1] << 24 | (size_t)b[2] << 16 | (size_t)b[3] << 8 | b[4];
+  else if (len >= 3 && b[0] == 0xdc)
+    n = (size_t)b[1] << 8 | b[2];
+  if (n > len)
+    n = len;
+  return n * sizeof(msgpack_object) + 1024;
+}
+
 int mproc__args_take(mproc_args_t **out, void *buf, size_t len)
 {
   mproc_args_t *a = calloc(1, sizeof *a);
 
   *out = NULL;
-  if (a == NULL || !msgpack_zone_init(&a->zone, 1024)) {
+  if (a == NULL || !msgpack_zone_init(&a->zone, zone_chunk(buf, len))) {
     free(a);
     free(buf);
     return mproc__err(MPROC_ENOMEM, "out of memory");
@@ -891,7 +912,7 @@ int mproc__args_take_buffer(mproc_args_t **out, void *buf, size_t len)
   mproc_args_t *a = (mproc_args_t *)buf - 1;
 
   *out = NULL;
-  if (!msgpack_zone_init(&a->zone, 1024)) {
+  if (!msgpack_zone_init(&a->zone, zone_chunk(buf, len))) {
     free(a);
     return mproc__err(MPROC_ENOMEM, "out of memory");
   }

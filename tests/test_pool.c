@@ -6,6 +6,7 @@
  * of a batch), a hung worker with work queued behind it, a task timeout;
  * and the typed-array map.
  */
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,6 +193,10 @@ static void test_pool_apply(void)
   CU_ASSERT_EQUAL(v, 25);
   mproc_args_free(r);
   CU_ASSERT_EQUAL(mproc_pool_processes(p), 4);
+  /* The result may be dropped (a Python caller ignoring apply()'s
+   * return): the call still waits, and still fails as the task does. */
+  CU_ASSERT_EQUAL(mproc_pool_apply(p, NULL, p_sqr, "i", 6), 0);
+  CU_ASSERT_EQUAL(mproc_pool_apply(p, NULL, p_raise, "i", 3), MPROC_ETASK);
   end_pool(p);
 }
 
@@ -618,6 +623,15 @@ static void test_pool_worker_killed(void)
   end_pool(p);
 }
 
+/* Counts the warnings that name the task a dying worker was running. */
+static void crash_logged(int level, const char *who, const char *msg, void *ctx)
+{
+  (void)who;
+  if (level == MPROC_LOG_WARNING && strstr(msg, "died") != NULL &&
+      strstr(msg, "while running p_crash") != NULL)
+    atomic_fetch_add((atomic_int *)ctx, 1);
+}
+
 static void test_pool_worker_crashes(void)
 {
   if (skip_on_mpi("a crashed rank ends the MPI job (Open MPI 4.1 has no ULFM)"))
@@ -625,9 +639,14 @@ static void test_pool_worker_crashes(void)
   mproc_pool_t *p = new_pool(2);
   mproc_args_t *r = NULL;
   mproc_items_t *it = range_items(20);
+  atomic_int warned = 0;
 
+  /* The pool says which worker died while running what, as a warning. */
+  CU_ASSERT_EQUAL(mproc_log_set_handler(crash_logged, &warned), 0);
   CU_ASSERT_EQUAL(mproc_pool_apply(p, &r, p_crash, NULL), MPROC_EWORKER);
   CU_ASSERT_PTR_NOT_NULL(strstr(mproc_last_error(), "died"));
+  CU_ASSERT_EQUAL(atomic_load(&warned), 1);
+  mproc_log_set_handler(NULL, NULL);
   CU_ASSERT_EQUAL(mproc_pool_map(p, &r, p_sqr, it, 3), 0);
   CU_ASSERT(squares(r, 20));
   mproc_args_free(r);

@@ -198,7 +198,7 @@ typedef struct mproc_callbacks {
  * @p *result: a list of one value (parse with mproc_args_parse(r, "i",
  * &v)); free it with mproc_args_free().
  * @param pool the pool.
- * @param[out] result the result.
+ * @param[out] result the result, or NULL to drop it (the call still waits).
  * @param fn the task, a registered target.
  * @param fmt its arguments' format.
  * @param ... the arguments.
@@ -230,13 +230,30 @@ int mproc_pool_apply_async(mproc_pool_t *pool, mproc_async_t **ar,
  * builds the positional arguments, @p kwfmt the keywords (one map, like
  * "{s:i}"; "{}" for none); the varargs of both follow in that order. The
  * target reads them with mproc_args_parse_kw().
+ * @param pool the pool.
+ * @param[out] result the result, or NULL to drop it.
+ * @param fn the task, a registered target.
+ * @param fmt the positional arguments' format.
+ * @param kwfmt the keywords' format (one map).
+ * @param ... the values of @p fmt, then those of @p kwfmt.
  * @return as mproc_pool_apply(); MPROC_EINVAL for a NULL or bad @p kwfmt.
  */
 int mproc_pool_apply_kw(mproc_pool_t *pool, mproc_args_t **result,
                         mproc_target_fn fn, const char *fmt, const char *kwfmt,
                         ...);
-/** apply_async with keyword arguments (CPython's `apply_async(f, args,
- *  kwds)`), as mproc_pool_apply_kw(). */
+/**
+ * apply_async with keyword arguments (CPython's `apply_async(f, args,
+ * kwds)`), as mproc_pool_apply_kw().
+ * @param pool the pool.
+ * @param[out] ar the result to come (free with mproc_async_free()).
+ * @param cb callbacks, or NULL.
+ * @param fn the task, a registered target.
+ * @param fmt the positional arguments' format.
+ * @param kwfmt the keywords' format (one map).
+ * @param ... the values of @p fmt, then those of @p kwfmt.
+ * @return as mproc_pool_apply_async(); MPROC_EINVAL for a NULL or bad
+ *         @p kwfmt.
+ */
 int mproc_pool_apply_async_kw(mproc_pool_t *pool, mproc_async_t **ar,
                               const mproc_callbacks_t *cb, mproc_target_fn fn,
                               const char *fmt, const char *kwfmt, ...);

@@ -113,15 +113,19 @@ static int apply_sync(mproc_pool_t *pool, mproc_args_t **result,
                       va_list *ap)
 {
   mproc_async_t *ar = NULL;
+  mproc_args_t *dropped = NULL;
   int rc;
 
+  /* A NULL @result waits and drops the value, as a Python caller that
+   * ignores apply()'s return. */
   if (result == NULL)
-    return mproc__err(MPROC_EINVAL, "apply: NULL result");
+    result = &dropped;
   *result = NULL;
   rc = apply_v(pool, &ar, NULL, fn, fmt, kwfmt, ap);
   if (rc == 0)
     rc = mproc_async_get(ar, MPROC_FOREVER, result);
   mproc_async_free(ar);
+  mproc_args_free(dropped);
   return rc;
 }
 

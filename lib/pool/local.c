@@ -266,8 +266,12 @@ MPROC_TARGET(mproc__pool_worker)
       return MPROC_EXIT_NOTARGET;
     rc = fn(ia);
     mproc_args_free(ia);
-    if (rc != 0)
-      return rc; /* as CPython's worker, which dies with the exception */
+    if (rc != 0) { /* as CPython's worker, which dies with the exception */
+      MPROC__LOG(MPROC_LOG_WARNING, "pool initializer %s failed: %s", init,
+                 mproc__current_failure() != NULL ? mproc__current_failure()
+                                                  : "non-zero return");
+      return rc;
+    }
   }
   mproc__pool_port_t port = {
       &p,         port_recv,         port_release,
@@ -484,6 +488,9 @@ static void end_reason(lworker_t *lw, char *why, size_t cap)
   if (code < 0)
     snprintf(why, cap, "worker %s (pid %ld) died: killed by signal %d",
              mproc_process_name(lw->proc), mproc_process_pid(lw->proc), -code);
+  else if (code == 0)
+    snprintf(why, cap, "worker %s (pid %ld) exited", /* maxtasksperchild */
+             mproc_process_name(lw->proc), mproc_process_pid(lw->proc));
   else
     snprintf(why, cap, "worker %s (pid %ld) died: exit code %d",
              mproc_process_name(lw->proc), mproc_process_pid(lw->proc), code);

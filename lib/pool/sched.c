@@ -695,6 +695,19 @@ int mproc__pool_submit(mproc_pool_t *pool, mproc__job_t *j, mproc__task_t *head,
 
 /* Worker @w ended: what it posted counts, the task it was running fails,
  * what it held unstarted goes back to pending. */
+/* Start a worker in the empty slot @w; 1 when it started. */
+static int start_replacement(mproc_pool_t *pool, int w)
+{
+  if (pool->tr->ops->start(pool->tr, w) != 0) {
+    MPROC__LOG(MPROC_LOG_WARNING, "could not start a pool worker: %s",
+               mproc_last_error());
+    return 0;
+  }
+  MPROC__LOG(MPROC_LOG_DEBUG, "added pool worker %d", w);
+  pool->w[w].alive = 1;
+  return 1;
+}
+
 static void worker_ended(mproc_pool_t *pool, int w, const char *why)
 {
   wslot_t *s = &pool->w[w];
@@ -707,7 +720,10 @@ static void worker_ended(mproc_pool_t *pool, int w, const char *why)
     s->head = t->next;
     if (s->head == NULL)
       s->tail = NULL;
+    MPROC__LOG(MPROC_LOG_WARNING, "%s while running %s", why, t->fname);
     task_back(pool, t, NULL, 0, 0, MPROC_EWORKER, why);
+  } else {
+    MPROC__LOG(s->dying ? MPROC_LOG_DEBUG : MPROC_LOG_INFO, "%s", why);
   }
   take_back(pool, w, from);
   s->alive = 0;
@@ -716,9 +732,8 @@ static void worker_ended(mproc_pool_t *pool, int w, const char *why)
   s->limit = 0;
   s->given = 0;
   if (!atomic_load(&exiting) &&
-      (pool->state == RUN || (pool->state == CLOSE && pool->unfinished > 0)) &&
-      pool->tr->ops->start(pool->tr, w) == 0)
-    s->alive = 1;
+      (pool->state == RUN || (pool->state == CLOSE && pool->unfinished > 0)))
+    start_replacement(pool, w);
 }
 
 static int handle_ended(mproc_pool_t *pool)
@@ -831,8 +846,8 @@ static int restart_empty(mproc_pool_t *pool)
   if (pool->state != RUN || atomic_load(&exiting))
     return 0;
   for (int w = 0; w < pool->n; w++)
-    if (!pool->w[w].alive && pool->tr->ops->start(pool->tr, w) == 0)
-      pool->w[w].alive = did = 1;
+    if (!pool->w[w].alive && start_replacement(pool, w))
+      did = 1;
   return did;
 }
 
@@ -876,6 +891,8 @@ static void *APR_THREAD_FUNC result_thread(apr_thread_t *th, void *arg)
     mproc__pool_lock();
   }
   int terminate = pool->state == TERMINATE;
+  MPROC__LOG(MPROC_LOG_DEBUG, "result handler exiting: %s",
+             terminate ? "pool terminated" : "pool closed and done");
   if (terminate)
     fail_everything(pool);
   if (pool->fire != NULL)
@@ -1191,6 +1208,7 @@ int mproc_pool_close(mproc_pool_t *pool)
 {
   if (pool == NULL)
     return mproc__err(MPROC_EINVAL, "Pool: NULL");
+  MPROC__LOG(MPROC_LOG_DEBUG, "closing pool");
   mproc__pool_lock();
   if (pool->state == RUN)
     pool->state = CLOSE;
@@ -1204,6 +1222,7 @@ int mproc_pool_terminate(mproc_pool_t *pool)
 {
   if (pool == NULL)
     return mproc__err(MPROC_EINVAL, "Pool: NULL");
+  MPROC__LOG(MPROC_LOG_DEBUG, "terminating pool");
   mproc__pool_lock();
   pool->state = TERMINATE;
   pool->tr->ops->wake(pool->tr);
@@ -1228,6 +1247,7 @@ int mproc_pool_join(mproc_pool_t *pool)
     cv_wait(MPROC__NEVER);
   mproc__pool_unlock();
   if (!pool->joined && pool->thread != NULL) {
+    MPROC__LOG(MPROC_LOG_DEBUG, "joining pool");
     apr_thread_join(&st, pool->thread);
     pool->joined = 1;
   }
@@ -1249,6 +1269,8 @@ void mproc_pool_free(mproc_pool_t *pool)
     cv_wait(MPROC__NEVER);
   live_remove(pool);
   pool_destroy(pool);
+  if (live_pools == NULL)
+    mproc__records_trim();
   mproc__pool_unlock();
 }
 

@@ -117,6 +117,9 @@ mproc__task_t *mproc__tasks_new(size_t n);
 void mproc__task_free(mproc__task_t *t);
 void mproc__task_list_free(mproc__task_t *head);
 
+/* Free the records kept for reuse (locked; when no pool is left). */
+void mproc__records_trim(void);
+
 /* An AsyncResult for @j (locked; takes a reference). */
 mproc_async_t *mproc__async_new(mproc__job_t *j);
 
