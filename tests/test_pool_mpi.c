@@ -282,18 +282,22 @@ static void test_pool_mpi_task_timeout(void)
 static int launch(int n, const char *mode, const char *env, char *out,
                   size_t cap, double *secs, const char *prog)
 {
-  char cmd[2048], path[1024];
+  char cmd[4096], path[1024];
   double t0 = mproc_test_now();
   int rc;
 
+  out[0] = '\0';
+  *secs = 0;
   if (mproc_test_tmp_path(path, sizeof path) != 0)
     return -1;
-  snprintf(cmd, sizeof cmd,
-           "env -u OMPI_COMM_WORLD_SIZE OMPI_ALLOW_RUN_AS_ROOT=1 "
-           "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 %s timeout -k 5 60 %s -n %d "
-           "--oversubscribe %s %s >%s 2>&1",
-           env, MPROC_TEST_MPIRUN, n,
-           prog != NULL ? prog : MPROC_TEST_MPI_HELPER, mode, path);
+  if (snprintf(cmd, sizeof cmd,
+               "env -u OMPI_COMM_WORLD_SIZE OMPI_ALLOW_RUN_AS_ROOT=1 "
+               "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 %s timeout -k 5 60 %s -n %d "
+               "--oversubscribe %s %s >%s 2>&1",
+               env, MPROC_TEST_MPIRUN, n,
+               prog != NULL ? prog : MPROC_TEST_MPI_HELPER, mode,
+               path) >= (int)sizeof cmd)
+    return -1;
   rc = system(cmd);
   *secs = mproc_test_now() - t0;
   out[0] = '\0';
