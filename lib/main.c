@@ -8,6 +8,7 @@
 
 #include "internal.h"
 #include "platform.h"
+#include "pool/backend.h"
 #include "process.h"
 
 int mproc__main_called;
@@ -33,11 +34,17 @@ void mproc__report_failure(const char *msg)
 
 int mproc_main(int argc, char **argv)
 {
+  int rc;
+
   if (argv == NULL || argc < 1)
     return mproc__err(MPROC_EINVAL, "mproc_main: pass main()'s argc, argv");
   mproc__main_called = 1;
   /* In a spawned child or the forkserver this does not return. */
-  return mproc__plat_main(argc, argv);
+  rc = mproc__plat_main(argc, argv);
+  /* Under mpirun, the serving ranks stay in there (pool/backend.h). */
+  if (rc == 0 && mproc__pool_mpi_backend != NULL)
+    rc = mproc__pool_mpi_backend->main(argc, argv);
+  return rc;
 }
 
 /* Bootstrap failures are reported on stderr with a distinct exit code:

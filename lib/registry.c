@@ -74,3 +74,10 @@ mproc_target_fn mproc__target_lookup(const char *name)
   entry_t *e = find_by_name(name);
   return e ? e->fn : NULL;
 }
+
+size_t mproc__target_names(const char **names, size_t cap)
+{
+  for (size_t i = 0; i < n_entries && i < cap; i++)
+    names[i] = entries[i].name;
+  return n_entries;
+}

@@ -121,6 +121,18 @@ typedef struct mproc_async mproc_async_t;
  *  IMapIterator). */
 typedef struct mproc_imap mproc_imap_t;
 
+/** Where a pool's workers run (mproc_pool_options_t::backend). */
+typedef enum mproc_pool_backend {
+  /** MPROC_POOL_BACKEND=local|mpi in the environment; without it, MPI in
+   *  a program linked with mproc_mpi and launched by mpirun with two or
+   *  more ranks, else local. */
+  MPROC_POOL_BACKEND_DEFAULT = 0,
+  MPROC_POOL_BACKEND_LOCAL = 1, /**< worker processes on this machine */
+  /** The ranks 1..N-1 of a program launched with mpirun -n N (needs the
+   *  mproc_mpi library; see the README, section Across machines). */
+  MPROC_POOL_BACKEND_MPI = 2
+} mproc_pool_backend_t;
+
 /** Options of mproc_pool_create(); zero-filled means CPython's defaults. */
 typedef struct mproc_pool_options {
   int processes;                  /**< 0: mproc_cpu_count(); < 0 is an error */
@@ -133,6 +145,12 @@ typedef struct mproc_pool_options {
    *  worker is killed and replaced, and the pool goes on. The unit is a
    *  task: an apply call, or an item of a map (its chunk fails with it). */
   double task_timeout;
+  /** Where the workers run: mproc_pool_backend_t; 0 (the default) reads
+   *  MPROC_POOL_BACKEND. On MPI, processes 0 means one worker per rank
+   *  but rank 0; maxtasksperchild fails with MPROC_EINVAL; context is
+   *  not used; worker pids are not known (mproc_pool_worker_pids() gives
+   *  none). */
+  int backend;
 } mproc_pool_options_t;
 
 /**
@@ -153,7 +171,11 @@ typedef struct mproc_pool_options {
  * @param ... the initializer's arguments.
  * @return 0; MPROC_EINVAL ("Number of processes must be at least 1",
  *         "maxtasksperchild must be a positive int or None"); as
- *         mproc_process_start() when a worker cannot start.
+ *         mproc_process_start() when a worker cannot start. With the MPI
+ *         backend: MPROC_ENOSYS when the program is not linked with
+ *         mproc_mpi or not launched by mpirun; MPROC_ENOTREG when the
+ *         ranks' registered targets differ; MPROC_ETASK when the
+ *         initializer fails on some rank.
  */
 int mproc_pool_create(mproc_pool_t **out, const mproc_pool_options_t *opts,
                       ...);

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
 #include "object.h"
 #include "platform.h"
 #include "sched.h"
@@ -1051,8 +1052,23 @@ static const char *worker_prefix(const mproc_context_t *ctx)
 
 static int check_options(mproc_pool_options_t *o)
 {
+  int rc = mproc__pool_backend_pick(o->backend);
+
+  if (rc < 0)
+    return rc;
+  o->backend = rc;
   if (o->processes < 0)
     return mproc__err(MPROC_EINVAL, "Number of processes must be at least 1");
+  if (o->backend == MPROC_POOL_BACKEND_MPI) {
+    if (o->maxtasksperchild != 0)
+      return mproc__err(MPROC_EINVAL,
+                        "Pool: maxtasksperchild cannot be used with the MPI "
+                        "backend (a rank serves until the program ends)");
+    if (o->processes == 0)
+      o->processes = mproc__pool_mpi_backend->workers();
+    if (o->processes <= 0)
+      o->processes = 1; /* create() says why there is no worker rank */
+  }
   if (o->processes == 0)
     o->processes = mproc_cpu_count() > 0 ? mproc_cpu_count() : 1;
   if (o->maxtasksperchild < 0)
@@ -1100,7 +1116,9 @@ static int pool_new(mproc_pool_t **out, const mproc_pool_options_t *o,
   cfg.init_len = pool->init_len;
   cfg.maxtasks = pool->maxtasks;
   cfg.timing = pool->timeout > 0;
-  if (rc == 0)
+  if (rc == 0 && o->backend == MPROC_POOL_BACKEND_MPI)
+    rc = mproc__pool_mpi_backend->create(&pool->tr, &cfg);
+  else if (rc == 0)
     rc = mproc__pool_local_create(&pool->tr, &cfg, worker_prefix(cfg.context));
   if (rc != 0) {
     pool_destroy(pool);

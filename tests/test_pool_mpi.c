@@ -1,0 +1,407 @@
+/*
+ * The Pool's MPI backend (lib/mpi/): what only it has. Run as its own
+ * ctest entry under mpirun (mpi.pool_mpi: rank 0 runs the tests, ranks
+ * 1..3 serve), where MPROC_MPI_MAX_MESSAGE makes every message travel in
+ * pieces; in the other legs, the tests that launch whole programs with
+ * mpirun run, and the others say they are skipped. The whole pool suite
+ * also runs on this backend (mpi.pool).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+#ifdef MPROC_TEST_MPI_HELPER
+#define HAVE_MPI 1
+#else
+#define HAVE_MPI 0
+#define MPROC_TEST_MPI_HELPER ""
+#define MPROC_TEST_MPIRUN ""
+#endif
+
+/* Whether this run is rank 0 of an mpirun launch, pools on the ranks. */
+static int under_mpi(void)
+{
+  return HAVE_MPI && getenv("OMPI_COMM_WORLD_SIZE") != NULL;
+}
+
+static int skip_unless_mpi(void)
+{
+  if (under_mpi())
+    return 0;
+  if (!HAVE_MPI) {
+    printf("skipped: built without the MPI backend (-DMPROC_WITH_MPI=ON)\n");
+    return 1;
+  }
+  printf("skipped: runs under mpirun (the mpi.pool_mpi entry)\n");
+  return 1;
+}
+
+static int skip_unless_launcher(void)
+{
+  if (!HAVE_MPI || MPROC_TEST_MPIRUN[0] == '\0') {
+    printf("skipped: built without the MPI backend (-DMPROC_WITH_MPI=ON)\n");
+    return 1;
+  }
+  if (under_mpi()) {
+    printf("skipped: launches mpirun itself (runs in the other legs)\n");
+    return 1;
+  }
+  return 0;
+}
+
+MPROC_TARGET(m_sqr)
+{
+  int x;
+
+  if (mproc_args_parse(args, "i", &x) != 0)
+    return 1;
+  return mproc_return("i", x * x);
+}
+
+MPROC_TARGET(m_rank)
+{
+  const char *r = getenv("OMPI_COMM_WORLD_RANK");
+
+  (void)args;
+  return mproc_return("i", r != NULL ? atoi(r) : -1);
+}
+
+MPROC_TARGET(m_echo)
+{
+  const char *s;
+
+  if (mproc_args_parse(args, "s", &s) != 0)
+    return 1;
+  return mproc_return("s", s);
+}
+
+MPROC_TARGET(m_sleep)
+{
+  double s;
+
+  if (mproc_args_parse(args, "d", &s) != 0)
+    return 1;
+  mproc_sleep(s);
+  return mproc_return("d", s);
+}
+
+/* Fails on rank 2 only. */
+MPROC_TARGET(m_init_rank2_fails)
+{
+  const char *r = getenv("OMPI_COMM_WORLD_RANK");
+
+  (void)args;
+  if (r != NULL && strcmp(r, "2") == 0)
+    return mproc_fail("no database on rank %s", r);
+  return 0;
+}
+
+static mproc_pool_t *mpi_pool(int n)
+{
+  mproc_pool_options_t o = {.processes = n, .backend = MPROC_POOL_BACKEND_MPI};
+  mproc_pool_t *p = NULL;
+
+  CU_ASSERT_EQUAL_FATAL(mproc_pool_create(&p, &o), 0);
+  return p;
+}
+
+static void end_pool(mproc_pool_t *p)
+{
+  CU_ASSERT_EQUAL(mproc_pool_close(p), 0);
+  CU_ASSERT_EQUAL(mproc_pool_join(p), 0);
+  mproc_pool_free(p);
+}
+
+static int64_t int_at(mproc_args_t *r, size_t i)
+{
+  int64_t v = -1;
+
+  if (mproc_value_int(mproc_args_at(r, i), &v) != 0)
+    return -1;
+  return v;
+}
+
+/* Tasks run on the serving ranks, each of them, and not on rank 0. */
+static void test_pool_mpi_runs_on_ranks(void)
+{
+  mproc_pool_t *p;
+  mproc_items_t *it;
+  mproc_args_t *r = NULL;
+  int seen[4] = {0};
+
+  if (skip_unless_mpi())
+    return;
+  p = mpi_pool(0);
+  CU_ASSERT_EQUAL(mproc_pool_processes(p), 3);
+  CU_ASSERT_EQUAL(mproc_pool_worker_pids(p, (long[3]){0}, 3), 0);
+  CU_ASSERT_EQUAL_FATAL(mproc_items_create(&it), 0);
+  for (int i = 0; i < 300; i++)
+    CU_ASSERT_EQUAL(mproc_items_add(it, "i", i), 0);
+  CU_ASSERT_EQUAL_FATAL(mproc_pool_map(p, &r, m_rank, it, 1), 0);
+  for (size_t i = 0; i < 300; i++) {
+    int64_t k = int_at(r, i);
+    CU_ASSERT(k >= 1 && k <= 3);
+    if (k >= 0 && k < 4)
+      seen[k]++;
+  }
+  CU_ASSERT_EQUAL(seen[0], 0);
+  CU_ASSERT(seen[1] > 0 && seen[2] > 0 && seen[3] > 0);
+  mproc_args_free(r);
+  mproc_items_free(it);
+  end_pool(p);
+}
+
+/* Two pools at once share the ranks; neither sees the other's results. */
+static void test_pool_mpi_two_pools(void)
+{
+  mproc_pool_t *a, *b;
+  mproc_async_t *ra[200], *rb[200];
+
+  if (skip_unless_mpi())
+    return;
+  a = mpi_pool(3);
+  b = mpi_pool(2);
+  for (int i = 0; i < 200; i++) {
+    CU_ASSERT_EQUAL_FATAL(
+        mproc_pool_apply_async(a, &ra[i], NULL, m_sqr, "i", i), 0);
+    CU_ASSERT_EQUAL_FATAL(
+        mproc_pool_apply_async(b, &rb[i], NULL, m_sqr, "i", 1000 + i), 0);
+  }
+  for (int i = 0; i < 200; i++) {
+    mproc_args_t *x = NULL, *y = NULL;
+    CU_ASSERT_EQUAL(mproc_async_get(ra[i], 60, &x), 0);
+    CU_ASSERT_EQUAL(mproc_async_get(rb[i], 60, &y), 0);
+    CU_ASSERT_EQUAL(int_at(x, 0), (int64_t)i * i);
+    CU_ASSERT_EQUAL(int_at(y, 0), (int64_t)(1000 + i) * (1000 + i));
+    mproc_args_free(x);
+    mproc_args_free(y);
+    mproc_async_free(ra[i]);
+    mproc_async_free(rb[i]);
+  }
+  end_pool(a);
+  /* b still works after a is gone. */
+  mproc_args_t *r = NULL;
+  CU_ASSERT_EQUAL(mproc_pool_apply(b, &r, m_sqr, "i", 7), 0);
+  CU_ASSERT_EQUAL(int_at(r, 0), 49);
+  mproc_args_free(r);
+  end_pool(b);
+}
+
+/* An initializer that fails on one rank fails the pool's creation, and
+ * says which rank and why. */
+static void test_pool_mpi_initializer_fails_on_one_rank(void)
+{
+  mproc_pool_options_t o = {.processes = 3,
+                            .initializer = m_init_rank2_fails,
+                            .initargs = "",
+                            .backend = MPROC_POOL_BACKEND_MPI};
+  mproc_pool_t *p = NULL;
+
+  if (skip_unless_mpi())
+    return;
+  CU_ASSERT_EQUAL(mproc_pool_create(&p, &o), MPROC_ETASK);
+  CU_ASSERT_PTR_NULL(p);
+  CU_ASSERT_PTR_NOT_NULL(strstr(mproc_last_error(), "rank 2"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(mproc_last_error(), "no database on rank 2"));
+  /* A pool on ranks 1 only (one worker) does not run it on rank 2. */
+  o.processes = 1;
+  CU_ASSERT_EQUAL_FATAL(mproc_pool_create(&p, &o), 0);
+  end_pool(p);
+}
+
+/* What cannot carry over fails at create time. */
+static void test_pool_mpi_limits(void)
+{
+  mproc_pool_options_t o = {
+      .processes = 2, .maxtasksperchild = 5, .backend = MPROC_POOL_BACKEND_MPI};
+  mproc_pool_t *p = NULL;
+
+  if (skip_unless_mpi())
+    return;
+  CU_ASSERT_EQUAL(mproc_pool_create(&p, &o), MPROC_EINVAL);
+  CU_ASSERT_PTR_NOT_NULL(strstr(mproc_last_error(), "maxtasksperchild"));
+  CU_ASSERT_PTR_NULL(p);
+}
+
+/* Items far larger than a message piece (MPROC_MPI_MAX_MESSAGE in this
+ * entry) travel split and come back whole. */
+static void test_pool_mpi_large_messages(void)
+{
+  size_t n = 300000;
+  char *s = malloc(n + 1);
+  mproc_pool_t *p;
+  mproc_args_t *r = NULL;
+  const char *back = NULL;
+
+  if (skip_unless_mpi() || s == NULL) {
+    free(s);
+    return;
+  }
+  for (size_t i = 0; i < n; i++)
+    s[i] = (char)('a' + i % 26);
+  s[n] = '\0';
+  p = mpi_pool(2);
+  CU_ASSERT_EQUAL(mproc_pool_apply(p, &r, m_echo, "s", s), 0);
+  CU_ASSERT_EQUAL(mproc_args_parse(r, "s", &back), 0);
+  CU_ASSERT(back != NULL && strcmp(back, s) == 0);
+  mproc_args_free(r);
+  end_pool(p);
+  free(s);
+}
+
+/* A task past task_timeout fails with MPROC_ETIMEDOUT and the pool goes
+ * on (its rank finishes the task before it serves again). */
+static void test_pool_mpi_task_timeout(void)
+{
+  mproc_pool_options_t o = {
+      .processes = 3, .task_timeout = 0.3, .backend = MPROC_POOL_BACKEND_MPI};
+  mproc_pool_t *p = NULL;
+  mproc_args_t *r = NULL;
+
+  if (skip_unless_mpi())
+    return;
+  CU_ASSERT_EQUAL_FATAL(mproc_pool_create(&p, &o), 0);
+  double t0 = mproc_test_now();
+  CU_ASSERT_EQUAL(mproc_pool_apply(p, &r, m_sleep, "d", 1.5), MPROC_ETIMEDOUT);
+  CU_ASSERT(mproc_test_now() - t0 < 1.4);
+  CU_ASSERT_PTR_NOT_NULL(strstr(mproc_last_error(), "timed out"));
+  for (int i = 0; i < 5; i++) {
+    CU_ASSERT_EQUAL(mproc_pool_apply(p, &r, m_sqr, "i", i), 0);
+    CU_ASSERT_EQUAL(int_at(r, 0), i * i);
+    mproc_args_free(r);
+    r = NULL;
+  }
+  end_pool(p);
+}
+
+/* ---- whole programs under mpirun ---- */
+
+/* Run `mpirun -n @n helper @mode` with @env (or @prog instead of the
+ * helper); its output into @out. */
+static int launch(int n, const char *mode, const char *env, char *out,
+                  size_t cap, double *secs, const char *prog)
+{
+  char cmd[4096], path[1024];
+  double t0 = mproc_test_now();
+  int rc;
+
+  out[0] = '\0';
+  *secs = 0;
+  if (mproc_test_tmp_path(path, sizeof path) != 0)
+    return -1;
+  if (snprintf(cmd, sizeof cmd,
+               "env -u OMPI_COMM_WORLD_SIZE OMPI_ALLOW_RUN_AS_ROOT=1 "
+               "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 %s timeout -k 5 60 %s -n %d "
+               "--oversubscribe %s %s >%s 2>&1",
+               env, MPROC_TEST_MPIRUN, n,
+               prog != NULL ? prog : MPROC_TEST_MPI_HELPER, mode,
+               path) >= (int)sizeof cmd)
+    return -1;
+  rc = system(cmd);
+  *secs = mproc_test_now() - t0;
+  out[0] = '\0';
+  (void)mproc_test_read_file(path, out, cap);
+  mproc_test_remove(path);
+  return rc;
+}
+
+/* Ranks whose registered targets differ: MPROC_ENOTREG at create, naming
+ * the target, not a wrong function called. */
+static void test_pool_mpi_registry_mismatch(void)
+{
+  char out[4096];
+  double secs;
+
+  if (skip_unless_launcher())
+    return;
+  CU_ASSERT_EQUAL(launch(3, "mismatch", "", out, sizeof out, &secs, NULL), 0);
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, "create: target is not registered"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, "h_extra_on_servers"));
+  if (strstr(out, "h_extra_on_servers") == NULL)
+    printf("output: %s\n", out);
+}
+
+/* A program that returns from main with an MPI pool running ends, ranks
+ * and all, with its results. */
+static void test_pool_mpi_exit_with_live_pool(void)
+{
+  char out[4096];
+  double secs;
+
+  if (skip_unless_launcher())
+    return;
+  CU_ASSERT_EQUAL(launch(4, "exit", "", out, sizeof out, &secs, NULL), 0);
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, "sum 332833500 rc 0"));
+  CU_ASSERT(secs < 30);
+  if (strstr(out, "sum 332833500 rc 0") == NULL)
+    printf("output: %s\n", out);
+}
+
+/* A rank still running a task that never returns when rank 0 exits: the
+ * job ends after the grace period, saying why, instead of hanging. */
+static void test_pool_mpi_exit_with_hung_task(void)
+{
+  char out[4096];
+  double secs;
+
+  if (skip_unless_launcher())
+    return;
+  CU_ASSERT_NOT_EQUAL(launch(3, "hang", "MPROC_MPI_EXIT_GRACE=0.5", out,
+                             sizeof out, &secs, NULL),
+                      0);
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, "sum 328350 rc 0"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, "ending the MPI job"));
+  CU_ASSERT(secs < 30);
+  if (strstr(out, "ending the MPI job") == NULL)
+    printf("output: %s\n", out);
+}
+
+/* The seeds' pool program, unchanged, under `mpirun -n 4` prints what
+ * it prints alone (tasks in order, one at a time). */
+static void test_pool_mpi_example_same_output(void)
+{
+  char alone[8192], ranks[8192], cmd[2048], path[1024], want[1024];
+  const char *dir = MPROC_TEST_EXAMPLES_DIR;
+  double secs;
+  size_t at = 0;
+
+  if (skip_unless_launcher())
+    return;
+  if (dir[0] == '\0') {
+    printf("skipped: built without the examples\n");
+    return;
+  }
+  for (int i = 0; i < 100; i++)
+    at += (size_t)snprintf(want + at, sizeof want - at, "%d\n", i);
+  CU_ASSERT_EQUAL_FATAL(mproc_test_tmp_path(path, sizeof path), 0);
+  snprintf(cmd, sizeof cmd, "%s/pool_apply_mpi >%s 2>&1", dir, path);
+  CU_ASSERT_EQUAL(system(cmd), 0);
+  alone[0] = '\0';
+  (void)mproc_test_read_file(path, alone, sizeof alone);
+  mproc_test_remove(path);
+  snprintf(cmd, sizeof cmd, "%s/pool_apply_mpi", dir);
+  CU_ASSERT_EQUAL(launch(4, "", "", ranks, sizeof ranks, &secs, cmd), 0);
+  CU_ASSERT(strncmp(alone, want, strlen(want)) == 0);
+  CU_ASSERT(strncmp(ranks, want, strlen(want)) == 0);
+  CU_ASSERT_PTR_NOT_NULL(strstr(ranks + strlen(want), "one at a time"));
+  if (strncmp(ranks, want, strlen(want)) != 0)
+    printf("output: %s\n", ranks);
+}
+
+void mproc_test_register_pool_mpi(void)
+{
+  static const mproc_test_case_t cases[] = {
+      MPROC_TEST_CASE(test_pool_mpi_runs_on_ranks),
+      MPROC_TEST_CASE(test_pool_mpi_two_pools),
+      MPROC_TEST_CASE(test_pool_mpi_initializer_fails_on_one_rank),
+      MPROC_TEST_CASE(test_pool_mpi_limits),
+      MPROC_TEST_CASE(test_pool_mpi_large_messages),
+      MPROC_TEST_CASE(test_pool_mpi_task_timeout),
+      MPROC_TEST_CASE(test_pool_mpi_registry_mismatch),
+      MPROC_TEST_CASE(test_pool_mpi_exit_with_live_pool),
+      MPROC_TEST_CASE(test_pool_mpi_exit_with_hung_task),
+      MPROC_TEST_CASE(test_pool_mpi_example_same_output),
+      {NULL, NULL}};
+  mproc_test_add_suite("pool_mpi", cases);
+}
