@@ -852,12 +852,10 @@ static int args_decode(mproc_args_t **out, mproc_args_t *a, size_t len)
 }
 
 /* The zone's first chunk for decoding @len bytes of a list: room for
- * the list's objects at once. msgpack's zone grows by doubling its chunk
- * size, so a list of 1M values (24 MB of objects) would get a 32 MB
- * chunk: above glibc's largest mmap threshold, it is mapped and unmapped
- * (and page-faulted) on every decode. Sized exactly, it stays below, and
- * glibc keeps such blocks for the next list. The count comes from an
- * unchecked header, so it is bounded by @len (a value takes a byte). */
+ * the list's objects at once (msgpack's zone grows by doubling, so a
+ * list of 1M values, 24 MB of objects, would ask 32 MB). The count comes
+ * from an unchecked header, so it is bounded by @len (a value takes a
+ * byte). */
 static size_t zone_chunk(const void *buf, size_t len)
 {
   const unsigned char *b = buf;
@@ -872,12 +870,54 @@ static size_t zone_chunk(const void *buf, size_t len)
   return n * sizeof(msgpack_object) + 1024;
 }
 
+/* The zone of the last large list freed, kept for the next one. A map of
+ * 1M ints decodes its result into 24 MB of objects: allocated afresh
+ * each time, glibc maps it, the decode page-faults all of it, and the
+ * free unmaps it (in a VM, 75% of the parent's time in such a map; 3.4x
+ * slower than with the memory kept). One zone at most, and only between
+ * 1 MiB and 64 MiB, is kept. */
+#define ZONE_KEEP_MIN ((size_t)1 << 20)
+#define ZONE_KEEP_MAX ((size_t)64 << 20)
+static _Atomic(msgpack_zone *) kept_zone;
+
+static int zone_init(msgpack_zone *z, size_t need)
+{
+  msgpack_zone *k =
+      need >= ZONE_KEEP_MIN ? atomic_exchange(&kept_zone, NULL) : NULL;
+
+  if (k != NULL && k->chunk_size >= need) {
+    *z = *k;
+    free(k);
+    return 1;
+  }
+  if (k != NULL) {
+    msgpack_zone_destroy(k);
+    free(k);
+  }
+  return msgpack_zone_init(z, need);
+}
+
+static void zone_release(msgpack_zone *z)
+{
+  msgpack_zone *k, *none = NULL;
+
+  if (z->chunk_size >= ZONE_KEEP_MIN && z->chunk_size <= ZONE_KEEP_MAX &&
+      (k = malloc(sizeof *k)) != NULL) {
+    msgpack_zone_clear(z); /* keeps the first chunk, the large one */
+    *k = *z;
+    if (atomic_compare_exchange_strong(&kept_zone, &none, k))
+      return;
+    free(k);
+  }
+  msgpack_zone_destroy(z);
+}
+
 int mproc__args_take(mproc_args_t **out, void *buf, size_t len)
 {
   mproc_args_t *a = calloc(1, sizeof *a);
 
   *out = NULL;
-  if (a == NULL || !msgpack_zone_init(&a->zone, zone_chunk(buf, len))) {
+  if (a == NULL || !zone_init(&a->zone, zone_chunk(buf, len))) {
     free(a);
     free(buf);
     return mproc__err(MPROC_ENOMEM, "out of memory");
@@ -912,7 +952,7 @@ int mproc__args_take_buffer(mproc_args_t **out, void *buf, size_t len)
   mproc_args_t *a = (mproc_args_t *)buf - 1;
 
   *out = NULL;
-  if (!msgpack_zone_init(&a->zone, zone_chunk(buf, len))) {
+  if (!zone_init(&a->zone, zone_chunk(buf, len))) {
     free(a);
     return mproc__err(MPROC_ENOMEM, "out of memory");
   }
@@ -951,7 +991,7 @@ void mproc__args_free(mproc_args_t *args)
   if (args == NULL)
     return;
   free_objs(args);
-  msgpack_zone_destroy(&args->zone);
+  zone_release(&args->zone);
   if (args->buf != (void *)(args + 1))
     free(args->buf);
   free(args);
