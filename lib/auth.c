@@ -103,27 +103,45 @@ static int digest_and_payload(const unsigned char *msg, size_t len,
                     "digest prefix, or unsupported digest");
 }
 
+/* Every failure of a handshake step is told as "authentication: " and
+ * the reason, once. */
 static int send_raw(mproc_conn_t *c, const void *buf, size_t len)
 {
-  return mproc_conn_send_bytes(c, buf, len, 0, MPROC_ALL);
+  int rc = mproc_conn_send_bytes(c, buf, len, 0, MPROC_ALL);
+
+  if (rc != 0)
+    return mproc__err(rc, "authentication: %s", mproc_last_error());
+  return 0;
 }
 
 /* Receive one handshake message into @buf (MAX_MSG bytes). Transport
- * failures keep their status, a hang-up is MPROC_EEOF; a message too long
- * or a stream that breaks is the peer not speaking the protocol:
- * MPROC_EAUTH. */
+ * failures keep their status, a hang-up is MPROC_EEOF and silence past
+ * the deadline MPROC_ETIMEDOUT; a message too long or a stream that
+ * breaks is the peer not speaking the protocol: MPROC_EAUTH. */
 static int recv_msg(mproc_conn_t *c, unsigned char *buf, size_t *len)
 {
   void *msg;
   int rc = mproc_conn_recv_bytes(c, MAX_MSG, &msg, len);
 
-  if (rc == MPROC_EINVAL || rc == MPROC_ECODEC)
+  switch (rc) {
+  case 0:
+    break;
+  case MPROC_EINVAL:
+    return mproc__err(MPROC_EAUTH,
+                      "authentication: the peer's message is longer than %d "
+                      "bytes",
+                      MAX_MSG);
+  case MPROC_ECODEC:
     return mproc__err(MPROC_EAUTH, "authentication: %s", mproc_last_error());
-  if (rc == MPROC_EEOF) /* CPython's EOFError, not AuthenticationError */
+  case MPROC_EEOF: /* CPython's EOFError, not AuthenticationError */
     return mproc__err(MPROC_EEOF,
                       "authentication: the peer closed the connection");
-  if (rc != 0)
-    return rc;
+  case MPROC_ETIMEDOUT:
+    return mproc__err(MPROC_ETIMEDOUT,
+                      "authentication: the peer did not answer in time");
+  default:
+    return mproc__err(rc, "authentication: %s", mproc_last_error());
+  }
   memcpy(buf, msg, *len);
   mproc_free(msg);
   return 0;
@@ -157,6 +175,22 @@ static int verify(const void *key, size_t keylen, const unsigned char *message,
   return 0;
 }
 
+/* mproc__auth_server()'s refusal, logged once and before the #FAILURE#
+ * reply (a peer told of it may end the program before a later line). */
+static _Thread_local struct {
+  int active; /* inside mproc__auth_server() */
+  int logged;
+  const char *note;
+} refusal;
+
+static void log_refusal(void)
+{
+  MPROC__LOG(MPROC_LOG_WARNING, "handshake refused: %s", mproc_last_error());
+  if (refusal.note != NULL)
+    MPROC__LOG(MPROC_LOG_WARNING, "%s", refusal.note);
+  refusal.logged = 1;
+}
+
 static int deliver(mproc_conn_t *c, const void *key, size_t keylen)
 {
   static const char prefix[] = "{sha256}";
@@ -173,8 +207,14 @@ static int deliver(mproc_conn_t *c, const void *key, size_t keylen)
     return rc;
   rc = verify(key, keylen, message, mlen, response, rlen);
   if (rc != 0) {
+    /* The reason outlives the #FAILURE# sent after it, which may fail
+     * too (the peer gone) and would tell its own. */
+    char why[256];
+    snprintf(why, sizeof why, "%s", mproc_last_error());
+    if (refusal.active)
+      log_refusal();
     (void)send_raw(c, FAILURE, sizeof FAILURE - 1);
-    return mproc__err(MPROC_EAUTH, "%s", mproc_last_error());
+    return mproc__err(MPROC_EAUTH, "%s", why);
   }
   return send_raw(c, WELCOME, sizeof WELCOME - 1);
 }
@@ -241,17 +281,22 @@ int mproc_answer_challenge(mproc_conn_t *c, const void *authkey,
 }
 
 int mproc__auth_server(mproc_conn_t *c, const void *key, size_t len,
-                       double timeout)
+                       double timeout, const char *refused)
 {
   double deadline = mproc__deadline(timeout);
-  int rc = mproc_deliver_challenge(c, key, len, timeout);
+  int rc;
 
+  refusal.active = 1;
+  refusal.logged = 0;
+  refusal.note = refused;
+  rc = mproc_deliver_challenge(c, key, len, timeout);
   if (rc == 0)
     rc = mproc_answer_challenge(c, key, len, deadline - mproc__plat_now());
+  /* The message already says "authentication: " and why. */
   if (rc != 0 && rc != MPROC_EAUTH)
-    rc = mproc__err(MPROC_EAUTH, "authentication failed: %s",
-                    mproc_last_error());
-  if (rc != 0)
-    MPROC__LOG(MPROC_LOG_WARNING, "handshake refused: %s", mproc_last_error());
+    rc = mproc__err(MPROC_EAUTH, "%s", mproc_last_error());
+  if (rc != 0 && !refusal.logged)
+    log_refusal();
+  refusal.active = 0;
   return rc;
 }

@@ -30,7 +30,8 @@
 /* ---- errors (error.c) ---- */
 
 /* Record @code with a formatted detail message for this thread; returns
- * @code so that callers can write `return mproc__err(...)`. */
+ * @code so that callers can write `return mproc__err(...)`. The
+ * arguments may include mproc_last_error() (to add a prefix to it). */
 int mproc__err(int code, const char *fmt, ...) MPROC__PRINTF(2, 3);
 
 /* @fmt formatted into a new allocation, cut at @max bytes; NULL when out
@@ -282,10 +283,31 @@ void mproc__conn_set_deadline(mproc_conn_t *c, double deadline);
 int mproc__listener_accept_raw(mproc_listener_t *l, mproc_conn_t **out,
                                double timeout);
 
+/* Serving a listener: an accept loop that gives each peer a thread of
+ * its own (acceptor.c), so that no peer holds up another. @serve(@arg,
+ * c) runs in the peer's thread; it returns 1 when it took @c (ownership
+ * moves), 0 to have the acceptor close it. At most @max peers are served
+ * at once; more wait in the backlog. */
+typedef struct mproc__acceptor mproc__acceptor_t;
+int mproc__acceptor_create(mproc__acceptor_t **out, mproc_listener_t *l,
+                           size_t max, int (*serve)(void *arg, mproc_conn_t *c),
+                           void *arg);
+/* Accept until stopped (or the listener is closed: MPROC_ECLOSED), in
+ * the calling thread. */
+int mproc__acceptor_run(mproc__acceptor_t *a);
+/* From any thread: make run() return soon. The peers' threads go on. */
+void mproc__acceptor_stop(mproc__acceptor_t *a);
+/* Once run() has returned: wake the peers' threads still serving (their
+ * reads end as at EOF), join them and free. NULL is a no-op. */
+void mproc__acceptor_free(mproc__acceptor_t *a);
+
 /* The server's half of the handshake (deliver, then answer), every
- * failure reported as MPROC_EAUTH with the reason. */
+ * failure reported as MPROC_EAUTH with the reason. A refusal is logged
+ * (warning "handshake refused: <reason>", then @refused unless NULL)
+ * before the peer is told of it, so the lines precede anything the peer
+ * does next. */
 int mproc__auth_server(mproc_conn_t *c, const void *key, size_t len,
-                       double timeout);
+                       double timeout, const char *refused);
 
 /* Split an AF_INET address "host:port" at the last ':' into @host (@cap
  * bytes; may be empty) and @port (@port_cap bytes, digits, at most

@@ -729,11 +729,14 @@ static void stop_server(mproc_manager_t *m)
   chans_drop(m->address, 1);
   if (m->proc == NULL)
     return;
-  if (mproc_process_join(m->proc, t) == MPROC_ETIMEDOUT) {
+  /* A join that fails (not only one that times out) leaves the server
+   * running: the next step is taken all the same. */
+  if (mproc_process_join(m->proc, t) != 0) {
     (void)mproc_process_terminate(m->proc);
-    if (mproc_process_join(m->proc, t) == MPROC_ETIMEDOUT) {
+    if (mproc_process_join(m->proc, t) != 0) {
       (void)mproc_process_kill(m->proc);
-      (void)mproc_process_join(m->proc, MPROC_FOREVER);
+      if (mproc_process_join(m->proc, MPROC_FOREVER) != 0)
+        (void)mproc_process_join(m->proc, MPROC_FOREVER);
     }
   }
 }

@@ -186,13 +186,7 @@ static int srv_create(call_t *x)
 
 static int srv_shutdown(call_t *x)
 {
-  mproc_conn_t *wake = NULL;
-
-  atomic_store(&x->s->stopping, 1);
-  /* Wake the accepting thread with a connection of our own. */
-  if (mproc_client(&wake, mproc_listener_address(x->s->lsn),
-                   mproc_listener_family(x->s->lsn), NULL, 0, 5.0) == 0)
-    mproc_conn_free(wake);
+  mproc__acceptor_stop(x->s->acc);
   msgpack_pack_nil(&x->pk);
   return 0;
 }
@@ -287,92 +281,39 @@ static void worker_gone(server_t *s, worker_t *w)
   apr_thread_mutex_unlock(s->mu);
 }
 
-static void *APR_THREAD_FUNC serve_conn(apr_thread_t *t, void *arg)
+/* A connection's thread (acceptor.c): authenticate the peer, then answer
+ * its requests until it hangs up. */
+static int serve_conn(void *arg, mproc_conn_t *c)
 {
-  worker_t *w = arg;
+  worker_t w = {.s = arg, .c = c};
   msgpack_sbuffer out;
   void *buf;
   size_t len;
 
-  (void)t;
   msgpack_sbuffer_init(&out);
-  if (mproc__auth_server(w->c, w->s->key, w->s->keylen, MPROC_AUTH_TIMEOUT) ==
-      0) {
+  if (mproc__auth_server(c, w.s->key, w.s->keylen, MPROC_AUTH_TIMEOUT,
+                         "manager: connection refused") == 0) {
     MPROC__LOG(MPROC_LOG_DEBUG, "manager: connection accepted");
-    while (mproc_conn_recv_bytes(w->c, MPROC_ALL, &buf, &len) == 0) {
+    while (mproc_conn_recv_bytes(c, MPROC_ALL, &buf, &len) == 0) {
       msgpack_sbuffer_clear(&out);
-      answer(w->s, w, buf, len, &out);
-      if (mproc_conn_send_bytes(w->c, out.data, out.size, 0, MPROC_ALL) != 0)
+      answer(w.s, &w, buf, len, &out);
+      if (mproc_conn_send_bytes(c, out.data, out.size, 0, MPROC_ALL) != 0)
         break;
     }
-  } else {
-    MPROC__LOG(MPROC_LOG_WARNING, "manager: connection refused");
   }
   msgpack_sbuffer_destroy(&out);
-  worker_gone(w->s, w);
-  mproc_conn_close(w->c);
-  atomic_store(&w->done, 1);
-  return NULL;
+  worker_gone(w.s, &w);
+  return 0; /* the acceptor closes it */
 }
 
-/* Join and free workers whose connections have ended. */
-static void reap_workers(server_t *s)
-{
-  apr_status_t st;
-
-  for (worker_t **p = &s->workers; *p != NULL;) {
-    worker_t *w = *p;
-    if (!atomic_load(&w->done)) {
-      p = &w->next;
-      continue;
-    }
-    *p = w->next;
-    apr_thread_join(&st, w->thread);
-    mproc_conn_free(w->c);
-    apr_pool_destroy(w->pool);
-    free(w);
-  }
-}
-
-static int start_worker(server_t *s, mproc_conn_t *c)
-{
-  worker_t *w = calloc(1, sizeof *w);
-
-  if (w == NULL || apr_pool_create(&w->pool, NULL) != APR_SUCCESS) {
-    free(w);
-    mproc_conn_free(c);
-    return mproc__err(MPROC_ENOMEM, "out of memory");
-  }
-  w->s = s;
-  w->c = c;
-  if (apr_thread_create(&w->thread, NULL, serve_conn, w, w->pool) !=
-      APR_SUCCESS) {
-    apr_pool_destroy(w->pool);
-    free(w);
-    mproc_conn_free(c);
-    return mproc__err(MPROC_EOS, "manager: cannot start a thread");
-  }
-  w->next = s->workers;
-  s->workers = w;
-  return 0;
-}
-
+/* Serve until "shutdown". The connections' threads are not joined: the
+ * process ends with them (one may be blocked in Queue.get). */
 static int serve(server_t *s)
 {
-  mproc_conn_t *c;
-  int rc;
+  int rc = mproc__acceptor_create(&s->acc, s->lsn, SIZE_MAX, serve_conn, s);
 
-  while (!atomic_load(&s->stopping)) {
-    rc = mproc__listener_accept_raw(s->lsn, &c, MPROC_FOREVER);
-    reap_workers(s);
-    if (rc != 0)
-      continue; /* a peer that vanished before accept: go on */
-    if (atomic_load(&s->stopping)) {
-      mproc_conn_free(c);
-      break;
-    }
-    (void)start_worker(s, c);
-  }
+  if (rc == 0)
+    (void)mproc__acceptor_run(s->acc);
   mproc_listener_close(s->lsn);
   return 0;
 }

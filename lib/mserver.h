@@ -78,17 +78,13 @@ typedef struct server {
   mproc_listener_t *lsn;
   const unsigned char *key;
   size_t keylen;
-  atomic_int stopping;
-  worker_t *workers;
+  mproc__acceptor_t *acc; /* a thread per connection */
 } server_t;
 
+/* A connection being served (its thread's own). */
 struct worker {
   server_t *s;
   mproc_conn_t *c;
-  apr_pool_t *pool;
-  apr_thread_t *thread;
-  atomic_int done;
-  worker_t *next;
 };
 
 /* One request being answered. */

@@ -230,8 +230,9 @@ int mproc__plat_named_create(const char *name, size_t size,
 /* Attach to block @name, whatever its size. MPROC_ENOTFOUND. */
 int mproc__plat_named_open(const char *name, mproc__named_t *out);
 
-/* In a child: map the inherited handle @h (ownership moves on success). */
-int mproc__plat_named_adopt(intptr_t h, mproc__named_t *out);
+/* In a child: map the inherited handle @h of block @name (ownership
+ * moves on success). */
+int mproc__plat_named_adopt(const char *name, intptr_t h, mproc__named_t *out);
 
 /* Detach; removes the block when this was its last user. */
 void mproc__plat_named_close(const char *name, mproc__named_t *m);
@@ -262,10 +263,11 @@ int mproc__plat_has_family(int family);
 int mproc__plat_default_family(void);
 
 /* Bind and listen on @address of @family with @backlog (>= 1), or on a
- * new private address when @address is NULL (UNIX: a fresh path in a
- * private temporary directory; INET: 127.0.0.1 with a free port; PIPE: a
- * fresh unique pipe name). The address bound, with the chosen port or
- * path, goes to @bound (NUL-terminated, @cap bytes). Nothing is
+ * new private address when @address is NULL (UNIX: a fresh abstract
+ * address, "@name", that accepts only peers of the same user; INET:
+ * 127.0.0.1 with a free port; PIPE: a fresh unique pipe name). A UNIX
+ * address "@name" is Linux's abstract namespace. The address bound, with the
+ * chosen port or path, goes to @bound (NUL-terminated, @cap bytes). Nothing is
  * inherited by children. MPROC_EADDRINUSE when the address is taken;
  * MPROC_EINVAL when the OS refuses the address (unknown host, path too
  * long); MPROC_EOS otherwise. */
@@ -279,8 +281,13 @@ int mproc__plat_listen(int family, const char *address, int backlog,
  * at the deadline. One thread accepts at a time. */
 int mproc__plat_accept(mproc__lsn_t *l, double deadline, intptr_t *h);
 
-/* Stop listening and free @l; a UNIX listener removes the path (and the
- * private directory) it made. NULL is a no-op. */
+/* Make every read and wait on connection @h (from mproc__plat_accept)
+ * end at once as at EOF, in any thread, without closing it: its owner
+ * closes it when done. */
+void mproc__plat_handle_shutdown(intptr_t h);
+
+/* Stop listening and free @l; a UNIX listener removes the path it made.
+ * NULL is a no-op. */
 void mproc__plat_listen_close(mproc__lsn_t *l);
 
 /* Connect to @address of @family; *h as from mproc__plat_accept.

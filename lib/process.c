@@ -1014,6 +1014,7 @@ int mproc__become(mproc__boot_t *b)
   /* Under fork, b->parent_name is this process's inherited name: copy
    * it before the name is replaced. */
   parent.pid = b->parent_pid;
+  free(parent.name); /* a forked grandchild's copy of its parent's */
   parent.name = strdup(b->parent_name ? b->parent_name : "");
   parent.daemon = 0;
   current.is_child = 1;
@@ -1025,6 +1026,7 @@ int mproc__become(mproc__boot_t *b)
   if (set_bytes(&current.authkey, &current.authkey_len, b->authkey,
                 b->authkey_len) != 0)
     return MPROC_ENOMEM;
+  free(current.identity);
   current.identity = malloc((b->identity_len + 1) * sizeof(int64_t));
   if (current.name == NULL || current.identity == NULL)
     return mproc__err(MPROC_ENOMEM, "out of memory");

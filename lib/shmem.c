@@ -173,7 +173,7 @@ static int shm_import(mproc__obj_t **out, const intptr_t *h, size_t n,
     free(s);
     return mproc__err(MPROC_ECODEC, "SharedMemory: bad name from the parent");
   }
-  rc = mproc__plat_named_adopt(h[0], &s->m);
+  rc = mproc__plat_named_adopt(s->name, h[0], &s->m);
   if (rc == 0 && (rc = take_block(s)) == MPROC_ENOTFOUND)
     rc = 0; /* unlinked since: still usable by those who have it */
   if (rc != 0) {

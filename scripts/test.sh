@@ -5,6 +5,7 @@
 #
 #   scripts/test.sh            everything
 #   SKIP_WIN=1 SKIP_ASAN=1 SKIP_FUZZ=1 SKIP_CONSUMERS=1   skip those stages
+#   SKIP_VALGRIND=1 SKIP_FAULT=1                          and these
 #   (SKIP_WIN also leaves out the MinGW consumer legs; SKIP_DEB=1 the .deb one)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,7 +45,8 @@ run_leg() { # name build-dir method
 build() { # dir build-type extra-cmake-args...
   local dir=$1 type=$2; shift 2
   cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE="$type" -DMPROC_WERROR=ON "$@" >/dev/null
-  cmake --build "$dir" -j"$jobs" >"$dir.log" 2>&1 || { cat "$dir.log"; exit 1; }
+  cmake --build "$dir" -j"$jobs" ${target:+--target "$target"} >"$dir.log" 2>&1 ||
+    { cat "$dir.log"; exit 1; }
 }
 
 # Optimised: -O2 finds warnings (maybe-uninitialized) that -O0 does not.
@@ -80,6 +82,69 @@ if [ -z "${SKIP_ASAN:-}" ]; then
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   for m in fork spawn forkserver; do run_leg "linux-asan-$m" build/asan "$m"; done
   unset ASAN_OPTIONS UBSAN_OPTIONS
+fi
+
+# Valgrind memcheck of the process and queues suites under each method,
+# and of the pool suite under spawn:
+# the test process must end with 0 errors and 0 bytes definitely lost.
+# Children run natively (re-executed) or, forked, silently. Valgrind 3.19
+# does not know pidfd_open: children are tracked by pid there (the
+# fallback the nopidfd ctest entries force). A few minutes.
+valgrind_one() { # method suite
+  local log=build/valgrind/$1.$2
+  valgrind --child-silent-after-fork=yes --leak-check=full \
+    --errors-for-leak-kinds=definite --log-file="$log.vg" \
+    build/ci/tests/mproc_tests --method "$1" --suite "$2" >"$log.out" 2>&1 &&
+    grep -q 'ERROR SUMMARY: 0 errors' "$log.vg" &&
+    grep -qE 'definitely lost: 0 bytes|no leaks are possible' "$log.vg" &&
+    echo "ok $1.$2" || echo "FAILED $1.$2 (build/valgrind/$1.$2.*)"
+}
+if [ -z "${SKIP_VALGRIND:-}" ]; then
+  scripts/deps.sh valgrind
+  rm -rf build/valgrind && mkdir -p build/valgrind
+  export -f valgrind_one
+  # The pool suite once (spawn: its workers run natively; the parent's
+  # side is the same under every method, and each method's start path is
+  # the process suite's), the others under each method.
+  vg=$( (echo "spawn pool"
+         for m in fork spawn forkserver; do for s in process queues; do
+           echo "$m $s"; done; done) | xargs -P"$jobs" -L1 bash -c 'valgrind_one "$@"' _)
+  vpass=$(grep -c '^ok ' <<<"$vg" || true)
+  vfail=$(grep -c '^FAILED ' <<<"$vg" || true)
+  grep '^FAILED ' <<<"$vg" | sed 's/^/  /' || true
+  echo "linux-valgrind: $vpass passed, $vfail failed, 0 skipped"
+  [ "$vfail" -eq 0 ] && [ "$vpass" -gt 0 ] || failed_legs+=(linux-valgrind)
+  total_pass=$((total_pass + vpass)) total_fail=$((total_fail + vfail))
+fi
+
+# Fault injection: every scenario with each OS call it makes failing in
+# turn (tests/fault/), in builds whose OS wrappers fail on demand. The
+# summary counts the faults injected and what became of them.
+fault_leg() { # name build-dir driver-command...
+  local name=$1 dir=$2 log; shift 2
+  log=$(mktemp)
+  "$@" >"$log" 2>&1 || true
+  grep '^FAIL' "$log" | head -20 | sed 's/^/  /' || true
+  local line bad
+  line=$(grep '^faults: ' "$log" | tail -1)
+  bad=$(sed -n 's/.*, \([0-9]*\) failures$/\1/p' <<<"$line")
+  echo "$name: ${line#faults: }"
+  if [ -z "$line" ] || [ "${bad:-1}" -ne 0 ]; then
+    failed_legs+=("$name"); total_fail=$((total_fail + ${bad:-1}))
+  fi
+  rm -f "$log"
+}
+if [ -z "${SKIP_FAULT:-}" ]; then
+  target=mproc_faults build build/fault RelWithDebInfo -DMPROC_FAULT_INJECTION=ON \
+    -DMPROC_BUILD_EXAMPLES=OFF -DMPROC_BUILD_BENCH=OFF
+  fault_leg linux-faults build/fault build/fault/tests/mproc_faults
+  if [ -z "${SKIP_WIN:-}" ]; then
+    target=mproc_faults build build/win-fault RelWithDebInfo -DMPROC_FAULT_INJECTION=ON \
+      -DCMAKE_TOOLCHAIN_FILE="$root/cmake/mingw-w64.cmake" \
+      -DMPROC_BUILD_EXAMPLES=OFF -DMPROC_BUILD_BENCH=OFF
+    fault_leg win32-faults build/win-fault \
+      scripts/wine-run.sh build/win-fault/tests/mproc_faults.exe
+  fi
 fi
 
 # The consumer legs (scripts/consumers.sh): the install, the API reference,

@@ -140,6 +140,10 @@ int mproc_test_run_program(const char *path, const char *const *argv,
 int mproc_test_run_program_timeout(const char *path, const char *const *argv,
                                    double timeout, int *exitcode);
 
+/* The pid of this process's forkserver (a child of ours), or 0 when it
+ * has none (or the platform has no forkserver). */
+long mproc_test_forkserver_pid(void);
+
 /* ---- other programs' output (capture.c) ---- */
 
 /* Run program @path with @argv (NULL-terminated, argv[0] included), its

@@ -138,6 +138,11 @@ long mproc_test_count_handles(void)
   return (long)n;
 }
 
+long mproc_test_forkserver_pid(void)
+{
+  return 0;
+}
+
 int mproc_test_stray_children(char *msg, size_t cap, int kill_them)
 {
   /* Windows keeps no parent/child tree that can be listed cheaply (a
@@ -382,6 +387,19 @@ static int children_from_scan(long *pids, int cap)
   }
   closedir(d);
   return n;
+}
+
+long mproc_test_forkserver_pid(void)
+{
+  long pids[256];
+  int n = children_from_tasks(pids, 256);
+
+  if (n < 0)
+    n = children_from_scan(pids, 256);
+  for (int i = 0; i < n; i++)
+    if (proc_state(pids[i], NULL) != 'Z' && is_forkserver(pids[i]))
+      return pids[i];
+  return 0;
 }
 
 int mproc_test_stray_children(char *msg, size_t cap, int kill_them)

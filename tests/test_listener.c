@@ -249,6 +249,90 @@ MPROC_TARGET(l_challenged)
   return code_of(rc);
 }
 
+/* Opens @idle connections that never say a word and @trickle that send
+ * a byte every 20 ms (a frame announcing 200 bytes, then its bytes), to
+ * @address; says how many it opened on @ctl, then trickles until @ctl
+ * has something to say. Exit 0. */
+MPROC_TARGET(l_idle_peers)
+{
+  static const unsigned char header[4] = {0, 0, 0, 200};
+  const char *address, *family;
+  mproc_conn_t *ctl, **c;
+  int idle, trickle, made = 0;
+
+  if (mproc_args_parse(args, "sziio", &address, &family, &idle, &trickle,
+                       MPROC_KIND_CONNECTION, &ctl) != 0 ||
+      (c = calloc((size_t)(idle + trickle), sizeof *c)) == NULL)
+    return BADARGS;
+  for (int i = 0; i < idle + trickle; i++)
+    (void)mproc_client(&c[i], address, family, NULL, 0, LIMIT);
+  /* Ready once the listener has taken every one of them on: each has its
+   * challenge (a listener that authenticated one peer at a time would
+   * never send the second its own). */
+  for (double end = mproc_test_now() + LIMIT, left; made < idle + trickle;
+       made++) {
+    left = end - mproc_test_now();
+    if (c[made] == NULL || mproc_conn_poll(c[made], left > 0 ? left : 0) != 1)
+      break;
+  }
+  (void)mproc_conn_send(ctl, "i", made);
+  for (int round = 0; mproc_conn_poll(ctl, 0.02) == 0; round++)
+    for (int i = idle; i < idle + trickle; i++)
+      if (c[i] != NULL)
+        (void)raw_write(c[i], round < 4 ? (const char *)header + round : "x",
+                        1);
+  for (int i = 0; i < idle + trickle; i++)
+    mproc_conn_free(c[i]);
+  free(c);
+  return 0;
+}
+
+/* For each "go" on @ctl, connects with @key and answers as serve_echo();
+ * ends at "stop". Exit: code_of(the first failing status). */
+MPROC_TARGET(l_timed_client)
+{
+  const char *address, *family, *word;
+  mproc_conn_t *ctl, *c;
+  mproc_args_t *m = NULL;
+  int rc = 0;
+
+  if (mproc_args_parse(args, "szo", &address, &family, MPROC_KIND_CONNECTION,
+                       &ctl) != 0)
+    return BADARGS;
+  while (rc == 0 && mproc_conn_recv(ctl, &m) == 0 &&
+         mproc_args_parse(m, "s", &word) == 0 && strcmp(word, "go") == 0) {
+    c = NULL;
+    rc = mproc_client(&c, address, family, KEY, strlen(KEY), LIMIT);
+    if (rc == 0)
+      rc = serve_echo(c);
+    mproc_conn_free(c);
+    mproc_args_free(m);
+    m = NULL;
+  }
+  mproc_args_free(m);
+  return code_of(rc);
+}
+
+/* Listens (a private address of the default family, with a key) and
+ * starts a manager; sends both addresses on @report; waits to be
+ * killed. */
+MPROC_TARGET(l_owner)
+{
+  mproc_listener_t *l = NULL;
+  mproc_manager_t *m = NULL;
+  mproc_conn_t *report;
+
+  if (mproc_args_parse(args, "o", MPROC_KIND_CONNECTION, &report) != 0)
+    return BADARGS;
+  if (mproc_listener_create(&l, NULL, NULL, 1, KEY, strlen(KEY)) != 0 ||
+      mproc_manager(&m) != 0 ||
+      mproc_conn_send(report, "ss", mproc_listener_address(l),
+                      mproc_manager_address(m)) != 0)
+    return 1;
+  mproc_test_block_forever();
+  return 0;
+}
+
 /* Runs python3 with the script and arguments it is given (at most six
  * strings); its exit code, 200 + N when python was killed by signal N,
  * 199 when it could not run. */
@@ -524,8 +608,33 @@ static void test_client_to_nothing(void)
   CU_ASSERT(mproc_test_now() - t0 < 5.0);
 }
 
-/* A wrong key fails on both sides; the listener then accepts a good
- * client. */
+/* What accept() says when no peer passed and @dropped failed since one
+ * was last accepted, the last with @why. The listener may tell a peer it
+ * failed a moment before it counts it: that moment is waited for. */
+static void expect_dropped(mproc_listener_t *l, int dropped, const char *why)
+{
+  double end = mproc_test_now() + LIMIT;
+  mproc_conn_t *c = NULL;
+  char want[400];
+  int rc;
+
+  snprintf(want, sizeof want,
+           "no peer passed the handshake in time (%d failed it; the last: %s",
+           dropped, why);
+  while ((rc = mproc_listener_accept(l, &c, 0)) == MPROC_ETIMEDOUT &&
+         strncmp(mproc_last_error(), want, strlen(want)) != 0 &&
+         mproc_test_now() < end)
+    mproc_test_sleep_ms(5);
+  CU_ASSERT_EQUAL(rc, MPROC_ETIMEDOUT);
+  CU_ASSERT_PTR_NULL(c);
+  CU_ASSERT_EQUAL(strncmp(mproc_last_error(), want, strlen(want)), 0);
+  if (strncmp(mproc_last_error(), want, strlen(want)) != 0)
+    printf("\n  accept: \"%s\", want \"%s...\"\n", mproc_last_error(), want);
+}
+
+/* A wrong key fails on both sides: the client is told, the listener
+ * drops it (accept() goes on waiting for a peer that passes, and says
+ * why when it gives up); then it accepts a good client. */
 static void wrong_key(const char *family)
 {
   mproc_listener_t *l = listen_on(family, KEY);
@@ -534,16 +643,17 @@ static void wrong_key(const char *family)
 
   if (l == NULL)
     return;
+  /* The first accept starts the handshakes. */
+  CU_ASSERT_EQUAL(mproc_listener_accept(l, &c, 0), MPROC_ETIMEDOUT);
+  CU_ASSERT_STRING_EQUAL(mproc_last_error(), "no peer connected in time");
   p = mproc_test_start(l_client, "szy#p", mproc_listener_address(l), family,
                        WRONG_KEY, strlen(WRONG_KEY), 1);
-  CU_ASSERT_EQUAL(mproc_listener_accept(l, &c, LIMIT), MPROC_EAUTH);
-  CU_ASSERT_PTR_NULL(c);
   EXPECT_EXIT(mproc_test_finish(p), code_of(MPROC_EAUTH));
   /* A key that only starts like the right one is wrong too. */
   p = mproc_test_start(l_client, "szy#p", mproc_listener_address(l), family,
                        KEY, strlen(KEY) - 1, 1);
-  CU_ASSERT_EQUAL(mproc_listener_accept(l, &c, LIMIT), MPROC_EAUTH);
   EXPECT_EXIT(mproc_test_finish(p), code_of(MPROC_EAUTH));
+  expect_dropped(l, 2, "authentication: digest received was wrong)");
   p = mproc_test_start(l_client, "szy#p", mproc_listener_address(l), family,
                        KEY, strlen(KEY), 1);
   accept_and_check(l, p);
@@ -555,43 +665,53 @@ static void test_wrong_key(void)
   for_each_family(wrong_key);
 }
 
-/* One raw peer per misbehaviour; each is dropped with MPROC_EAUTH well
- * before the handshake's timeout (the silent one at the timeout), and
- * the listener still serves a good client afterwards. */
+/* Why the listener drops each raw peer (the hang-up: its first write
+ * fails, or its first read ends, whichever comes first). */
+static const char *const raw_reasons[RAW_MODES] = {
+    "authentication: unsupported message length, missing digest prefix, or "
+    "unsupported digest)",
+    "authentication: the peer's message is longer than 256 bytes)",
+    "authentication: the peer's message is longer than 256 bytes)",
+    "authentication: the peer's message is longer than 256 bytes)",
+    "authentication: the peer did not answer in time)",
+    "authentication: "};
+
+/* One raw peer per misbehaviour; each is dropped well before the
+ * handshake's timeout (the silent one at the timeout), with its reason,
+ * and the listener still serves a good client afterwards. */
 static void raw_peers(const char *family)
 {
   mproc_listener_t *l = listen_on(family, KEY);
+  mproc_conn_t *c = NULL;
 
   if (l == NULL)
     return;
+  CU_ASSERT_EQUAL(mproc_listener_accept(l, &c, 0), MPROC_ETIMEDOUT);
   for (int mode = 0; mode < RAW_MODES; mode++) {
-    mproc_conn_t *a = NULL, *b = NULL, *c = NULL;
+    mproc_conn_t *a = NULL, *b = NULL;
     mproc_args_t *m = NULL;
     mproc_process_t *p;
     double bound = mode == RAW_SILENT ? 0.5 : 10.0, t0, dt;
-    int rc;
 
     CU_ASSERT_EQUAL(mproc_listener_set_auth_timeout(l, bound), 0);
     CU_ASSERT_EQUAL_FATAL(mproc_pipe(&a, &b, 0), 0);
     p = mproc_test_start(l_raw_peer, "szio", mproc_listener_address(l), family,
                          mode, b);
     mproc_conn_free(b);
-    /* Connected (queued at the listener) before the clock starts, so
-     * that the child's start-up time is not counted. */
+    /* Connected before the clock starts, so that the child's start-up
+     * time is not counted. */
     CU_ASSERT_EQUAL(mproc_conn_recv(a, &m), 0);
     mproc_args_free(m);
     t0 = mproc_test_now();
-    rc = mproc_listener_accept(l, &c, LIMIT);
+    /* The peer ends once it has been dropped. */
+    EXPECT_EXIT(mproc_test_finish(p), 0);
     dt = mproc_test_now() - t0;
-    CU_ASSERT_EQUAL(rc, MPROC_EAUTH);
-    CU_ASSERT_PTR_NULL(c);
     /* Not the 10 s timeout: dropped at once (the silent one at 0.5 s). */
     CU_ASSERT(dt < 5.0 && (mode != RAW_SILENT || dt >= 0.45));
-    if (rc != MPROC_EAUTH || dt >= 5.0)
-      printf("\n  raw peer '%s' (%s): %s after %.2f s: %s\n", raw_names[mode],
-             family, mproc_strerror(rc), dt, mproc_last_error());
-    mproc_conn_free(c);
-    EXPECT_EXIT(mproc_test_finish(p), 0);
+    if (dt >= 5.0 || (mode == RAW_SILENT && dt < 0.45))
+      printf("\n  raw peer '%s' (%s): dropped after %.2f s\n", raw_names[mode],
+             family, dt);
+    expect_dropped(l, mode + 1, raw_reasons[mode]);
     mproc_conn_free(a);
   }
   CU_ASSERT_EQUAL(mproc_listener_set_auth_timeout(l, MPROC_AUTH_TIMEOUT), 0);
@@ -612,6 +732,7 @@ static void test_null_address(void)
 {
   const char *const *f = mproc_all_families();
   mproc_listener_t *l = NULL;
+  mproc_conn_t *c = NULL;
   char path[600];
   int has_default = 0, has_inet = 0;
 
@@ -629,9 +750,12 @@ static void test_null_address(void)
   CU_ASSERT(strlen(mproc_listener_address(l)) > 0);
   snprintf(path, sizeof path, "%s", mproc_listener_address(l));
   if (MPROC_TEST_POSIX) {
-    CU_ASSERT(path_exists(path));
+    /* Linux's abstract namespace: no file, nothing to leave behind. */
+    CU_ASSERT_EQUAL(strncmp(path, "@mproc-listener-", 16), 0);
+    CU_ASSERT(!path_exists(path + 1));
     CU_ASSERT_EQUAL(mproc_listener_close(l), 0);
-    CU_ASSERT(!path_exists(path));
+    CU_ASSERT_EQUAL(mproc_client(&c, path, NULL, NULL, 0, 5.0),
+                    MPROC_ENOTFOUND);
   } else {
     CU_ASSERT_EQUAL(strncmp(path, "\\\\.\\pipe\\", 9), 0);
   }
@@ -766,6 +890,134 @@ static void test_bad_family_and_address(void)
   CU_ASSERT_EQUAL(mproc_client(&c, NULL, NULL, NULL, 0, 1.0), MPROC_EINVAL);
   CU_ASSERT_PTR_NULL(l);
   CU_ASSERT_PTR_NULL(c);
+}
+
+/* ---- peers that hold up nobody ---- */
+
+/* How soon a good client behind the silent peers is accepted: 100 ms,
+ * as the issue asks. Under Wine, whose server process carries every
+ * thread's waits, a connection and its handshake alone take a few
+ * hundred ms beside 200 waiting threads: 2 s there, a fifth of what the
+ * first silent peer alone cost before handshakes ran side by side. */
+#ifdef _WIN32
+#define FIRST_PEER 2.0
+#else
+#define FIRST_PEER 0.1
+#endif
+
+/* 200 peers that never speak and a few that trickle hold their own
+ * handshakes, and nobody else's: a client with the key is accepted at
+ * once (CPython's accept would make it wait 10 s per silent peer). */
+static void idle_peers(const char *family)
+{
+  mproc_listener_t *l = NULL;
+  mproc_conn_t *a = NULL, *b = NULL, *ctl = NULL, *peer_end = NULL, *c = NULL;
+  mproc_process_t *peers, *client;
+  mproc_args_t *m = NULL;
+  const int idle = 200, trickle = 4;
+  int made = 0, rc;
+  double t0, dt, best = 1e9;
+
+  CU_ASSERT_EQUAL_FATAL(
+      mproc_listener_create(&l, NULL, family, 256, KEY, strlen(KEY)), 0);
+  /* No silent peer is dropped while the others are still being taken
+   * on (under Wine that takes seconds). */
+  CU_ASSERT_EQUAL(mproc_listener_set_auth_timeout(l, 2 * LIMIT), 0);
+  /* Both helpers start before the listener has a thread (a fork beside
+   * 200 handshake threads may inherit a lock one of them held). The
+   * peers wait in the backlog until the first accept. */
+  CU_ASSERT_EQUAL_FATAL(mproc_pipe(&a, &b, 1), 0);
+  CU_ASSERT_EQUAL_FATAL(mproc_pipe(&ctl, &peer_end, 1), 0);
+  peers = mproc_test_start(l_idle_peers, "sziio", mproc_listener_address(l),
+                           family, idle, trickle, b);
+  client = mproc_test_start(l_timed_client, "szo", mproc_listener_address(l),
+                            family, peer_end);
+  mproc_conn_free(b);
+  mproc_conn_free(peer_end);
+  /* The first accept starts the handshakes. */
+  CU_ASSERT_EQUAL(mproc_listener_accept(l, &c, 0), MPROC_ETIMEDOUT);
+  CU_ASSERT_EQUAL(mproc_conn_recv(a, &m), 0);
+  CU_ASSERT(m != NULL && mproc_args_parse(m, "i", &made) == 0);
+  CU_ASSERT_EQUAL(made, idle + trickle);
+  mproc_args_free(m);
+  m = NULL;
+  /* The best of up to three connections of the client, one after the
+   * other: a loaded machine may leave it unscheduled for a while; behind
+   * the silent peers (before handshakes ran side by side) each waited
+   * the handshake timeout per peer. */
+  for (int round = 0; round < 3 && best >= FIRST_PEER; round++) {
+    c = NULL;
+    CU_ASSERT_EQUAL(mproc_conn_send(ctl, "s", "go"), 0);
+    t0 = mproc_test_now();
+    rc = mproc_listener_accept(l, &c, LIMIT);
+    dt = mproc_test_now() - t0;
+    CU_ASSERT_EQUAL(rc, 0);
+    best = dt < best ? dt : best;
+    if (rc != 0 || dt >= FIRST_PEER)
+      printf("\n  %s: accepted after %.1f ms: %s\n", family, dt * 1e3,
+             rc == 0 ? "ok" : mproc_last_error());
+    if (c != NULL)
+      CU_ASSERT(check_echo(c));
+    mproc_conn_free(c);
+    if (rc != 0)
+      break;
+  }
+  CU_ASSERT_EQUAL(mproc_conn_send(ctl, "s", "stop"), 0);
+  EXPECT_EXIT(mproc_test_finish(client), 0);
+  CU_ASSERT(best < FIRST_PEER);
+  CU_ASSERT_EQUAL(mproc_conn_send(a, "s", "stop"), 0);
+  EXPECT_EXIT(mproc_test_finish(peers), 0);
+  mproc_conn_free(a);
+  mproc_conn_free(ctl);
+  /* Closing with handshakes still waiting wakes and ends them all. */
+  mproc_listener_free(l);
+}
+
+static void test_idle_peers_hold_up_nobody(void)
+{
+  for_each_family(idle_peers);
+}
+
+/* A program holding a Listener and a manager is killed: nothing of
+ * theirs is left on disk (the manager's server dies with its owner). */
+static void test_owner_killed_leaves_nothing(void)
+{
+  mproc_conn_t *a = NULL, *b = NULL, *c = NULL;
+  mproc_args_t *m = NULL;
+  mproc_process_t *p;
+  const char *laddr = NULL, *maddr = NULL;
+  char lpath[600] = "", mpath[600] = "";
+  double end;
+  int rc = 0;
+
+  CU_ASSERT_EQUAL_FATAL(mproc_pipe(&a, &b, 1), 0);
+  p = mproc_test_start(l_owner, "o", b);
+  mproc_conn_free(b);
+  CU_ASSERT_EQUAL(mproc_conn_recv(a, &m), 0);
+  if (m != NULL && mproc_args_parse(m, "ss", &laddr, &maddr) == 0) {
+    snprintf(lpath, sizeof lpath, "%s", laddr);
+    snprintf(mpath, sizeof mpath, "%s", maddr);
+  }
+  mproc_args_free(m);
+  CU_ASSERT(lpath[0] != '\0' && mpath[0] != '\0');
+  CU_ASSERT_EQUAL(mproc_process_kill(p), 0);
+  EXPECT_EXIT(mproc_test_finish(p), -SIGKILL);
+  /* The manager's server, a daemon, goes with its owner. */
+  for (end = mproc_test_now() + LIMIT; mproc_test_now() < end;) {
+    rc = mproc_client(&c, mpath, NULL, NULL, 0, 1.0);
+    mproc_conn_free(c);
+    c = NULL;
+    if (rc == MPROC_ENOTFOUND)
+      break;
+    mproc_test_sleep_ms(10);
+  }
+  CU_ASSERT_EQUAL(rc, MPROC_ENOTFOUND);
+  CU_ASSERT_EQUAL(mproc_client(&c, lpath, NULL, NULL, 0, 1.0), MPROC_ENOTFOUND);
+  CU_ASSERT(!path_exists(lpath));
+  CU_ASSERT(!path_exists(mpath));
+  if (path_exists(lpath) || path_exists(mpath))
+    printf("\n  left behind: %s %s\n", lpath, mpath);
+  mproc_conn_free(a);
 }
 
 /* ---- the handshake on any connection ---- */
@@ -910,19 +1162,21 @@ static void python_client(const char *family, const char *lkey,
   hex(hexkey, ckey);
   p = mproc_test_start(l_python, "ssss", script, family,
                        mproc_listener_address(l), hexkey);
-  rc = mproc_listener_accept(l, &c, LIMIT);
+  /* A client with the wrong key is dropped: accept() waits on for one
+   * that passes, so the client is left to finish first. */
+  rc = mproc_listener_accept(l, &c, good ? LIMIT : 0);
   if (good) {
     CU_ASSERT_EQUAL(rc, 0);
     if (c != NULL)
       CU_ASSERT(python_conversation(c));
-  } else {
-    CU_ASSERT_EQUAL(rc, MPROC_EAUTH);
+    if (rc != 0)
+      printf("\n  accepting CPython's Client (%s): %s\n", family,
+             mproc_last_error());
   }
-  if (rc != (good ? 0 : MPROC_EAUTH))
-    printf("\n  accepting CPython's Client (%s): %s\n", family,
-           mproc_last_error());
   mproc_conn_free(c);
   EXPECT_EXIT(mproc_test_finish(p), good ? PY_OK : PY_AUTH);
+  if (!good)
+    expect_dropped(l, 1, "authentication: digest received was wrong)");
   mproc_listener_free(l);
 }
 
@@ -1025,6 +1279,8 @@ void mproc_test_register_listener(void)
       MPROC_TEST_CASE(test_unix_path),
       MPROC_TEST_CASE(test_family_deduced),
       MPROC_TEST_CASE(test_bad_family_and_address),
+      MPROC_TEST_CASE(test_idle_peers_hold_up_nobody),
+      MPROC_TEST_CASE(test_owner_killed_leaves_nothing),
       MPROC_TEST_CASE(test_challenge_over_pipe),
       MPROC_TEST_CASE(test_cpython_client_with_key),
       MPROC_TEST_CASE(test_cpython_client_without_key),

@@ -11,6 +11,10 @@
 
 #include "harness.h"
 
+#ifndef _WIN32
+#include <sys/stat.h>
+#endif
+
 #define BADARGS 99
 
 /* Writes 1 (of its type) into every element of @v. */
@@ -131,6 +135,40 @@ MPROC_TARGET(m_keep_using)
     rc = 4;
   mproc_shm_free(m);
   return rc;
+}
+
+/* Waits for a word on @c, then ends (keeping @m, a block, to the end). */
+MPROC_TARGET(m_wait_then_end)
+{
+  mproc_shm_t *m;
+  mproc_conn_t *c;
+  mproc_args_t *msg = NULL;
+
+  if (mproc_args_parse(args, "oo", MPROC_KIND_SHARED_MEMORY, &m,
+                       MPROC_KIND_CONNECTION, &c) != 0)
+    return BADARGS;
+  (void)mproc_conn_recv(c, &msg);
+  mproc_args_free(msg);
+  return 0;
+}
+
+/* Creates block @name, starts m_wait_then_end with it (not daemonic, so
+ * it outlives us), says "ready" on @c, waits to be killed. */
+MPROC_TARGET(m_hand_on_and_hang)
+{
+  const char *name;
+  mproc_conn_t *c;
+  mproc_shm_t *m = NULL;
+  mproc_process_t *p = NULL;
+
+  if (mproc_args_parse(args, "so", &name, MPROC_KIND_CONNECTION, &c) != 0)
+    return BADARGS;
+  if (mproc_shm_open(&m, name, 1, 64) != 0 ||
+      mproc_process_create(&p, m_wait_then_end, "oo", m, c) != 0 ||
+      mproc_process_start(p) != 0 || mproc_conn_send(c, "s", "ready") != 0)
+    return 1;
+  mproc_test_block_forever();
+  return 0;
 }
 
 static void unique_name(char *buf, size_t cap, const char *tag)
@@ -281,6 +319,50 @@ static void test_shm_creator_crash_leaks_nothing(void)
   mproc_event_free(e);
 }
 
+/* Whether block @name is there, looking only (an attach would sweep
+ * away a leaked block first). */
+static int block_left(const char *name)
+{
+#ifdef _WIN32
+  return block_exists(name);
+#else
+  char path[128];
+  struct stat st;
+
+  snprintf(path, sizeof path, "/dev/shm/mproc-%s", name);
+  return stat(path, &st) == 0;
+#endif
+}
+
+/* The creator is killed while a child it gave the block to runs on: the
+ * block goes when that child ends (under fork too, where the child
+ * never opened it itself but shares its parent's descriptor). */
+static void test_shm_outlived_creator_leaks_nothing(void)
+{
+  mproc_conn_t *a = NULL, *b = NULL;
+  mproc_args_t *msg = NULL;
+  mproc_process_t *p;
+  char name[64];
+  double end;
+
+  unique_name(name, sizeof name, "orphan");
+  CU_ASSERT_EQUAL_FATAL(mproc_pipe(&a, &b, 1), 0);
+  p = mproc_test_start(m_hand_on_and_hang, "so", name, b);
+  mproc_conn_free(b);
+  CU_ASSERT_EQUAL(mproc_conn_recv(a, &msg), 0);
+  mproc_args_free(msg);
+  CU_ASSERT(block_left(name));
+  CU_ASSERT_EQUAL(mproc_process_kill(p), 0);
+  EXPECT_EXIT(mproc_test_finish(p), -SIGKILL);
+  /* Still in use by the grandchild. */
+  CU_ASSERT(block_left(name));
+  CU_ASSERT_EQUAL(mproc_conn_send(a, "s", "go"), 0);
+  for (end = mproc_test_now() + 30; block_left(name) && mproc_test_now() < end;)
+    mproc_test_sleep_ms(10);
+  CU_ASSERT(!block_left(name));
+  mproc_conn_free(a);
+}
+
 /* Unlinked and closed by its creator while another process uses it: the
  * other process keeps it; it goes when that one is done. */
 static void test_shm_in_use_survives(void)
@@ -329,6 +411,7 @@ void mproc_test_register_memory(void)
       MPROC_TEST_CASE(test_shm_errors),
       MPROC_TEST_CASE(test_shm_by_name_and_object),
       MPROC_TEST_CASE(test_shm_creator_crash_leaks_nothing),
+      MPROC_TEST_CASE(test_shm_outlived_creator_leaks_nothing),
       MPROC_TEST_CASE(test_shm_in_use_survives),
       MPROC_TEST_CASE(test_shm_last_close_removes),
       {NULL, NULL}};

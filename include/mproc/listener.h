@@ -24,8 +24,12 @@ extern "C" {
  *
  * Address families, named as in CPython:
  * - "AF_UNIX": a unix-domain socket at a file path (POSIX only; the
- *   POSIX default). A NULL address gives a new private path in a
- *   temporary directory, removed when the listener closes.
+ *   POSIX default), or, written "@name", at a Linux abstract address
+ *   (CPython's "\0name": no file). A NULL address gives a new private
+ *   abstract address, "@mproc-listener-...", that accepts only peers of
+ *   the same user and leaves nothing on disk however the program ends
+ *   (Differs from CPython 3.11, which makes a file in a temporary
+ *   directory; 3.12 makes an abstract address too).
  * - "AF_INET": TCP, address "host:port" (IPv4 or a host name; port 0
  *   picks a free port, which mproc_listener_address() then shows).
  * - "AF_PIPE": a Windows named pipe, address "\\\\.\\pipe\\name" (Windows
@@ -84,16 +88,23 @@ int mproc_listener_create(mproc_listener_t **out, const char *address,
 
 /**
  * Accept one connection, waiting up to @p timeout seconds for a peer
- * (CPython's accept() waits forever: pass MPROC_FOREVER). With an authkey
- * the handshake then runs, bounded by mproc_listener_set_auth_timeout().
+ * (CPython's accept() waits forever: pass MPROC_FOREVER).
+ *
+ * With an authkey, from the first call on, the listener authenticates
+ * every peer that connects in a thread of its own, side by side, each
+ * bounded by mproc_listener_set_auth_timeout(); accept() returns the
+ * first peer that has passed. A peer that fails (wrong key, garbage, too
+ * long a message, silence) is dropped, and accept() goes on waiting for
+ * one that passes. Differs from CPython, which authenticates one peer at
+ * a time inside accept() and raises AuthenticationError for a peer that
+ * fails: there one silent peer holds up every other for the timeout.
  *
  * @param l the listener.
  * @param[out] out the connection (free with mproc_conn_free()).
  * @param timeout seconds to wait for a peer.
  * @return 0 and a new duplex connection in @p *out; MPROC_ETIMEDOUT when
- *         no peer came; MPROC_EAUTH when the peer failed the handshake
- *         (wrong key, garbage, too long a message, silence): its
- *         connection is closed and the listener goes on;
+ *         no peer passed in time (the message says how many failed since
+ *         one was last accepted, and why the last one did);
  *         MPROC_ECLOSED after mproc_listener_close(); MPROC_EOS.
  */
 int mproc_listener_accept(mproc_listener_t *l, mproc_conn_t **out,
@@ -122,7 +133,8 @@ const char *mproc_listener_address(const mproc_listener_t *l);
 const char *mproc_listener_family(const mproc_listener_t *l);
 
 /**
- * Stop listening (a unix socket's path is removed). Idempotent.
+ * Stop listening (a unix socket's path is removed; peers still in a
+ * handshake are dropped and their threads joined). Idempotent.
  * @param l the listener.
  * @return 0; MPROC_EINVAL for NULL.
  */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "os.h"
 #include "posix.h"
 
 static int read_fd(void *ctx, void *buf, size_t len)
@@ -67,11 +68,11 @@ int mproc__plat_is_spawned_child(void)
   if (known >= 0)
     return known;
   known = 0;
-  fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+  fd = os_open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return known;
   while (len < (ssize_t)sizeof buf - 1 &&
-         (r = read(fd, buf + len, sizeof buf - 1 - (size_t)len)) > 0)
+         (r = os_read(fd, buf + len, sizeof buf - 1 - (size_t)len)) > 0)
     len += r;
   close(fd);
   buf[len] = '\0';

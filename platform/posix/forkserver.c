@@ -1,12 +1,35 @@
 /*
  * The forkserver start method. On first use a process spawns a clean copy
  * of the program (the server) that listens on an abstract unix socket.
- * Each start connects, authenticates both ways with HMAC-SHA256 over the
- * server's random key, sends the bootstrap message, and gets back the
- * child's pid and a pidfd. The server forks the child, and writes its exit
- * code on the same connection when it ends: that connection is the
- * sentinel. The server exits when the process that started it goes away
- * (EOF on the "alive" pipe); daemonic children die with the server.
+ * The server exits when the process that started it goes away (EOF on
+ * the "alive" pipe); daemonic children die with the server.
+ *
+ * The server never reads from a peer, so no peer can hold it up: it
+ * refuses a peer of another user before reading a byte (SO_PEERCRED),
+ * and forks each other connection at once. The forked process, the
+ * handler, is the child to be. Side by side with any other handler, and
+ * within a short total deadline, it authenticates both ways with
+ * HMAC-SHA256 over the server's random key; it then reads the bootstrap
+ * message and the objects' descriptors, and sends its pid and a pidfd of
+ * itself. It runs the target only when the client acknowledges that it
+ * holds them; a client that fails first (too many open files, say) just
+ * closes the connection, and the handler exits without running anything.
+ * The server writes the child's exit code on the connection when it
+ * ends: that connection is the sentinel.
+ *
+ * A handler dies with the server until it has sent its pid, so a server
+ * that dies during a start shows as a refusal or a hang-up before the
+ * acknowledgement, when nothing can have run: the client then reaps the
+ * server, starts a new one and tries again.
+ *
+ * The wire, after connect: the server side sends a 4-byte status (0, or
+ * -errno when it could not fork a handler), then the handshake (32-byte
+ * challenges and HMACs, the handler's first); the client sends the
+ * bootstrap message's length (8 bytes) and bytes, then the descriptors'
+ * count (4 bytes) with the descriptors as SCM_RIGHTS; the handler sends
+ * its pid (8 bytes, -errno on failure) with its pidfd as SCM_RIGHTS (none
+ * without pidfds); the client sends one acknowledgement byte; the server
+ * sends the exit code (4 bytes) when the child ends.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,19 +41,37 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "object.h"
+#include "os.h"
 #include "posix.h"
 
 #define KEY_LEN 32
 #define CHALLENGE_LEN 32
 #define LISTEN_FD MPROC__BOOT_FD
 #define ALIVE_FD (MPROC__BOOT_FD + 1)
+
+/* Seconds a handler gives a peer to authenticate, all messages together
+ * (the program's own client needs well under a millisecond). */
+#define AUTH_LIMIT 2.0
+/* Seconds an authenticated client has for the rest of its request, and
+ * then for its acknowledgement. */
+#define REQUEST_LIMIT 60.0
+
+#define ACK 'G'
+
+/* Tries at a start whose server keeps dying under it. */
+#define MAX_TRIES 8
+
+/* The objects' descriptors follow the request: a count, and the
+ * descriptors themselves as SCM_RIGHTS (none: the count alone). */
+#define MAX_PASSED 253 /* SCM_MAX_FD */
 
 /* Client state, owned by the process that started the server. */
 static pthread_mutex_t fs_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -54,33 +95,78 @@ static void hmac(const unsigned char *key, const unsigned char *msg,
   hmac_sha256_digest(&ctx, SHA256_DIGEST_SIZE, out);
 }
 
-/* Prove we know the key: answer the peer's challenge. */
-static int answer_challenge(int fd, const unsigned char *key)
+/* Read exactly @len bytes by @deadline (MPROC__NEVER: block). 0, or
+ * -errno: -EPIPE at an early end, -ETIMEDOUT at the deadline. */
+static int read_by(int fd, void *buf, size_t len, double deadline)
 {
-  unsigned char ch[CHALLENGE_LEN], mac[SHA256_DIGEST_SIZE];
+  char *p = buf;
 
-  if (mproc__read_full(fd, ch, sizeof ch) != 0)
-    return -1;
-  hmac(key, ch, mac);
-  return mproc__write_full(fd, mac, sizeof mac) == 0 ? 0 : -1;
+  while (len > 0) {
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    double left = deadline - mproc__plat_now();
+    int ms = deadline >= MPROC__NEVER ? -1
+             : left <= 0              ? 0
+                                      : (int)(left * 1e3) + 1;
+    int r = os_poll(&pfd, 1, ms);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0)
+      return -errno;
+    if (r == 0)
+      return -ETIMEDOUT;
+    ssize_t n = os_read(fd, p, len);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+      continue;
+    if (n < 0)
+      return -errno;
+    if (n == 0)
+      return -EPIPE;
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
 }
 
-/* Make the peer prove it knows the key. */
-static int deliver_challenge(int fd, const unsigned char *key)
+/* Prove we know the key: answer the peer's challenge. 0 or -errno. */
+static int answer_challenge(int fd, const unsigned char *key, double deadline)
+{
+  unsigned char ch[CHALLENGE_LEN], mac[SHA256_DIGEST_SIZE];
+  int rc = read_by(fd, ch, sizeof ch, deadline);
+
+  if (rc != 0)
+    return rc;
+  hmac(key, ch, mac);
+  return mproc__write_full(fd, mac, sizeof mac);
+}
+
+/* Make the peer prove it knows the key. 0, -errno, or -EACCES when it
+ * does not. */
+static int deliver_challenge(int fd, const unsigned char *key, double deadline)
 {
   unsigned char ch[CHALLENGE_LEN], want[SHA256_DIGEST_SIZE], got[sizeof want];
+  int rc;
 
-  if (mproc__random(ch, sizeof ch) != 0 ||
-      mproc__write_full(fd, ch, sizeof ch) != 0 ||
-      mproc__read_full(fd, got, sizeof got) != 0)
-    return -1;
+  if ((rc = mproc__random(ch, sizeof ch)) != 0)
+    return -EIO;
+  if ((rc = mproc__write_full(fd, ch, sizeof ch)) != 0 ||
+      (rc = read_by(fd, got, sizeof got, deadline)) != 0)
+    return rc;
   hmac(key, ch, want);
-  return memeql_sec(want, got, sizeof want) ? 0 : -1;
+  return memeql_sec(want, got, sizeof want) ? 0 : -EACCES;
 }
 
 /* ------------------------------------------------------------------ */
 /* Client                                                              */
 /* ------------------------------------------------------------------ */
+
+/* What a start needs of the server, copied under the lock: another
+ * thread may replace the server meanwhile. */
+typedef struct server_ref {
+  pid_t pid;
+  struct sockaddr_un addr;
+  socklen_t addr_len;
+  unsigned char key[KEY_LEN];
+} server_ref_t;
 
 static void forget_server(void)
 {
@@ -102,7 +188,7 @@ void mproc__fs_after_fork(void)
 static int make_listener(int *out)
 {
   unsigned char rnd[12];
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd = os_socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 
   if (fd < 0)
     return mproc__err_os("socket", errno);
@@ -118,8 +204,8 @@ static int make_listener(int *out)
   for (size_t i = 0; i < sizeof rnd; i++)
     n += snprintf(fs_addr.sun_path + 1 + n, 3, "%02x", rnd[i]);
   fs_addr_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
-  if (bind(fd, (struct sockaddr *)&fs_addr, fs_addr_len) != 0 ||
-      listen(fd, 128) != 0) {
+  if (os_bind(fd, (struct sockaddr *)&fs_addr, fs_addr_len) != 0 ||
+      os_listen(fd, 128) != 0) {
     int rc = mproc__err_os("bind/listen", errno);
     close(fd);
     return rc;
@@ -132,9 +218,10 @@ static int start_server_locked(void)
 {
   int lfd = -1, alive[2] = {-1, -1}, fds[2], rc;
   char marker[64];
+  pid_t pid = 0;
 
   rc = make_listener(&lfd);
-  if (rc == 0 && pipe2(alive, O_CLOEXEC) != 0)
+  if (rc == 0 && os_pipe2(alive, O_CLOEXEC) != 0)
     rc = mproc__err_os("pipe2", errno);
   if (rc == 0)
     rc = mproc__random(fs_key, sizeof fs_key);
@@ -143,11 +230,16 @@ static int start_server_locked(void)
     fds[1] = alive[0];
     snprintf(marker, sizeof marker, "%s%d,%d", MPROC__FORKSERVER_ARG, LISTEN_FD,
              ALIVE_FD);
-    rc = mproc__spawn_self(marker, fds, 2, &fs_pid);
+    rc = mproc__spawn_self(marker, fds, 2, &pid);
   }
-  /* The key travels on the alive pipe, never on a command line. */
-  if (rc == 0 && mproc__write_full(alive[1], fs_key, sizeof fs_key) != 0)
+  /* The key travels on the alive pipe, never on a command line. A server
+   * that cannot be told it is not left behind. */
+  if (rc == 0 && mproc__write_full(alive[1], fs_key, sizeof fs_key) != 0) {
     rc = mproc__err(MPROC_EOS, "forkserver did not start");
+    kill(pid, SIGKILL);
+    while (os_waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+      ;
+  }
   if (lfd >= 0)
     close(lfd);
   if (alive[0] >= 0)
@@ -157,12 +249,13 @@ static int start_server_locked(void)
       close(alive[1]);
     return rc;
   }
+  fs_pid = pid;
   fs_alive_w = alive[1];
   fs_owner = getpid();
   return 0;
 }
 
-static int ensure_server(void)
+static int ensure_server(server_ref_t *ref)
 {
   int rc = 0, status;
 
@@ -171,18 +264,56 @@ static int ensure_server(void)
     forget_server();
   /* A server that died (killed, say) is reaped and replaced, not left a
    * zombie that every later start fails to reach. */
-  if (fs_pid != 0 && waitpid(fs_pid, &status, WNOHANG) == fs_pid) {
+  if (fs_pid != 0 && os_waitpid(fs_pid, &status, WNOHANG) == fs_pid) {
     MPROC__LOG(MPROC_LOG_WARNING,
                "forkserver (pid %ld) died; starting a new one", (long)fs_pid);
     forget_server();
   }
   if (fs_pid == 0 && (rc = start_server_locked()) == 0)
     MPROC__LOG(MPROC_LOG_INFO, "forkserver started (pid %ld)", (long)fs_pid);
+  if (rc == 0) {
+    ref->pid = fs_pid;
+    ref->addr = fs_addr;
+    ref->addr_len = fs_addr_len;
+    memcpy(ref->key, fs_key, KEY_LEN);
+  }
   pthread_mutex_unlock(&fs_lock);
   return rc;
 }
 
-static int recv_reply(int fd, mproc__child_t *c)
+/* The server @pid failed a start: it refused the connection (it no
+ * longer listens: it is dying or dead), or a handler hung up before the
+ * acknowledgement (the server may have died). Reap it if so, so that the
+ * next ensure_server() starts a new one. Another thread may have done it
+ * already. */
+static void server_failed(pid_t pid, int refused)
+{
+  int status;
+
+  pthread_mutex_lock(&fs_lock);
+  if (fs_owner == getpid() && fs_pid == pid) {
+    if (refused) {
+      /* Only a dying server stops listening; make sure, then wait. */
+      kill(pid, SIGKILL);
+      while (os_waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+      forget_server();
+    } else if (os_waitpid(pid, &status, WNOHANG) == pid) {
+      forget_server();
+    }
+  }
+  pthread_mutex_unlock(&fs_lock);
+}
+
+/* How an attempt ended, for the retry. */
+enum { DONE, RETRY_REFUSED, RETRY_HUNG_UP };
+
+static int hung_up(int err)
+{
+  return err == -EPIPE || err == -ECONNRESET;
+}
+
+static int recv_reply(int fd, mproc__child_t *c, int *retry)
 {
   int64_t pid = 0;
   char cbuf[CMSG_SPACE(sizeof(int))];
@@ -195,23 +326,34 @@ static int recv_reply(int fd, mproc__child_t *c)
   ssize_t n;
 
   do
-    n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+    n = os_recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL);
   while (n < 0 && errno == EINTR);
-  if (n != (ssize_t)sizeof pid)
-    return mproc__err(MPROC_EOS, "forkserver closed the connection");
-  if (pid <= 0)
-    return mproc__err_os("forkserver fork", (long)-pid);
+  if (n < 0 && !hung_up(-errno))
+    return mproc__err_os("forkserver: recvmsg", errno);
+  if (n != (ssize_t)sizeof pid) {
+    *retry = RETRY_HUNG_UP;
+    return mproc__err(MPROC_EOS, "forkserver: the server hung up");
+  }
   cm = CMSG_FIRSTHDR(&mh);
-  if (cm == NULL || cm->cmsg_type != SCM_RIGHTS)
-    return mproc__err(MPROC_EOS, "forkserver sent no pidfd");
-  memcpy(&c->pidfd, CMSG_DATA(cm), sizeof(int));
+  if (cm != NULL && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+    memcpy(&c->pidfd, CMSG_DATA(cm), sizeof(int));
+  /* A pidfd this process cannot use (valgrind runs it, not the server):
+   * tracked by pid, as any child here. */
+  if (c->pidfd >= 0 && !mproc__posix_has_pidfd()) {
+    close(c->pidfd);
+    c->pidfd = -1;
+  }
+  if (pid <= 0)
+    return mproc__err_os("forkserver: the child's set-up", (long)-pid);
+  /* The kernel drops descriptors it cannot install: this process is out
+   * of them. */
+  if (mh.msg_flags & MSG_CTRUNC)
+    return mproc__err_os("forkserver: receiving the child's pidfd", EMFILE);
+  if (c->pidfd < 0 && mproc__posix_has_pidfd())
+    return mproc__err(MPROC_EOS, "forkserver: the child sent no pidfd");
   c->pid = (pid_t)pid;
   return 0;
 }
-
-/* The objects' descriptors follow the request: a count, and the
- * descriptors themselves as SCM_RIGHTS (none: the count alone). */
-#define MAX_PASSED 253 /* SCM_MAX_FD */
 
 static int send_handles(int fd, const mproc__launch_t *l)
 {
@@ -222,7 +364,7 @@ static int send_handles(int fd, const mproc__launch_t *l)
   ssize_t r;
 
   if (n > MAX_PASSED)
-    return -1;
+    return -EINVAL;
   if (n > 0) {
     memset(cbuf, 0, sizeof cbuf);
     mh.msg_control = cbuf;
@@ -237,41 +379,122 @@ static int send_handles(int fd, const mproc__launch_t *l)
     }
   }
   do
-    r = sendmsg(fd, &mh, MSG_NOSIGNAL);
+    r = os_sendmsg(fd, &mh, MSG_NOSIGNAL);
   while (r < 0 && errno == EINTR);
-  return r == (ssize_t)sizeof n ? 0 : -1;
+  if (r < 0)
+    return -errno;
+  return r == (ssize_t)sizeof n ? 0 : -EPIPE;
+}
+
+/* Record a failed step of the conversation: a hang-up may be retried. */
+static int step_failed(const char *what, int err, int *retry)
+{
+  if (hung_up(err)) {
+    *retry = RETRY_HUNG_UP;
+    return mproc__err(MPROC_EOS, "forkserver: the server hung up (%s)", what);
+  }
+  if (err == -EACCES)
+    return mproc__err(MPROC_EAUTH, "forkserver authentication failed");
+  return mproc__err_os(what, -err);
+}
+
+/* Authenticate both ways and send the request. */
+static int converse(int fd, const mproc__launch_t *l, const server_ref_t *s,
+                    int *retry)
+{
+  uint64_t len = l->boot_len;
+  int32_t status;
+  int err;
+
+  if ((err = read_by(fd, &status, sizeof status, MPROC__NEVER)) != 0)
+    return step_failed("forkserver: read", err, retry);
+  if (status != 0)
+    return mproc__err_os("forkserver: fork", -(long)status);
+  if ((err = answer_challenge(fd, s->key, MPROC__NEVER)) != 0 ||
+      (err = deliver_challenge(fd, s->key, MPROC__NEVER)) != 0)
+    return step_failed("forkserver: handshake", err, retry);
+  if ((err = mproc__write_full(fd, &len, sizeof len)) != 0 ||
+      (err = mproc__write_full(fd, l->boot, l->boot_len)) != 0 ||
+      (err = send_handles(fd, l)) != 0)
+    return step_failed("forkserver: sending the request", err, retry);
+  return 0;
+}
+
+static int connect_server(int fd, const server_ref_t *s, int *retry)
+{
+  int r;
+
+  /* An interrupted connect goes on in the background: the next one says
+   * it is still under way (EALREADY) or done (EISCONN). */
+  for (;;) {
+    r = os_connect(fd, (const struct sockaddr *)&s->addr, s->addr_len);
+    if (r == 0 || errno == EISCONN)
+      return 0;
+    if (errno == EINTR || errno == EALREADY) {
+      struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+      (void)poll(&pfd, 1, 10);
+      continue;
+    }
+    break;
+  }
+  /* Nothing listens: the server is gone (its socket dies with it). */
+  if (errno == ECONNREFUSED || errno == ENOENT)
+    *retry = RETRY_REFUSED;
+  return mproc__err_os("forkserver: connect", errno);
+}
+
+/* One try at a start. On failure *retry says whether the server refused
+ * or hung up before the child could run (DONE otherwise). */
+static int attempt(const mproc__launch_t *l, mproc__child_t *c,
+                   const server_ref_t *s, int *retry)
+{
+  const char ack = ACK;
+  int fd, err, rc;
+
+  *retry = DONE;
+  fd = os_socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return mproc__err_os("forkserver: socket", errno);
+  rc = connect_server(fd, s, retry);
+  if (rc == 0)
+    rc = converse(fd, l, s, retry);
+  if (rc == 0)
+    rc = recv_reply(fd, c, retry);
+  /* Only now may the child run: we hold what tracks it. */
+  if (rc == 0 && (err = mproc__write_full(fd, &ack, 1)) != 0)
+    rc = step_failed("forkserver: acknowledging", err, retry);
+  if (rc != 0) {
+    if (c->pidfd >= 0)
+      close(c->pidfd);
+    c->pidfd = -1;
+    c->pid = 0;
+    close(fd);
+    return rc;
+  }
+  c->conn = fd;
+  return 0;
 }
 
 int mproc__fs_start(const mproc__launch_t *l, mproc__child_t *c)
 {
-  uint64_t len = l->boot_len;
-  int fd, rc = ensure_server();
+  server_ref_t s;
+  int rc, retry = DONE;
 
-  if (rc != 0)
-    return rc;
-  fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return mproc__err_os("socket", errno);
-  if (connect(fd, (struct sockaddr *)&fs_addr, fs_addr_len) != 0) {
-    rc = mproc__err_os("connect(forkserver)", errno);
-    goto out;
+  if (l->nhandles > MAX_PASSED)
+    return mproc__err(MPROC_EINVAL, "forkserver: more than %d descriptors",
+                      MAX_PASSED);
+  /* A dead server costs a restart, not a failed start. One death can
+   * take two tries to see (a hang-up while it dies, then a refusal), and
+   * the new server may be killed in turn: a few tries, but not forever,
+   * for a server that cannot start at all. */
+  for (int tries = 0; tries < MAX_TRIES; tries++) {
+    if ((rc = ensure_server(&s)) != 0)
+      return rc;
+    rc = attempt(l, c, &s, &retry);
+    if (rc == 0 || retry == DONE)
+      return rc;
+    server_failed(s.pid, retry == RETRY_REFUSED);
   }
-  if (answer_challenge(fd, fs_key) != 0 || deliver_challenge(fd, fs_key)) {
-    rc = mproc__err(MPROC_EAUTH, "forkserver authentication failed");
-    goto out;
-  }
-  if (mproc__write_full(fd, &len, sizeof len) != 0 ||
-      mproc__write_full(fd, l->boot, l->boot_len) != 0 ||
-      send_handles(fd, l) != 0) {
-    rc = mproc__err(MPROC_EOS, "forkserver closed the connection");
-    goto out;
-  }
-  rc = recv_reply(fd, c);
-out:
-  if (rc != 0)
-    close(fd);
-  else
-    c->conn = fd;
   return rc;
 }
 
@@ -304,20 +527,19 @@ static int table_add(pid_t pid, int conn)
   return 0;
 }
 
-/* In the forked child: drop every descriptor of the server's. */
-static void child_reset(int conn)
+/* In a handler: drop every descriptor of the server's but @conn. */
+static void handler_reset(int conn)
 {
   sigset_t none;
 
   close(LISTEN_FD);
   close(ALIVE_FD);
   close(sig_fd);
-  close(conn);
   for (size_t i = 0; i < n_table; i++)
-    close(table[i].conn);
+    if (table[i].conn != conn)
+      close(table[i].conn);
   signal(SIGCHLD, SIG_DFL);
   signal(SIGINT, SIG_DFL);
-  signal(SIGPIPE, SIG_DFL);
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
 }
@@ -327,6 +549,7 @@ static void send_pid(int conn, int64_t pid, int pidfd)
   char cbuf[CMSG_SPACE(sizeof(int))];
   struct iovec iov = {.iov_base = &pid, .iov_len = sizeof pid};
   struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+  ssize_t r;
 
   if (pidfd >= 0) {
     memset(cbuf, 0, sizeof cbuf);
@@ -338,12 +561,14 @@ static void send_pid(int conn, int64_t pid, int pidfd)
     cm->cmsg_len = CMSG_LEN(sizeof(int));
     memcpy(CMSG_DATA(cm), &pidfd, sizeof(int));
   }
-  (void)sendmsg(conn, &mh, MSG_NOSIGNAL);
+  do
+    r = os_sendmsg(conn, &mh, MSG_NOSIGNAL);
+  while (r < 0 && errno == EINTR);
 }
 
 /* Receive the descriptors that follow a request; -1 unless exactly the
- * announced number came. */
-static int recv_handles(int conn, int *fds, size_t *nfds)
+ * announced number came by @deadline. */
+static int recv_handles(int conn, int *fds, size_t *nfds, double deadline)
 {
   uint32_t n = 0;
   char cbuf[CMSG_SPACE(MAX_PASSED * sizeof(int))];
@@ -352,13 +577,17 @@ static int recv_handles(int conn, int *fds, size_t *nfds)
                       .msg_iovlen = 1,
                       .msg_control = cbuf,
                       .msg_controllen = sizeof cbuf};
+  struct pollfd pfd = {.fd = conn, .events = POLLIN};
   struct cmsghdr *cm;
   size_t got = 0;
-  ssize_t r;
+  ssize_t r = -1;
+  double left = deadline - mproc__plat_now();
 
-  do
-    r = recvmsg(conn, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL);
-  while (r < 0 && errno == EINTR);
+  /* The count and its descriptors are one message, sent at once. */
+  if (left > 0 && poll(&pfd, 1, (int)(left * 1e3) + 1) == 1)
+    do
+      r = os_recvmsg(conn, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+    while (r < 0 && errno == EINTR);
   for (cm = r > 0 ? CMSG_FIRSTHDR(&mh) : NULL; cm != NULL;
        cm = CMSG_NXTHDR(&mh, cm)) {
     if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
@@ -377,18 +606,16 @@ static int recv_handles(int conn, int *fds, size_t *nfds)
   return 0;
 }
 
-static void *read_request(int conn, const unsigned char *key, size_t *len)
+static void *read_request(int conn, size_t *len, double deadline)
 {
   uint64_t n;
   void *buf;
 
-  if (deliver_challenge(conn, key) != 0 || answer_challenge(conn, key) != 0)
-    return NULL;
-  if (mproc__read_full(conn, &n, sizeof n) != 0 || n < MPROC__BOOT_HDR ||
+  if (read_by(conn, &n, sizeof n, deadline) != 0 || n < MPROC__BOOT_HDR ||
       n > MPROC__BOOT_MAX)
     return NULL;
   buf = malloc((size_t)n);
-  if (buf != NULL && mproc__read_full(conn, buf, (size_t)n) != 0) {
+  if (buf != NULL && read_by(conn, buf, (size_t)n, deadline) != 0) {
     free(buf);
     buf = NULL;
   }
@@ -396,49 +623,111 @@ static void *read_request(int conn, const unsigned char *key, size_t *len)
   return buf;
 }
 
-static void handle_connection(int conn, const unsigned char *key)
-{
-  /* A client that stalls must not stall the server for long. */
-  struct timeval tv = {.tv_sec = 10};
-  int fds[MAX_PASSED];
-  size_t len, nfds = 0;
-  void *buf;
-  pid_t pid;
-  int pidfd;
+/* The handler's exit when a peer fails the conversation: nothing ran. */
+#define HANDLER_REFUSED 125
 
-  setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  buf = read_request(conn, key, &len);
-  if (buf != NULL && recv_handles(conn, fds, &nfds) != 0) {
-    free(buf);
-    buf = NULL;
-  }
-  if (buf == NULL) {
-    close(conn);
-    return;
-  }
-  pid = fork();
-  if (pid == 0) {
-    child_reset(conn);
-    if (mproc__move_fds(fds, nfds, MPROC__HANDLE_FD) != 0) {
-      mproc__err_os("moving the objects' descriptors", errno);
-      mproc__boot_fail("cannot be set up");
-    }
-    mproc__boot_from_mem(buf, len);
-  }
-  for (size_t i = 0; i < nfds; i++)
-    close(fds[i]);
-  free(buf);
-  if (pid < 0) {
+/* Tell the client who we are (pid and pidfd), and wait for its go. */
+static int handshake_done(int conn)
+{
+  int pidfd = mproc__posix_has_pidfd() ? os_pidfd_open(getpid()) : -1;
+  char ack = 0;
+
+  if (pidfd < 0 && mproc__posix_has_pidfd()) {
     send_pid(conn, -(int64_t)errno, -1);
-    close(conn);
-    return;
+    return -1;
   }
-  pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-  send_pid(conn, pid, pidfd);
+  /* From here on the child outlives the server, as any forkserver child
+   * does (daemons excepted: mproc__plat_child_setup). */
+  prctl(PR_SET_PDEATHSIG, 0);
+  send_pid(conn, getpid(), pidfd);
   if (pidfd >= 0)
     close(pidfd);
-  if (table_add(pid, conn) != 0)
+  if (read_by(conn, &ack, 1, mproc__plat_now() + REQUEST_LIMIT) != 0 ||
+      ack != ACK)
+    return -1;
+  return 0;
+}
+
+static MPROC__NORETURN void handle(int conn, const unsigned char *key)
+{
+  double deadline = mproc__plat_now() + AUTH_LIMIT;
+  const int32_t ok = 0;
+  int fds[MAX_PASSED];
+  size_t len = 0, nfds = 0;
+  void *buf = NULL;
+
+  handler_reset(conn);
+  /* Until it has told its client who it is, a handler dies with the
+   * server, so that the client sees the server's death and retries. */
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 ||
+      getppid() != (pid_t)mproc__fs_server_pid)
+    _exit(HANDLER_REFUSED);
+  if (mproc__write_full(conn, &ok, sizeof ok) != 0 ||
+      deliver_challenge(conn, key, deadline) != 0 ||
+      answer_challenge(conn, key, deadline) != 0)
+    _exit(HANDLER_REFUSED);
+  deadline = mproc__plat_now() + REQUEST_LIMIT;
+  if ((buf = read_request(conn, &len, deadline)) == NULL ||
+      recv_handles(conn, fds, &nfds, deadline) != 0 ||
+      handshake_done(conn) != 0)
+    _exit(HANDLER_REFUSED);
+  close(conn);
+  signal(SIGPIPE, SIG_DFL);
+  if (mproc__move_fds(fds, nfds, MPROC__HANDLE_FD) != 0) {
+    mproc__err_os("moving the objects' descriptors", errno);
+    mproc__boot_fail("cannot be set up");
+  }
+  mproc__boot_from_mem(buf, len);
+}
+
+/* Whether the peer on @conn runs as our user: others are refused before
+ * a byte is read. */
+static int same_user(int conn)
+{
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+
+  return getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+         cred.uid == geteuid();
+}
+
+static void serve_connection(int conn, const unsigned char *key)
+{
+  int32_t status;
+  pid_t pid;
+
+  if (!same_user(conn)) {
     close(conn);
+    return;
+  }
+  pid = os_fork();
+  if (pid == 0)
+    handle(conn, key);
+  if (pid < 0) {
+    status = -(int32_t)errno;
+    (void)mproc__write_full(conn, &status, sizeof status);
+    close(conn);
+    return;
+  }
+  if (table_add(pid, conn) != 0) {
+    kill(pid, SIGKILL); /* its exit could not be reported */
+    close(conn);
+  }
+}
+
+/* Accept every waiting peer. -1 when out of descriptors: the peers wait
+ * in the backlog until a child ends (or a while has passed), rather than
+ * the server spinning on a listener it cannot empty. */
+static int accept_all(const unsigned char *key)
+{
+  for (;;) {
+    int conn = os_accept4(LISTEN_FD, SOCK_CLOEXEC);
+    if (conn < 0 && (errno == EINTR || errno == ECONNABORTED))
+      continue;
+    if (conn < 0)
+      return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+    serve_connection(conn, key);
+  }
 }
 
 static void report_exits(void)
@@ -479,25 +768,24 @@ void mproc__fs_serve(const char *arg)
   sig_fd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
   if (sig_fd < 0)
     _exit(MPROC_EXIT_BOOTSTRAP);
-  for (;;) {
-    struct pollfd pfd[3] = {{.fd = LISTEN_FD, .events = POLLIN},
-                            {.fd = ALIVE_FD, .events = POLLIN},
-                            {.fd = sig_fd, .events = POLLIN}};
-    if (poll(pfd, 3, -1) < 0) {
-      if (errno == EINTR)
-        continue;
+  for (int paused = 0;;) {
+    struct pollfd pfd[3] = {{.fd = ALIVE_FD, .events = POLLIN},
+                            {.fd = sig_fd, .events = POLLIN},
+                            {.fd = LISTEN_FD, .events = POLLIN}};
+    int n = poll(pfd, paused ? 2 : 3, paused ? 100 : -1);
+    if (n < 0 && errno != EINTR)
       _exit(1);
-    }
-    if (pfd[2].revents)
-      report_exits();
+    if (n < 0)
+      continue;
     /* EOF on the alive pipe: our owner has gone; so do we, and with us
      * (through PR_SET_PDEATHSIG) the daemonic children. */
-    if (pfd[1].revents)
+    if (pfd[0].revents)
       _exit(0);
-    if (pfd[0].revents & POLLIN) {
-      int conn = accept4(LISTEN_FD, NULL, NULL, SOCK_CLOEXEC);
-      if (conn >= 0)
-        handle_connection(conn, key);
-    }
+    if (pfd[1].revents)
+      report_exits();
+    if (paused)
+      paused = 0;
+    else if (pfd[2].revents & POLLIN)
+      paused = accept_all(key) != 0;
   }
 }

@@ -4,6 +4,13 @@
  * TCP stream sockets. A connected socket is a plain descriptor, so the
  * pipe functions (read, send with MSG_NOSIGNAL, poll) work on it as on
  * a duplex pipe. Windows named pipes (AF_PIPE) do not exist here.
+ *
+ * A unix address that starts with '@' is Linux's abstract namespace (the
+ * name after the '@' with a NUL before it, as ss(8) and /proc/net/unix
+ * show it): no file, so nothing is left behind by a listener whose
+ * process is killed. A private listener (no address given) is abstract;
+ * since no file mode guards it, it accepts only peers of its own user,
+ * refusing others before they can say a word.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,13 +28,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <apr_general.h>
+#include <stdatomic.h>
+
 #include "object.h"
+#include "os.h"
 #include "posix.h"
 
-/* Name of the private directory a listener without an address makes
- * (mkdtemp template), and of its socket inside it. */
-#define PRIVATE_DIR "mproc-listener-XXXXXX"
-#define PRIVATE_SOCKET "socket"
+/* Prefix of the abstract name a listener without an address takes. */
+#define PRIVATE_PREFIX "@mproc-listener-"
 
 /* How long a connect to a unix socket whose backlog is full waits before
  * trying again (the kernel offers no way to wait for room). */
@@ -36,12 +45,12 @@
 struct mproc__lsn {
   int fd; /* non-blocking, so accept never hangs on a vanished peer */
   int family;
-  char *path; /* UNIX: the socket path; NULL otherwise */
-  char *dir;  /* UNIX without an address: the private directory made */
-  int bound;  /* @path was created by our bind, so it is ours to remove */
-  dev_t dev;  /* the socket file as bound, to remove only that one */
+  char *path;    /* UNIX: the socket path ("@name": abstract); else NULL */
+  int same_user; /* accept only peers of our own user (private) */
+  int bound;     /* @path was created by our bind, so it is ours to remove */
+  dev_t dev;     /* the socket file as bound, to remove only that one */
   ino_t ino;
-  pid_t owner; /* the process that made @path and @dir */
+  pid_t owner; /* the process that made @path */
 };
 
 int mproc__plat_has_family(int family)
@@ -88,7 +97,7 @@ static int poll_until(int fd, short events, double deadline)
   struct pollfd pfd = {.fd = fd, .events = events};
 
   for (;;) {
-    int n = poll(&pfd, 1, ms_left(deadline));
+    int n = os_poll(&pfd, 1, ms_left(deadline));
     if (n > 0)
       return 1;
     if (n == 0 && mproc__plat_now() >= deadline)
@@ -112,7 +121,7 @@ static int set_nodelay(int fd)
 {
   int one = 1;
 
-  if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
+  if (os_setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
     return mproc__err_os("setsockopt(TCP_NODELAY)", errno);
   return 0;
 }
@@ -123,10 +132,11 @@ static int unix_sockaddr(const char *path, struct sockaddr_un *sa,
                          socklen_t *len)
 {
   size_t n = strlen(path);
+  int abstract = path[0] == '@';
 
-  /* A leading NUL would name Linux's abstract namespace, which a C
-   * string cannot carry; an empty path names nothing. */
-  if (n == 0)
+  /* A C string cannot start with the NUL of an abstract name: "@name"
+   * stands for it. An empty path names nothing. */
+  if (n == (size_t)abstract)
     return mproc__err(MPROC_EINVAL, "a unix socket path must not be empty");
   if (n >= sizeof sa->sun_path)
     return mproc__err(MPROC_EINVAL,
@@ -136,7 +146,10 @@ static int unix_sockaddr(const char *path, struct sockaddr_un *sa,
   memset(sa, 0, sizeof *sa);
   sa->sun_family = AF_UNIX;
   memcpy(sa->sun_path, path, n + 1);
-  *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+  if (abstract)
+    sa->sun_path[0] = '\0';
+  /* An abstract name is exactly its bytes, without a final NUL. */
+  *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + !abstract);
   return 0;
 }
 
@@ -206,39 +219,23 @@ static int describe(const mproc__lsn_t *l, char *bound, size_t cap)
 
 /* ---- listening ---- */
 
-/* A fresh socket path in a new private directory (mode 0700), as
- * CPython's tempfile.mktemp(prefix='listener-') in its own temporary
- * directory. $TMPDIR first; /tmp when $TMPDIR is unusable or so long
- * that the path would not fit in sun_path (108 bytes). */
+/* A fresh abstract name, as CPython 3.12 picks for AF_UNIX on Linux
+ * ("\0listener-..."): nothing on disk to leave behind. */
 static int make_private_path(mproc__lsn_t *l)
 {
-  struct sockaddr_un sa;
-  const char *bases[2] = {getenv("TMPDIR"), "/tmp"};
-  char tmpl[sizeof sa.sun_path];
-  int err = 0;
+  static atomic_uint counter;
+  unsigned char r[8];
 
-  for (size_t i = 0; i < 2 && l->dir == NULL; i++) {
-    size_t blen = bases[i] ? strlen(bases[i]) : 0;
-    if (blen == 0 ||
-        blen + sizeof "/" PRIVATE_DIR "/" PRIVATE_SOCKET > sizeof sa.sun_path)
-      continue;
-    snprintf(tmpl, sizeof tmpl, "%s/%s", bases[i], PRIVATE_DIR);
-    if (mkdtemp(tmpl) == NULL) {
-      err = errno;
-      continue;
-    }
-    l->dir = strdup(tmpl);
-    if (l->dir == NULL) {
-      rmdir(tmpl);
-      return mproc__err(MPROC_ENOMEM, "out of memory");
-    }
-  }
-  if (l->dir == NULL)
-    return mproc__err_os("mkdtemp", err ? err : ENAMETOOLONG);
-  l->path = malloc(strlen(l->dir) + sizeof "/" PRIVATE_SOCKET);
+  if (apr_generate_random_bytes(r, sizeof r) != APR_SUCCESS)
+    return mproc__err(MPROC_EOS, "no random bytes for a private address");
+  l->path = malloc(sizeof PRIVATE_PREFIX + 48);
   if (l->path == NULL)
     return mproc__err(MPROC_ENOMEM, "out of memory");
-  sprintf(l->path, "%s/%s", l->dir, PRIVATE_SOCKET);
+  snprintf(l->path, sizeof PRIVATE_PREFIX + 48,
+           "%s%ld-%u-%02x%02x%02x%02x%02x%02x%02x%02x", PRIVATE_PREFIX,
+           (long)getpid(), atomic_fetch_add(&counter, 1) + 1, r[0], r[1], r[2],
+           r[3], r[4], r[5], r[6], r[7]);
+  l->same_user = 1;
   return 0;
 }
 
@@ -268,7 +265,7 @@ static void note_bound_path(mproc__lsn_t *l)
 {
   struct stat st;
 
-  if (stat(l->path, &st) != 0)
+  if (l->path[0] == '@' || stat(l->path, &st) != 0)
     return;
   l->bound = 1;
   l->dev = st.st_dev;
@@ -280,19 +277,20 @@ static int bind_and_listen(mproc__lsn_t *l, const struct sockaddr_storage *sa,
 {
   int one = 1;
 
-  l->fd = socket(sa->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  l->fd =
+      os_socket(sa->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (l->fd < 0)
     return mproc__err_os("socket", errno);
   /* As CPython on POSIX: a restarted server may bind its port again
    * while connections of the old one linger in TIME_WAIT. */
   if (l->family == MPROC__AF_INET &&
-      setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0)
+      os_setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0)
     return mproc__err_os("setsockopt(SO_REUSEADDR)", errno);
-  if (bind(l->fd, (const struct sockaddr *)sa, len) != 0)
+  if (os_bind(l->fd, (const struct sockaddr *)sa, len) != 0)
     return bind_error(errno, l->family, address);
   if (l->family == MPROC__AF_UNIX)
     note_bound_path(l);
-  if (listen(l->fd, backlog) != 0)
+  if (os_listen(l->fd, backlog) != 0)
     return mproc__err_os("listen", errno);
   return 0;
 }
@@ -343,6 +341,16 @@ out:
   return rc;
 }
 
+/* Whether the peer on @fd runs as our user. */
+static int same_user(int fd)
+{
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+
+  return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+         cred.uid == geteuid();
+}
+
 int mproc__plat_accept(mproc__lsn_t *l, double deadline, intptr_t *h)
 {
   int fd, rc;
@@ -355,7 +363,12 @@ int mproc__plat_accept(mproc__lsn_t *l, double deadline, intptr_t *h)
       return mproc__err(MPROC_ETIMEDOUT, "no peer connected in time");
     /* The accepted socket blocks: accept4 does not pass on the
      * listener's O_NONBLOCK. */
-    fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+    fd = os_accept4(l->fd, SOCK_CLOEXEC);
+    /* Another user at a private address: refused, unheard. */
+    if (fd >= 0 && l->same_user && !same_user(fd)) {
+      close(fd);
+      continue;
+    }
     if (fd >= 0)
       break;
     /* A peer that gave up between poll and accept is no error: wait for
@@ -397,10 +410,7 @@ void mproc__plat_listen_close(mproc__lsn_t *l)
     close(l->fd);
   if (mine && path_still_ours(l))
     unlink(l->path);
-  if (mine && l->dir != NULL)
-    rmdir(l->dir);
   free(l->path);
-  free(l->dir);
   free(l);
 }
 
@@ -452,7 +462,7 @@ static int connect_until(int fd, const struct sockaddr_storage *sa,
                          socklen_t len, double deadline, const char *address)
 {
   for (;;) {
-    if (connect(fd, (const struct sockaddr *)sa, len) == 0)
+    if (os_connect(fd, (const struct sockaddr *)sa, len) == 0)
       return 0;
     if (errno == EINPROGRESS || errno == EINTR || errno == EALREADY)
       return finish_connect(fd, deadline, address);
@@ -477,7 +487,7 @@ int mproc__plat_connect(int family, const char *address, double deadline,
   rc = resolve(family, address, 0, &sa, &len);
   if (rc != 0)
     return rc;
-  fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  fd = os_socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0)
     return mproc__err_os("socket", errno);
   rc = connect_until(fd, &sa, len, deadline, address);

@@ -7,16 +7,25 @@
  * a descriptor of our own? Whoever sees that (the last user closing, or a
  * sweep after a child was reaped) removes the block. So a crashed creator
  * leaks nothing, and a block in use is never removed.
+ *
+ * A forked child shares its parent's open file descriptions, locks
+ * included, and ends with _exit() without closing what it inherited: if
+ * the parent died first, that child is the last user, and nobody would
+ * look. So every process knows the blocks it has open, and a child
+ * ending (mproc__plat_exit_now) closes them and looks.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "os.h"
 #include "posix.h"
 
 #define PREFIX "mproc-"
@@ -34,9 +43,67 @@ static int lock_byte(int fd, short type, int wait)
   int rc;
 
   do
-    rc = fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl);
+    rc = os_ofd_lock(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl);
   while (rc != 0 && errno == EINTR);
   return rc;
+}
+
+/* ---- the blocks this process has open ---- */
+
+typedef struct open_block {
+  char name[64];
+  mproc__named_t *m; /* the object's own record */
+} open_block_t;
+
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+static open_block_t *open_blocks;
+static size_t n_open, cap_open;
+
+/* A forked child's copy of the lock may have been held at fork(). */
+static void open_lock_reset(void)
+{
+  pthread_mutex_init(&open_lock, NULL);
+}
+
+__attribute__((constructor)) static void register_open_lock_reset(void)
+{
+  pthread_atfork(NULL, NULL, open_lock_reset);
+}
+
+/* Remember @m as open under @name: -1 when out of memory. */
+static int note_open(const char *name, mproc__named_t *m)
+{
+  int rc = 0;
+
+  pthread_mutex_lock(&open_lock);
+  if (n_open == cap_open) {
+    size_t cap = cap_open ? cap_open * 2 : 8;
+    open_block_t *more = realloc(open_blocks, cap * sizeof *more);
+    if (more != NULL) {
+      open_blocks = more;
+      cap_open = cap;
+    }
+  }
+  if (n_open < cap_open) {
+    snprintf(open_blocks[n_open].name, sizeof open_blocks[n_open].name, "%s",
+             name);
+    open_blocks[n_open++].m = m;
+  } else {
+    rc = -1;
+  }
+  pthread_mutex_unlock(&open_lock);
+  return rc;
+}
+
+static void note_closed(const mproc__named_t *m)
+{
+  pthread_mutex_lock(&open_lock);
+  for (size_t i = 0; i < n_open; i++)
+    if (open_blocks[i].m == m) {
+      open_blocks[i] = open_blocks[--n_open];
+      break;
+    }
+  pthread_mutex_unlock(&open_lock);
 }
 
 /* Whether @fd and @path are the same file (a name may be reused). */
@@ -57,7 +124,7 @@ static void remove_path_if_unused(const char *shm)
   int fd;
 
   snprintf(full, sizeof full, "%s%s", DIR_PATH, shm);
-  fd = shm_open(shm, O_RDWR | O_CLOEXEC, 0);
+  fd = os_shm_open(shm, O_RDWR | O_CLOEXEC, 0);
   if (fd < 0)
     return;
   if (lock_byte(fd, F_WRLCK, 0) == 0 && same_file(fd, full))
@@ -83,8 +150,8 @@ static int map_fd(int fd, mproc__named_t *out)
   if (st.st_size <= 0)
     return mproc__err(MPROC_ENOTFOUND, "shared memory block is empty "
                                        "(being removed)");
-  map =
-      mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  map = os_mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+                fd, 0);
   if (map == MAP_FAILED)
     return mproc__err_os("mmap", errno);
   out->handle = fd;
@@ -106,10 +173,10 @@ int mproc__plat_named_create(const char *name, size_t size, mproc__named_t *out)
   shm_path(name, shm, sizeof shm);
   snprintf(full_tmp, sizeof full_tmp, "%s%s", DIR_PATH, tmp);
   snprintf(full, sizeof full, "%s%s", DIR_PATH, shm);
-  fd = shm_open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  fd = os_shm_open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0)
     return mproc__err_os("shm_open", errno);
-  if (lock_byte(fd, F_RDLCK, 0) != 0 || ftruncate(fd, (off_t)size) != 0) {
+  if (lock_byte(fd, F_RDLCK, 0) != 0 || os_ftruncate(fd, (off_t)size) != 0) {
     rc = mproc__err_os("ftruncate", errno);
     goto fail;
   }
@@ -120,6 +187,10 @@ int mproc__plat_named_create(const char *name, size_t size, mproc__named_t *out)
   }
   shm_unlink(tmp);
   rc = map_fd(fd, out);
+  if (rc == 0 && note_open(name, out) != 0) {
+    munmap(out->map, out->map_size);
+    rc = mproc__err(MPROC_ENOMEM, "out of memory");
+  }
   if (rc != 0) {
     shm_unlink(shm);
     close(fd);
@@ -138,7 +209,7 @@ int mproc__plat_named_open(const char *name, mproc__named_t *out)
 
   shm_path(name, shm, sizeof shm);
   snprintf(full, sizeof full, "%s%s", DIR_PATH, shm);
-  fd = shm_open(shm, O_RDWR | O_CLOEXEC, 0);
+  fd = os_shm_open(shm, O_RDWR | O_CLOEXEC, 0);
   if (fd < 0 && errno == ENOENT)
     return mproc__err(MPROC_ENOTFOUND, "No such file or directory: '%s'", name);
   if (fd < 0)
@@ -149,15 +220,24 @@ int mproc__plat_named_open(const char *name, mproc__named_t *out)
     return mproc__err(MPROC_ENOTFOUND, "No such file or directory: '%s'", name);
   }
   rc = map_fd(fd, out);
+  if (rc == 0 && note_open(name, out) != 0) {
+    munmap(out->map, out->map_size);
+    rc = mproc__err(MPROC_ENOMEM, "out of memory");
+  }
   if (rc != 0)
     close(fd);
   return rc;
 }
 
-int mproc__plat_named_adopt(intptr_t h, mproc__named_t *out)
+int mproc__plat_named_adopt(const char *name, intptr_t h, mproc__named_t *out)
 {
   int rc = map_fd((int)h, out);
 
+  if (rc == 0 && note_open(name, out) != 0) {
+    munmap(out->map, out->map_size);
+    out->map = NULL;
+    rc = mproc__err(MPROC_ENOMEM, "out of memory");
+  }
   if (rc == 0)
     (void)fcntl((int)h, F_SETFD, FD_CLOEXEC);
   return rc;
@@ -165,6 +245,7 @@ int mproc__plat_named_adopt(intptr_t h, mproc__named_t *out)
 
 void mproc__plat_named_close(const char *name, mproc__named_t *m)
 {
+  note_closed(m);
   if (m->map != NULL)
     munmap(m->map, m->map_size);
   if (m->handle >= 0)
@@ -205,4 +286,22 @@ void mproc__plat_named_sweep(void)
       remove_path_if_unused(shm);
     }
   closedir(d);
+}
+
+void mproc__posix_named_exit(void)
+{
+  /* Ending: no thread of ours uses a block any more. */
+  pthread_mutex_lock(&open_lock);
+  for (size_t i = 0; i < n_open; i++) {
+    mproc__named_t *m = open_blocks[i].m;
+    if (m->map != NULL)
+      munmap(m->map, m->map_size);
+    if (m->handle >= 0)
+      close((int)m->handle);
+    m->map = NULL;
+    m->handle = -1;
+    remove_if_unused(open_blocks[i].name);
+  }
+  n_open = 0;
+  pthread_mutex_unlock(&open_lock);
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "object.h"
+#include "os.h"
 #include "posix.h"
 
 int mproc__plat_pipe(int duplex, intptr_t *r, intptr_t *w)
@@ -21,9 +22,9 @@ int mproc__plat_pipe(int duplex, intptr_t *r, intptr_t *w)
   int fd[2];
 
   if (duplex) {
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fd) != 0)
+    if (os_socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fd) != 0)
       return mproc__err_os("socketpair", errno);
-  } else if (pipe2(fd, O_CLOEXEC) != 0) {
+  } else if (os_pipe2(fd, O_CLOEXEC) != 0) {
     return mproc__err_os("pipe", errno);
   }
   *r = fd[0];
@@ -36,7 +37,7 @@ int mproc__plat_pipe_read(intptr_t h, void *buf, size_t cap, size_t *got)
   ssize_t n;
 
   do
-    n = read((int)h, buf, cap);
+    n = os_read((int)h, buf, cap);
   while (n < 0 && errno == EINTR);
   if (n < 0) {
     *got = 0;
@@ -57,7 +58,7 @@ int mproc__plat_pipe_write(intptr_t h, const void *buf, size_t len)
 
   /* A socket (duplex) says MSG_NOSIGNAL: no signal mask to touch. */
   do
-    n = send((int)h, buf, len, MSG_NOSIGNAL);
+    n = os_send((int)h, buf, len, MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
   if (n >= 0 || errno != ENOTSOCK) {
     if (n < 0)
@@ -109,7 +110,7 @@ int mproc__plat_wait_handles(const intptr_t *h, const int *is_pipe, size_t n,
       double left = deadline - mproc__plat_now();
       ms = left <= 0 ? 0 : (int)(left * 1000.0 + 0.999);
     }
-    rc = poll(pfd, (nfds_t)n, ms);
+    rc = os_poll(pfd, (nfds_t)n, ms);
     if (rc >= 0 || errno != EINTR)
       break;
   }
@@ -129,4 +130,9 @@ int mproc__plat_wait_handles(const intptr_t *h, const int *is_pipe, size_t n,
 void mproc__plat_handle_own(intptr_t h)
 {
   (void)fcntl((int)h, F_SETFD, FD_CLOEXEC);
+}
+
+void mproc__plat_handle_shutdown(intptr_t h)
+{
+  (void)shutdown((int)h, SHUT_RDWR);
 }

@@ -21,12 +21,22 @@
 
 struct mproc__child {
   pid_t pid;
-  int pidfd; /* signals and waits without pid-reuse races */
-  int conn;  /* forkserver: the request connection, the sentinel; else -1 */
+  int pidfd; /* signals and waits without pid-reuse races; -1 without */
+  /* Without pidfds (fork, spawn): the read end of a pipe whose write end
+   * only the child holds, at EOF once it has ended; else -1. */
+  int sentinel;
+  int sentinel_eof; /* the child closed its end early: no longer used */
+  int conn; /* forkserver: the request connection, the sentinel; else -1 */
   int server_gone; /* forkserver: the connection ended without a status */
   int reaped;
   int exitcode;
 };
+
+/* Whether this kernel has pidfds (Linux 5.3). Without them (an older
+ * kernel, or valgrind, which does not know the calls), and when the
+ * environment has MPROC_NO_PIDFD=1 (to test that path), children are
+ * tracked by pid, with waitid() and a sentinel pipe. */
+int mproc__posix_has_pidfd(void);
 
 /* argv[0] of this program, for the children's command lines. */
 extern const char *mproc__argv0;
@@ -50,6 +60,10 @@ int mproc__spawn_self(const char *marker, const int *fds, int nfds, pid_t *pid);
 /* In a child: move @fds[i] to descriptor @base + i (clearing
  * close-on-exec), whatever numbers they have now. */
 int mproc__move_fds(const int *fds, size_t n, int base);
+
+/* A child ending: close the named blocks still open, removing those it
+ * was the last user of (named.c). */
+void mproc__posix_named_exit(void);
 
 /* The forkserver: client side start, server side main loop. */
 int mproc__fs_start(const mproc__launch_t *l, mproc__child_t *c);

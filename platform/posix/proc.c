@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
@@ -13,25 +14,43 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "object.h"
+#include "os.h"
 #include "posix.h"
 
 extern char **environ;
 
 const char *mproc__argv0 = "mproc-child";
 
-static int pidfd_open_(pid_t pid)
-{
-  return (int)syscall(SYS_pidfd_open, pid, 0);
-}
-
 static int pidfd_signal(int pidfd, int sig)
 {
   return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+int mproc__posix_has_pidfd(void)
+{
+  static atomic_int known = -1;
+  int has = atomic_load(&known);
+
+  if (has < 0) {
+    const char *env = getenv("MPROC_NO_PIDFD");
+    int fd = -1;
+    if (env == NULL || strcmp(env, "1") != 0)
+      fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+    /* Only a kernel without the call is a kernel without pidfds (EMFILE
+     * now says nothing about later). */
+    has = fd >= 0 || (errno != ENOSYS && (env == NULL || strcmp(env, "1")));
+    if (fd >= 0)
+      close(fd);
+    atomic_store(&known, has);
+  }
+  return has;
 }
 
 int mproc__posix_exitcode(int status)
@@ -46,7 +65,7 @@ int mproc__read_full(int fd, void *buf, size_t len)
   char *p = buf;
 
   while (len > 0) {
-    ssize_t n = read(fd, p, len);
+    ssize_t n = os_read(fd, p, len);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0)
@@ -66,9 +85,9 @@ int mproc__write_full(int fd, const void *buf, size_t len)
   while (len > 0) {
     /* send() with MSG_NOSIGNAL: a child that died early must not kill
      * its parent with SIGPIPE. */
-    ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+    ssize_t n = os_send(fd, p, len, MSG_NOSIGNAL);
     if (n < 0 && errno == ENOTSOCK)
-      n = write(fd, p, len);
+      n = os_write(fd, p, len);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0)
@@ -77,6 +96,34 @@ int mproc__write_full(int fd, const void *buf, size_t len)
     len -= (size_t)n;
   }
   return 0;
+}
+
+/* The file to re-execute: /proc/self/exe (this very program, even if its
+ * file was replaced or removed since), unless that is not this program:
+ * valgrind runs a program as its own, and /proc/self/exe is then
+ * valgrind (whose readlink() gives the program's path). */
+static char self_path[4096];
+
+static void find_self(void)
+{
+  struct stat a, b;
+  ssize_t n = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
+
+  if (n > 0) {
+    self_path[n] = '\0';
+    if (stat("/proc/self/exe", &a) == 0 && stat(self_path, &b) == 0 &&
+        (a.st_ino != b.st_ino || a.st_dev != b.st_dev))
+      return;
+  }
+  snprintf(self_path, sizeof self_path, "/proc/self/exe");
+}
+
+static const char *self_exe(void)
+{
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+  pthread_once(&once, find_self);
+  return self_path;
 }
 
 int mproc__spawn_self(const char *marker, const int *fds, int nfds, pid_t *pid)
@@ -113,7 +160,7 @@ int mproc__spawn_self(const char *marker, const int *fds, int nfds, pid_t *pid)
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setflags(&attr,
                            POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  rc = posix_spawn(pid, "/proc/self/exe", &fa, &attr, argv, environ);
+  rc = os_posix_spawn(pid, self_exe(), &fa, &attr, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   if (rc != 0)
@@ -133,7 +180,7 @@ int mproc__move_fds(const int *fds, size_t n, int base)
     return -1;
   /* Above every target first, as in mproc__spawn_self. */
   for (size_t i = 0; i < n; i++) {
-    moved[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, tmp);
+    moved[i] = os_dupfd(fds[i], tmp);
     if (moved[i] < 0) {
       free(moved);
       return -1;
@@ -165,55 +212,132 @@ void mproc__plat_handle_close(intptr_t h)
     close((int)h);
 }
 
+/* Without pidfds, a pipe stands for the child: its write end goes to the
+ * child alone (close-on-exec here, so that no other program started
+ * meanwhile keeps it), and the read end is at EOF once the child has
+ * ended. @w is closed by the caller once the child has started. */
+static int sentinel_pipe(mproc__child_t *c, int *w)
+{
+  int fds[2];
+
+  *w = -1;
+  if (mproc__posix_has_pidfd())
+    return 0;
+  if (os_pipe2(fds, O_CLOEXEC) != 0)
+    return mproc__err_os("pipe2", errno);
+  c->sentinel = fds[0];
+  *w = fds[1];
+  return 0;
+}
+
 static int start_fork(const mproc__launch_t *l, mproc__child_t *c)
 {
+  int w, rc = sentinel_pipe(c, &w);
   pid_t pid;
 
+  if (rc != 0)
+    return rc;
   /* As CPython does: what the parent buffered must not print twice. */
   fflush(stdout);
   fflush(stderr);
-  pid = fork();
-
-  if (pid < 0)
-    return mproc__err_os("fork", errno);
+  pid = os_fork();
   if (pid == 0) {
+    /* The sentinel's write end stays open here until this process ends. */
     l->fork_child(l->fork_arg);
     _exit(MPROC_EXIT_BOOTSTRAP); /* not reached */
   }
+  if (w >= 0)
+    close(w);
+  if (pid < 0)
+    return mproc__err_os("fork", errno);
   c->pid = pid;
   return 0;
 }
 
 static int start_spawn(const mproc__launch_t *l, mproc__child_t *c)
 {
-  int sv[2] = {-1, -1};
+  int sv[2] = {-1, -1}, w = -1;
   char marker[64];
-  int *fds, rc, err;
+  int *fds = NULL, nfds = 1 + (int)l->nhandles, rc, err;
 
-  fds = malloc((1 + l->nhandles) * sizeof *fds);
-  if (fds == NULL)
-    return mproc__err(MPROC_ENOMEM, "out of memory");
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-    free(fds);
-    return mproc__err_os("socketpair", errno);
+  if ((rc = sentinel_pipe(c, &w)) != 0)
+    return rc;
+  fds = malloc((size_t)(nfds + 1) * sizeof *fds);
+  if (fds == NULL) {
+    rc = mproc__err(MPROC_ENOMEM, "out of memory");
+    goto out;
+  }
+  if (os_socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    rc = mproc__err_os("socketpair", errno);
+    goto out;
   }
   /* The bootstrap socket is descriptor 3, the objects' handles follow:
-   * MPROC__HANDLE_FD + i. */
+   * MPROC__HANDLE_FD + i; then the sentinel's write end, which the child
+   * never looks at and keeps open until it ends. */
   fds[0] = sv[1];
   for (size_t i = 0; i < l->nhandles; i++)
     fds[1 + i] = (int)l->handles[i];
+  if (w >= 0)
+    fds[nfds++] = w;
   snprintf(marker, sizeof marker, "%s%d", MPROC__SPAWN_ARG, MPROC__BOOT_FD);
-  rc = mproc__spawn_self(marker, fds, 1 + (int)l->nhandles, &c->pid);
-  free(fds);
+  rc = mproc__spawn_self(marker, fds, nfds, &c->pid);
   close(sv[1]);
+  sv[1] = -1;
   if (rc == 0) {
     /* EPIPE means the child has already ended; its exit code says why. */
     err = mproc__write_full(sv[0], l->boot, l->boot_len);
     if (err != 0 && err != -EPIPE && err != -ECONNRESET)
       rc = mproc__err_os("send(bootstrap)", -err);
   }
-  close(sv[0]);
+out:
+  free(fds);
+  if (w >= 0)
+    close(w);
+  if (sv[0] >= 0)
+    close(sv[0]);
+  if (sv[1] >= 0)
+    close(sv[1]);
   return rc;
+}
+
+/* A child of ours that started but is not wanted (its start failed
+ * after it was made): it must not run on untracked. */
+static void discard_own(mproc__child_t *c)
+{
+  if (c->pid <= 0)
+    return;
+  kill(c->pid, SIGKILL);
+  while (os_waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
+    ;
+}
+
+/* Our child that no longer exists, not even as a zombie, just after it
+ * was made: it ran and ended, and the program reaped it behind our back
+ * (SIGCHLD ignored, waitpid(-1)). Its exit status is lost; its sentinel
+ * is a pipe already at EOF. */
+static int reaped_already(mproc__child_t *c)
+{
+  int fds[2];
+
+  if (os_pipe2(fds, O_CLOEXEC) != 0)
+    return mproc__err_os("pipe2", errno);
+  close(fds[1]);
+  c->sentinel = fds[0];
+  c->sentinel_eof = 1;
+  c->exitcode = MPROC_EXITCODE_LOST;
+  c->reaped = 1; /* nothing to wait for or signal */
+  return 0;
+}
+
+static void child_close(mproc__child_t *c)
+{
+  if (c->pidfd >= 0)
+    close(c->pidfd);
+  if (c->sentinel >= 0)
+    close(c->sentinel);
+  if (c->conn >= 0)
+    close(c->conn);
+  free(c);
 }
 
 int mproc__plat_start(const mproc__launch_t *l, mproc__child_t **out)
@@ -223,26 +347,22 @@ int mproc__plat_start(const mproc__launch_t *l, mproc__child_t **out)
 
   if (c == NULL)
     return mproc__err(MPROC_ENOMEM, "out of memory");
-  c->pidfd = c->conn = -1;
+  c->pidfd = c->conn = c->sentinel = -1;
   c->exitcode = MPROC_EXITCODE_NONE;
-  if (l->method == MPROC_FORK)
-    rc = start_fork(l, c);
-  else if (l->method == MPROC_SPAWN)
-    rc = start_spawn(l, c);
-  else
+  if (l->method == MPROC_FORKSERVER) {
+    /* The server's reply brings the pidfd (none without pidfds). */
     rc = mproc__fs_start(l, c);
-  if (rc == 0 && c->pidfd < 0) {
-    c->pidfd = pidfd_open_(c->pid);
-    if (c->pidfd < 0) {
-      rc = mproc__err_os("pidfd_open", errno);
-      kill(c->pid, SIGKILL);
-      waitpid(c->pid, NULL, 0);
-    }
+  } else {
+    rc = l->method == MPROC_FORK ? start_fork(l, c) : start_spawn(l, c);
+    if (rc == 0 && mproc__posix_has_pidfd() &&
+        (c->pidfd = os_pidfd_open(c->pid)) < 0)
+      rc = errno == ESRCH ? reaped_already(c)
+                          : mproc__err_os("pidfd_open", errno);
+    if (rc != 0)
+      discard_own(c);
   }
   if (rc != 0) {
-    if (c->conn >= 0)
-      close(c->conn);
-    free(c);
+    child_close(c);
     return rc;
   }
   *out = c;
@@ -270,6 +390,80 @@ static int conn_at_eof(mproc__child_t *c)
   return c->server_gone;
 }
 
+/* ---- tracking by pid, without pidfds ---- */
+
+/* Whether our own (unreaped) child has ended, without reaping it. A
+ * child reaped behind our back (SIGCHLD ignored) has ended too. */
+static int own_ended(const mproc__child_t *c)
+{
+  siginfo_t si;
+
+  memset(&si, 0, sizeof si);
+  if (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0)
+    return errno == ECHILD;
+  return si.si_pid == c->pid;
+}
+
+/* Whether a forkserver child whose server died has ended: it is no
+ * longer ours to wait for, so only its entry in /proc tells (gone, or a
+ * zombie its new parent has not reaped yet). */
+static int orphan_ended(const mproc__child_t *c)
+{
+  char path[64], buf[256];
+  ssize_t n;
+  int fd;
+
+  snprintf(path, sizeof path, "/proc/%ld/stat", (long)c->pid);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return errno == ENOENT || errno == ESRCH;
+  n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0)
+    return 1;
+  buf[n] = '\0';
+  char *p = strrchr(buf, ')');
+  return p != NULL && (p[2] == 'Z' || p[2] == 'X');
+}
+
+static int ended_by_pid(mproc__child_t *c)
+{
+  return c->conn >= 0 ? orphan_ended(c) : own_ended(c);
+}
+
+/* Wait by pid: on the sentinel pipe while it can tell (it may come at
+ * EOF a moment before waitid() sees the end, or never, if the child
+ * closed its end), else by polling, backing off as CPython's
+ * Popen.wait() does. */
+static int wait_by_pid(mproc__child_t *c, double timeout)
+{
+  double deadline = mproc__plat_now() + (timeout > 0 ? timeout : 0);
+  double nap = 0.0005;
+
+  for (;;) {
+    if (ended_by_pid(c))
+      return 0;
+    int ms = poll_ms(timeout, deadline);
+    if (ms == 0)
+      return MPROC_ETIMEDOUT;
+    int cap = (int)(nap * 1000.0) + 1;
+    if (ms < 0 || ms > cap)
+      ms = cap;
+    if (c->sentinel >= 0 && !c->sentinel_eof) {
+      struct pollfd pfd = {.fd = c->sentinel, .events = POLLIN};
+      if (os_poll(&pfd, 1, ms) == 1) {
+        c->sentinel_eof = 1;
+        nap = 0.0005;
+        continue;
+      }
+    } else {
+      struct timespec ts = {0, (long)ms * 1000000L};
+      nanosleep(&ts, NULL);
+    }
+    nap = nap * 2 < 0.05 ? nap * 2 : 0.05;
+  }
+}
+
 int mproc__plat_wait(mproc__child_t *c, double timeout)
 {
   double deadline = mproc__plat_now() + (timeout > 0 ? timeout : 0);
@@ -278,8 +472,10 @@ int mproc__plat_wait(mproc__child_t *c, double timeout)
     return 0;
   for (;;) {
     int use_conn = c->conn >= 0 && !c->server_gone;
+    if (!use_conn && c->pidfd < 0)
+      return wait_by_pid(c, deadline - mproc__plat_now());
     struct pollfd pfd = {.fd = use_conn ? c->conn : c->pidfd, .events = POLLIN};
-    int n = poll(&pfd, 1, poll_ms(timeout, deadline));
+    int n = os_poll(&pfd, 1, poll_ms(timeout, deadline));
     if (n > 0 && use_conn && conn_at_eof(c))
       continue;
     if (n > 0)
@@ -291,11 +487,13 @@ int mproc__plat_wait(mproc__child_t *c, double timeout)
   }
 }
 
-/* Whether the pidfd says the process has ended. */
-static int pidfd_ended(const mproc__child_t *c)
+/* Whether the child has ended, by its pidfd or, without one, by pid. */
+static int child_ended(mproc__child_t *c)
 {
   struct pollfd pfd = {.fd = c->pidfd, .events = POLLIN};
 
+  if (c->pidfd < 0)
+    return ended_by_pid(c);
   return poll(&pfd, 1, 0) == 1;
 }
 
@@ -314,28 +512,30 @@ static int reap_fs(mproc__child_t *c)
     c->exitcode = code;
     return 0;
   }
-  /* The server went away without a status: only the pidfd knows when the
-   * child ends, and nobody can tell us how. */
+  /* The server went away without a status: only the pidfd (or the pid)
+   * tells when the child ends, and nobody can tell us how. */
   c->server_gone = 1;
-  if (!pidfd_ended(c))
+  if (!child_ended(c))
     return MPROC_ETIMEDOUT;
   c->exitcode = MPROC_EXITCODE_LOST;
   return 0;
 }
 
 /* Our own child: waitpid, unless the program reaped it behind our back
- * (SIGCHLD ignored, waitpid(-1)); then the pidfd tells that it ended. */
+ * (SIGCHLD ignored, waitpid(-1)); then the pidfd tells that it ended
+ * (without one, waitpid's ECHILD alone: it is no longer ours, so it
+ * ended). */
 static int reap_own(mproc__child_t *c)
 {
   int status;
   pid_t r;
 
   do
-    r = waitpid(c->pid, &status, WNOHANG);
+    r = os_waitpid(c->pid, &status, WNOHANG);
   while (r < 0 && errno == EINTR);
   if (r == 0)
     return MPROC_ETIMEDOUT;
-  if (r < 0 && errno == ECHILD && pidfd_ended(c)) {
+  if (r < 0 && errno == ECHILD && (c->pidfd < 0 || child_ended(c))) {
     c->exitcode = MPROC_EXITCODE_LOST;
     return 0;
   }
@@ -357,11 +557,37 @@ int mproc__plat_reap(mproc__child_t *c, int *exitcode)
   return 0;
 }
 
+/* Signal by pid, with what care a pid allows: never once the child is
+ * known to have ended, since its pid may then be another process's. Our
+ * own child's pid cannot be reused before we reap it (waitid says
+ * whether it ended); a forkserver child's status on the connection says
+ * it ended (the server reaped it). Only a forkserver child whose server
+ * died is left to a bare kill(). */
+static int signal_by_pid(mproc__child_t *c, int sig)
+{
+  char byte;
+
+  if (c->conn < 0 && own_ended(c))
+    return 0;
+  if (c->conn >= 0 && !c->server_gone &&
+      recv(c->conn, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 1)
+    return 0;
+  if (c->conn >= 0 && orphan_ended(c))
+    return 0;
+  if (kill(c->pid, sig) != 0 && errno != ESRCH)
+    return mproc__err_os("kill", errno);
+  return 0;
+}
+
 int mproc__plat_signal(mproc__child_t *c, int hard)
 {
+  int sig = hard ? SIGKILL : SIGTERM;
+
   if (c->reaped)
     return 0;
-  if (pidfd_signal(c->pidfd, hard ? SIGKILL : SIGTERM) != 0 && errno != ESRCH)
+  if (c->pidfd < 0)
+    return signal_by_pid(c, sig);
+  if (pidfd_signal(c->pidfd, sig) != 0 && errno != ESRCH)
     return mproc__err_os("pidfd_send_signal", errno);
   return 0;
 }
@@ -373,18 +599,15 @@ long mproc__plat_child_pid(const mproc__child_t *c)
 
 mproc_sentinel_t mproc__plat_sentinel(const mproc__child_t *c)
 {
-  return c->conn >= 0 ? c->conn : c->pidfd;
+  if (c->conn >= 0)
+    return c->conn;
+  return c->pidfd >= 0 ? c->pidfd : c->sentinel;
 }
 
 void mproc__plat_child_free(mproc__child_t *c)
 {
-  if (c == NULL)
-    return;
-  if (c->pidfd >= 0)
-    close(c->pidfd);
-  if (c->conn >= 0)
-    close(c->conn);
-  free(c);
+  if (c != NULL)
+    child_close(c);
 }
 
 void mproc__plat_child_setup(mproc_start_method_t method, int daemon,
@@ -428,9 +651,10 @@ int mproc__plat_parent_wait(mproc_start_method_t method, long parent_pid,
   /* The pidfd is opened before the parentage is checked: if the parent
    * was still ours after that, the pidfd is the parent's, never a
    * process that took its id later. */
-  int fd = pidfd_open_((pid_t)parent_pid), n, rc = MPROC_ETIMEDOUT;
+  int fd = -1, n, rc = MPROC_ETIMEDOUT;
 
-  if (fd < 0 && errno == ESRCH)
+  if (mproc__posix_has_pidfd() && (fd = os_pidfd_open((pid_t)parent_pid)) < 0 &&
+      errno == ESRCH)
     return 0;
   for (;;) {
     struct pollfd pfd = {.fd = fd, .events = POLLIN};
@@ -482,6 +706,7 @@ int mproc__plat_has_method(mproc_start_method_t m)
 void mproc__plat_exit_now(int code)
 {
   fflush(NULL);
+  mproc__posix_named_exit();
   _exit(code);
 }
 

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "object.h"
+#include "os.h"
 #include "posix.h"
 
 /* The backend's header at the start of every mapping: enough to check an
@@ -45,7 +46,7 @@ _Static_assert(sizeof(pthread_mutex_t) <= sizeof(mproc__mutex_t),
 static int map_segment(int fd, size_t size, mproc__seg_t *out)
 {
   size_t total = SEG_HDR + size;
-  void *map = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  void *map = os_mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 
   if (map == MAP_FAILED)
     return mproc__err_os("mmap", errno);
@@ -65,11 +66,11 @@ int mproc__plat_seg_create(size_t size, mproc__seg_t *out)
 
   if (size == 0 || size > SIZE_MAX - SEG_HDR)
     return mproc__err(MPROC_EINVAL, "shared segment of %zu bytes", size);
-  fd = memfd_create("mproc", MFD_CLOEXEC);
+  fd = os_memfd_create("mproc", MFD_CLOEXEC);
   if (fd < 0)
     return mproc__err_os("memfd_create", errno);
   /* ftruncate makes the file sparse and zero-filled. */
-  if (ftruncate(fd, (off_t)(SEG_HDR + size)) != 0) {
+  if (os_ftruncate(fd, (off_t)(SEG_HDR + size)) != 0) {
     rc = mproc__err_os("ftruncate", errno);
     close(fd);
     return rc;
@@ -194,8 +195,7 @@ int mproc__plat_word_wait(mproc__seg_t *s, atomic_uint *word, unsigned expected,
   }
   /* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time, the clock
    * of mproc__plat_now(): no drift over repeated spurious wakeups. */
-  r = syscall(SYS_futex, (unsigned *)word, FUTEX_WAIT_BITSET, expected, tp,
-              NULL, FUTEX_BITSET_MATCH_ANY);
+  r = os_futex_wait((unsigned *)word, expected, tp);
   if (r != 0 && errno == ETIMEDOUT)
     return MPROC_ETIMEDOUT;
   return 0; /* woken, changed (EAGAIN) or interrupted: callers re-check */

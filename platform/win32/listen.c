@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "object.h"
+#include "os.h"
 #include "win32.h"
 
 #define PIPE_PREFIX "\\\\.\\pipe\\"
@@ -127,7 +128,7 @@ static int is_reset(int err)
 
 int mproc__win_sock_read(intptr_t h, void *buf, size_t cap, size_t *got)
 {
-  int n = recv((SOCKET)h, buf, cap > INT_MAX ? INT_MAX : (int)cap, 0);
+  int n = os_recv((SOCKET)h, buf, cap > INT_MAX ? INT_MAX : (int)cap);
   int err;
 
   *got = 0;
@@ -144,7 +145,7 @@ int mproc__win_sock_write(intptr_t h, const void *buf, size_t len)
   const char *p = buf;
 
   while (len > 0) {
-    int n = send((SOCKET)h, p, len > INT_MAX ? INT_MAX : (int)len, 0);
+    int n = os_send((SOCKET)h, p, len > INT_MAX ? INT_MAX : (int)len);
     if (n == SOCKET_ERROR)
       return mproc__err_os("send", WSAGetLastError());
     p += n;
@@ -204,8 +205,8 @@ static int new_socket(SOCKET *out)
 
   if (rc != 0)
     return rc;
-  *out = WSASocketW(AF_INET, SOCK_STREAM, IPPROTO_TCP, NULL, 0,
-                    WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+  *out = os_WSASocketW(AF_INET, SOCK_STREAM, IPPROTO_TCP, NULL, 0,
+                       WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
   if (*out == INVALID_SOCKET)
     return mproc__err_os("WSASocket", WSAGetLastError());
   return 0;
@@ -325,9 +326,9 @@ static int inet_listen(mproc__lsn_t *l, const char *address, int backlog,
   if (setsockopt(l->sock, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (const char *)&one,
                  sizeof one) != 0)
     return mproc__err_os("setsockopt(SO_EXCLUSIVEADDRUSE)", WSAGetLastError());
-  if (bind(l->sock, (const struct sockaddr *)&sa, sizeof sa) != 0)
+  if (os_bind(l->sock, (const struct sockaddr *)&sa, sizeof sa) != 0)
     return bind_error(WSAGetLastError(), address);
-  if (listen(l->sock, backlog) != 0)
+  if (os_listen(l->sock, backlog) != 0)
     return mproc__err_os("listen", WSAGetLastError());
   /* Non-blocking, so that accept never hangs on a peer that left between
    * select and accept. */
@@ -347,7 +348,7 @@ static int inet_accept(mproc__lsn_t *l, double deadline, intptr_t *h)
       return rc;
     if (rc == 0)
       return mproc__err(MPROC_ETIMEDOUT, "no peer connected in time");
-    s = accept(l->sock, NULL, NULL);
+    s = os_accept(l->sock);
     if (s != INVALID_SOCKET)
       break;
     /* A peer that gave up between select and accept is no error: wait
@@ -380,7 +381,7 @@ static int connect_until(SOCKET s, const struct sockaddr_in *sa,
 {
   int err = 0, len = sizeof err, rc;
 
-  if (connect(s, (const struct sockaddr *)sa, sizeof *sa) == 0)
+  if (os_connect(s, (const struct sockaddr *)sa, sizeof *sa) == 0)
     return 0;
   if ((err = WSAGetLastError()) != WSAEWOULDBLOCK)
     return connect_error(err, address);
@@ -444,7 +445,7 @@ static int bad_name(DWORD err)
  * when the name exists already. */
 static HANDLE new_instance(const wchar_t *name, int first)
 {
-  return CreateNamedPipeW(
+  return os_CreateNamedPipeW(
       name, PIPE_ACCESS_DUPLEX | (first ? FILE_FLAG_FIRST_PIPE_INSTANCE : 0),
       PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_NOWAIT |
           PIPE_REJECT_REMOTE_CLIENTS,
@@ -583,8 +584,9 @@ static int pipe_connect(const char *address, double deadline, intptr_t *h)
   for (;;) {
     /* Synchronous, like the ends of mproc__plat_pipe(); the server may
      * learn who we are but not act as us. */
-    p = CreateFileW(name, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
-                    SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION, NULL);
+    p = os_CreateFileW(name, GENERIC_READ | GENERIC_WRITE, 0, NULL,
+                       OPEN_EXISTING,
+                       SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION, NULL);
     if (p != INVALID_HANDLE_VALUE) {
       *h = (intptr_t)p;
       rc = 0;
@@ -638,6 +640,16 @@ int mproc__plat_accept(mproc__lsn_t *l, double deadline, intptr_t *h)
   if (l->family == MPROC__AF_INET)
     return inet_accept(l, deadline, h);
   return pipe_accept(l, deadline, h);
+}
+
+void mproc__plat_handle_shutdown(intptr_t h)
+{
+  /* A socket is shut down; an accepted pipe (our server end) is
+   * disconnected: a read or wait on it then ends as at EOF. */
+  if (mproc__win_is_socket(h))
+    (void)shutdown((SOCKET)h, SD_BOTH);
+  else
+    (void)DisconnectNamedPipe((HANDLE)h);
 }
 
 void mproc__plat_listen_close(mproc__lsn_t *l)

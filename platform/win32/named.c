@@ -13,6 +13,7 @@
 
 #include <stdio.h>
 
+#include "os.h"
 #include "win32.h"
 
 static void mapping_name(const char *name, wchar_t *buf, size_t cap)
@@ -23,7 +24,7 @@ static void mapping_name(const char *name, wchar_t *buf, size_t cap)
 static int map_handle(HANDLE h, mproc__named_t *out)
 {
   MEMORY_BASIC_INFORMATION mbi;
-  void *map = MapViewOfFile(h, FILE_MAP_ALL_ACCESS, 0, 0, 0);
+  void *map = os_MapViewOfFile(h, FILE_MAP_ALL_ACCESS, 0, 0, 0);
 
   if (map == NULL)
     return mproc__err_os("MapViewOfFile", (long)GetLastError());
@@ -45,8 +46,8 @@ int mproc__plat_named_create(const char *name, size_t size, mproc__named_t *out)
   int rc;
 
   mapping_name(name, wname, sizeof wname / sizeof wname[0]);
-  h = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE,
-                         (DWORD)(total >> 32), (DWORD)total, wname);
+  h = os_CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE,
+                            (DWORD)(total >> 32), (DWORD)total, wname);
   if (h == NULL)
     return mproc__err_os("CreateFileMapping", (long)GetLastError());
   if (GetLastError() == ERROR_ALREADY_EXISTS) {
@@ -66,7 +67,7 @@ int mproc__plat_named_open(const char *name, mproc__named_t *out)
   int rc;
 
   mapping_name(name, wname, sizeof wname / sizeof wname[0]);
-  h = OpenFileMappingW(FILE_MAP_ALL_ACCESS, FALSE, wname);
+  h = os_OpenFileMappingW(FILE_MAP_ALL_ACCESS, FALSE, wname);
   if (h == NULL) {
     DWORD err = GetLastError();
     if (err == ERROR_FILE_NOT_FOUND)
@@ -80,8 +81,9 @@ int mproc__plat_named_open(const char *name, mproc__named_t *out)
   return rc;
 }
 
-int mproc__plat_named_adopt(intptr_t h, mproc__named_t *out)
+int mproc__plat_named_adopt(const char *name, intptr_t h, mproc__named_t *out)
 {
+  (void)name; /* the kernel counts a mapping's users by its handles */
   int rc = map_handle((HANDLE)h, out);
 
   if (rc == 0)

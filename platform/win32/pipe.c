@@ -16,6 +16,7 @@
 #include <stdlib.h>
 
 #include "object.h"
+#include "os.h"
 #include "win32.h"
 
 int mproc__plat_pipe(int duplex, intptr_t *r, intptr_t *w)
@@ -31,16 +32,16 @@ int mproc__plat_pipe(int duplex, intptr_t *r, intptr_t *w)
            (long)InterlockedIncrement(&counter),
            (unsigned long long)GetTickCount64());
   server =
-      CreateNamedPipeW(name,
-                       (duplex ? PIPE_ACCESS_DUPLEX : PIPE_ACCESS_INBOUND) |
-                           FILE_FLAG_FIRST_PIPE_INSTANCE,
-                       PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT, 1,
-                       MPROC__WIN_PIPE_BUF, MPROC__WIN_PIPE_BUF, 0, NULL);
+      os_CreateNamedPipeW(name,
+                          (duplex ? PIPE_ACCESS_DUPLEX : PIPE_ACCESS_INBOUND) |
+                              FILE_FLAG_FIRST_PIPE_INSTANCE,
+                          PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT, 1,
+                          MPROC__WIN_PIPE_BUF, MPROC__WIN_PIPE_BUF, 0, NULL);
   if (server == INVALID_HANDLE_VALUE)
     return mproc__err_os("CreateNamedPipe", (long)GetLastError());
-  client =
-      CreateFileW(name, duplex ? GENERIC_READ | GENERIC_WRITE : GENERIC_WRITE,
-                  0, NULL, OPEN_EXISTING, 0, NULL);
+  client = os_CreateFileW(name,
+                          duplex ? GENERIC_READ | GENERIC_WRITE : GENERIC_WRITE,
+                          0, NULL, OPEN_EXISTING, 0, NULL);
   if (client == INVALID_HANDLE_VALUE) {
     err = GetLastError();
     CloseHandle(server);
@@ -70,7 +71,7 @@ int mproc__plat_pipe_read(intptr_t h, void *buf, size_t cap, size_t *got)
   if (mproc__win_is_socket(h))
     return mproc__win_sock_read(h, buf, cap, got);
   *got = 0;
-  if (!ReadFile((HANDLE)h, buf, chunk, &n, NULL)) {
+  if (!os_ReadFile((HANDLE)h, buf, chunk, &n, NULL)) {
     DWORD err = GetLastError();
     if (is_eof_error(err))
       return 0;
@@ -89,7 +90,7 @@ int mproc__plat_pipe_write(intptr_t h, const void *buf, size_t len)
     return mproc__win_sock_write(h, buf, len);
   while (len > 0) {
     DWORD chunk = len > (1u << 30) ? (1u << 30) : (DWORD)len, done = 0;
-    if (!WriteFile((HANDLE)h, p, chunk, &done, NULL))
+    if (!os_WriteFile((HANDLE)h, p, chunk, &done, NULL))
       return mproc__err_os("WriteFile", (long)GetLastError());
     p += done;
     len -= done;

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <wchar.h>
 
+#include "os.h"
 #include "platform.h"
 #include "win32.h"
 
@@ -108,8 +109,8 @@ static int dup_inheritable(HANDLE h, HANDLE *out)
   *out = NULL;
   if (h == NULL || h == INVALID_HANDLE_VALUE)
     return 0;
-  if (!DuplicateHandle(GetCurrentProcess(), h, GetCurrentProcess(), out, 0,
-                       TRUE, DUPLICATE_SAME_ACCESS))
+  if (!os_DuplicateHandle(GetCurrentProcess(), h, GetCurrentProcess(), out, 0,
+                          TRUE, DUPLICATE_SAME_ACCESS))
     *out = NULL; /* a detached stdio is no reason to fail */
   return 0;
 }
@@ -133,7 +134,7 @@ static int make_handles(spawn_handles_t *h, const mproc__launch_t *l)
     return mproc__err(MPROC_ENOMEM, "out of memory");
   /* The read end is inheritable, but only the handle list decides what
    * this child gets: other children started meanwhile never see it. */
-  if (!CreatePipe(&h->boot_r, &h->boot_w, &sa, 0))
+  if (!os_CreatePipe(&h->boot_r, &h->boot_w, &sa, 0))
     return mproc__err_os("CreatePipe", (long)GetLastError());
   SetHandleInformation(h->boot_w, HANDLE_FLAG_INHERIT, 0);
   h->list[h->n_list++] = h->boot_r;
@@ -202,8 +203,8 @@ static int create(spawn_handles_t *h, int daemon, PROCESS_INFORMATION *pi)
    * can run (and start children of its own). */
   if (daemon)
     flags |= CREATE_SUSPENDED;
-  if (!CreateProcessW(NULL, cmd, NULL, NULL, TRUE, flags, NULL, NULL,
-                      &si.StartupInfo, pi))
+  if (!os_CreateProcessW(NULL, cmd, NULL, NULL, TRUE, flags, NULL, NULL,
+                         &si.StartupInfo, pi))
     rc = mproc__err_os("CreateProcessW", (long)GetLastError());
 out:
   if (si.lpAttributeList != NULL) {
@@ -219,7 +220,7 @@ static int join_job(PROCESS_INFORMATION *pi)
   HANDLE job;
   int rc = get_job(&job);
 
-  if (rc == 0 && !AssignProcessToJobObject(job, pi->hProcess)) {
+  if (rc == 0 && !os_AssignProcessToJobObject(job, pi->hProcess)) {
     DWORD err = GetLastError();
     /* Older Windows refuse nested jobs (access denied) when the parent
      * already sits in one: say so instead of starting an unguarded
@@ -245,7 +246,7 @@ static int write_all(HANDLE h, const void *buf, size_t len)
 
   while (len > 0) {
     DWORD chunk = len > (1u << 30) ? (1u << 30) : (DWORD)len, done = 0;
-    if (!WriteFile(h, p, chunk, &done, NULL))
+    if (!os_WriteFile(h, p, chunk, &done, NULL))
       return (int)GetLastError();
     p += done;
     len -= done;

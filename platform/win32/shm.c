@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "object.h"
+#include "os.h"
 #include "win32.h"
 
 #define SEG_MAGIC 0x6d707367u /* "mpsg" */
@@ -65,7 +66,8 @@ static DWORD ms_until(double deadline)
 
 static int map_view(HANDLE mapping, size_t size, mproc__seg_t *out)
 {
-  void *map = MapViewOfFile(mapping, FILE_MAP_ALL_ACCESS, 0, 0, SEG_HDR + size);
+  void *map =
+      os_MapViewOfFile(mapping, FILE_MAP_ALL_ACCESS, 0, 0, SEG_HDR + size);
 
   if (map == NULL)
     return mproc__err_os("MapViewOfFile", (long)GetLastError());
@@ -86,11 +88,11 @@ int mproc__plat_seg_create(size_t size, mproc__seg_t *out)
 
   if (size == 0 || size > SIZE_MAX - SEG_HDR)
     return mproc__err(MPROC_EINVAL, "shared segment of %zu bytes", size);
-  mapping = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE,
-                               (DWORD)(total >> 32), (DWORD)total, NULL);
+  mapping = os_CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE,
+                                  (DWORD)(total >> 32), (DWORD)total, NULL);
   if (mapping == NULL)
     return mproc__err_os("CreateFileMapping", (long)GetLastError());
-  wake = CreateSemaphoreW(NULL, 0, LONG_MAX, NULL);
+  wake = os_CreateSemaphoreW(NULL, 0, LONG_MAX, NULL);
   if (wake == NULL) {
     rc = mproc__err_os("CreateSemaphore", (long)GetLastError());
     CloseHandle(mapping);
@@ -218,7 +220,7 @@ int mproc__plat_mutex_init(mproc__seg_t *s, mproc__mutex_t *m)
 
   if (h->nmutex >= MAX_MUTEXES)
     return mproc__err(MPROC_EINVAL, "too many mutexes in one segment");
-  mx = CreateMutexW(NULL, FALSE, NULL);
+  mx = os_CreateMutexW(NULL, FALSE, NULL);
   if (mx == NULL)
     return mproc__err_os("CreateMutex", (long)GetLastError());
   wm->handle = (uint64_t)(uintptr_t)mx;

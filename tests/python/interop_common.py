@@ -17,16 +17,21 @@ def limit_run_time(seconds=30):
 
 
 def parse_address(family, text):
-    """mproc's "host:port" is CPython's (host, port)."""
+    """mproc's "host:port" is CPython's (host, port); its "@name" a Linux
+    abstract address, CPython's "\0name"."""
     if family == 'AF_INET':
         host, port = text.rsplit(':', 1)
         return (host, int(port))
+    if family == 'AF_UNIX' and text.startswith('@'):
+        return '\0' + text[1:]
     return text
 
 
 def format_address(family, address):
     if family == 'AF_INET':
         return '%s:%d' % address
+    if family == 'AF_UNIX' and address.startswith('\0'):
+        return '@' + address[1:]
     return address
 
 
