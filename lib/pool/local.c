@@ -319,13 +319,16 @@ typedef struct local {
 static void forget(local_t *l, int w)
 {
   lworker_t *lw = &l->w[w];
-  slot_t *s = &l->ctl->slot[w];
+  slot_t *s;
 
   mproc_process_free(lw->proc);
   mproc_queue_free(lw->tq);
   mproc_queue_free(lw->rq);
   memset(lw, 0, sizeof *lw);
   lw->stop = -1;
+  if (l->ctl == NULL) /* a create that failed before the control block */
+    return;
+  s = &l->ctl->slot[w];
   if (atomic_exchange(&s->hungry, 0))
     atomic_fetch_sub(&l->ctl->nhungry, 1);
   atomic_store(&s->claim, 0);

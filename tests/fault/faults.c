@@ -582,11 +582,6 @@ static int drive(const char *only, const char *only_method,
   for (const scenario_t *s = scenarios; s->name != NULL; s++) {
     if (only != NULL && strcmp(only, s->name) != 0)
       continue;
-    /* Left out of the default run for now: the Pool of lib/pool/ (merged
-     * after this driver) crashes when the first wrapped OS call of a map
-     * fails (N=1, hard, every method); run it with --scenario pool_map. */
-    if (only == NULL && strcmp(s->name, "pool_map") == 0)
-      continue;
     for (size_t m = 0; methods[m] != NULL; m++) {
       if (only_method != NULL && strcmp(only_method, methods[m]) != 0)
         continue;
