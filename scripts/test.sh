@@ -126,7 +126,7 @@ fault_leg() { # name build-dir driver-command...
   "$@" >"$log" 2>&1 || true
   grep '^FAIL' "$log" | head -20 | sed 's/^/  /' || true
   local line bad
-  line=$(grep '^faults: ' "$log" | tail -1)
+  line=$(grep '^faults: ' "$log" | tr -d '\r' | tail -1)
   bad=$(sed -n 's/.*, \([0-9]*\) failures$/\1/p' <<<"$line")
   echo "$name: ${line#faults: }"
   if [ -z "$line" ] || [ "${bad:-1}" -ne 0 ]; then
