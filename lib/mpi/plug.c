@@ -95,15 +95,15 @@ static void registry_check(void)
 
   if (mine == NULL)
     snprintf(msg, sizeof msg, "out of memory on rank %d", mproc__mpi_rank);
-  MPI_Bcast(&rl, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
+  MPI_Bcast(&rl, 1, MPI_UNSIGNED_LONG_LONG, 0, mproc__mpi_comm);
   root = mproc__mpi_rank == 0 ? mine : malloc((size_t)rl + 1);
   if (root == NULL || (mine == NULL && mproc__mpi_rank == 0)) {
     /* The collectives below need every rank: this one cannot go on. */
     fprintf(stderr, "mproc: MPI rank %d: out of memory at start-up\n",
             mproc__mpi_rank);
-    MPI_Abort(MPI_COMM_WORLD, 1);
+    MPI_Abort(mproc__mpi_comm, 1);
   }
-  MPI_Bcast(root, (int)rl, MPI_CHAR, 0, MPI_COMM_WORLD);
+  MPI_Bcast(root, (int)rl, MPI_CHAR, 0, mproc__mpi_comm);
   root[rl] = '\0';
   if (msg[0] == '\0' && mine != NULL && root != NULL &&
       strcmp(mine, root) != 0) {
@@ -120,7 +120,7 @@ static void registry_check(void)
   if (mproc__mpi_rank == 0)
     all = calloc((size_t)mproc__mpi_size, sizeof msg);
   MPI_Gather(msg, sizeof msg, MPI_CHAR, all, sizeof msg, MPI_CHAR, 0,
-             MPI_COMM_WORLD);
+             mproc__mpi_comm);
   if (mproc__mpi_rank == 0) {
     for (int r = 1; all != NULL && r < mproc__mpi_size; r++)
       if (all[(size_t)r * sizeof msg] != '\0' && mproc__mpi_bad[0] == '\0')
@@ -182,8 +182,9 @@ static int mpi_main(int argc, char **argv)
   } else {
     MPI_Query_thread(&prov);
   }
-  MPI_Comm_rank(MPI_COMM_WORLD, &mproc__mpi_rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &mproc__mpi_size);
+  mproc__mpi_comm = MPI_COMM_WORLD;
+  MPI_Comm_rank(mproc__mpi_comm, &mproc__mpi_rank);
+  MPI_Comm_size(mproc__mpi_comm, &mproc__mpi_size);
   registry_check();
   if (mproc__mpi_rank == 0) {
     if (prov < MPI_THREAD_SERIALIZED && mproc__mpi_bad[0] == '\0')

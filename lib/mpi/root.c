@@ -101,6 +101,7 @@ static struct {
 } E = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 int mproc__mpi_rank, mproc__mpi_size;
+MPI_Comm mproc__mpi_comm = MPI_COMM_NULL;
 char mproc__mpi_bad[1024]; /* why pools cannot run, or "" */
 
 static int32_t seq_diff(uint32_t a, uint32_t b)
