@@ -8,6 +8,7 @@
  *   mproc_mpi_helper hang      exits while a rank runs a task that never
  *                              returns (ends after MPROC_MPI_EXIT_GRACE)
  *   mproc_mpi_helper nomain    asks for an MPI pool without mproc_main()
+ *   mproc_mpi_helper die       a rank dies in a task
  *
  * or alone (spawn mode: it starts its serving ranks itself). With
  * MPROC_HELPER_PIDS=FILE every serving rank's initializer appends its
@@ -55,6 +56,14 @@ MPROC_TARGET(h_note_pid)
     return 1;
   fprintf(f, "%ld\n", (long)getpid());
   return fclose(f) == 0 ? 0 : 1;
+}
+
+/* Ends its process at once, as a crash would. */
+MPROC_TARGET(h_die)
+{
+  (void)args;
+  fflush(stdout);
+  _exit(3);
 }
 
 static int h_extra(mproc_args_t *args)
@@ -144,6 +153,16 @@ int main(int argc, char **argv)
     remove(path);
     printf("submitted: %d\n", rc);
     fflush(stdout);
+    return 0;
+  }
+  if (strcmp(mode, "die") == 0) {
+    /* A rank that dies: Open MPI 4.1 ends the job (no ULFM); the
+     * program must not hang waiting for the task. */
+    rc = sum_squares(p, 100, &sum);
+    printf("sum %ld rc %d\n", sum, rc);
+    fflush(stdout);
+    rc = mproc_pool_apply(p, NULL, h_die, NULL);
+    printf("apply: %s: %s\n", mproc_strerror(rc), mproc_last_error());
     return 0;
   }
   printf("unknown mode '%s'\n", mode);

@@ -367,6 +367,22 @@ static void test_pool_mpi_exit_with_hung_task(void)
     printf("output: %s\n", out);
 }
 
+/* A rank that dies under mpirun: Open MPI 4.1 ends the job (no ULFM),
+ * rank 0 with it; nothing hangs. */
+static void test_pool_mpi_rank_dies_ends_job(void)
+{
+  char out[4096];
+  double secs;
+
+  if (skip_unless_launcher())
+    return;
+  CU_ASSERT_NOT_EQUAL(launch(3, "die", "", out, sizeof out, &secs, NULL), 0);
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, "sum 328350 rc 0"));
+  CU_ASSERT(secs < 55);
+  if (strstr(out, "sum 328350 rc 0") == NULL)
+    printf("output: %s\n", out);
+}
+
 /* The seeds' pool program, unchanged, under `mpirun -n 4` prints what
  * it prints alone (tasks in order, one at a time). */
 static void test_pool_mpi_example_same_output(void)
@@ -515,6 +531,31 @@ static void test_pool_mpi_spawn_exit_with_hung_task(void)
     printf("output: %s\n", out);
 }
 
+/* Spawn mode, a rank dies in a task: Open MPI tells rank 0 nothing, and
+ * ends the other spawned ranks. The task fails with MPROC_EWORKER,
+ * saying so, instead of being waited for for ever; the program goes on
+ * and exits by itself, leaving no rank behind. */
+static void test_pool_mpi_spawn_rank_dies(void)
+{
+  char out[4096];
+  long pids[16];
+  int n = 0;
+  double secs;
+
+  if (skip_unless_launcher())
+    return;
+  CU_ASSERT_EQUAL(alone("die", "", 2, out, sizeof out, &secs, pids, &n), 0);
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, "sum 328350 rc 0"));
+  CU_ASSERT_PTR_NOT_NULL(
+      strstr(out, "apply: the worker running the task died"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, "died; Open MPI ends the other"));
+  CU_ASSERT_EQUAL(n, 2);
+  CU_ASSERT(all_gone(pids, n, 30.0));
+  CU_ASSERT(secs < 30);
+  if (strstr(out, "apply: the worker running the task died") == NULL)
+    printf("output: %s\n", out);
+}
+
 /* Spawn mode checks the registered targets as mpirun's ranks do. */
 static void test_pool_mpi_spawn_registry_mismatch(void)
 {
@@ -618,7 +659,9 @@ void mproc_test_register_pool_mpi(void)
       MPROC_TEST_CASE(test_pool_mpi_exit_with_live_pool),
       MPROC_TEST_CASE(test_pool_mpi_exit_with_hung_task),
       MPROC_TEST_CASE(test_pool_mpi_example_same_output),
+      MPROC_TEST_CASE(test_pool_mpi_rank_dies_ends_job),
       MPROC_TEST_CASE(test_pool_mpi_spawn_mode),
+      MPROC_TEST_CASE(test_pool_mpi_spawn_rank_dies),
       MPROC_TEST_CASE(test_pool_mpi_spawn_exit_with_hung_task),
       MPROC_TEST_CASE(test_pool_mpi_spawn_registry_mismatch),
       MPROC_TEST_CASE(test_pool_mpi_spawn_without_network),

@@ -16,9 +16,12 @@
  * mproc_main(), merges with its parent (rank 0 of the merged communicator) and
  * serves.
  */
+#include <errno.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,6 +41,15 @@ static int saved_argc; /* mproc_main()'s, for the spawned copies */
 static char **saved_argv;
 static int spawned; /* spawn mode: rank 0 started the serving ranks */
 static pthread_mutex_t spawn_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Spawn mode: each rank's pid and host, told at start-up, so that rank 0
+ * sees a rank on its machine die (Open MPI 4.1 tells the parent of a
+ * spawn nothing: it would wait for that rank's results for ever). */
+typedef struct whois {
+  long long pid;
+  char host[256];
+} whois_t;
+static whois_t *ranks_who; /* [size], on rank 0 */
 
 static int launched(void)
 {
@@ -152,6 +164,50 @@ static void registry_check(void)
   free(mine);
 }
 
+/* Every rank tells rank 0 its pid and host (spawn mode). */
+static void gather_whois(void)
+{
+  whois_t me = {.pid = (long long)getpid()};
+
+  (void)gethostname(me.host, sizeof me.host - 1);
+  if (mproc__mpi_rank == 0)
+    ranks_who = calloc((size_t)mproc__mpi_size, sizeof *ranks_who);
+  /* Rank 0 without memory still takes part (into its own record). */
+  MPI_Gather(&me, (int)sizeof me, MPI_BYTE,
+             ranks_who != NULL ? (void *)ranks_who : (void *)&me,
+             ranks_who != NULL ? (int)sizeof me : 0, MPI_BYTE, 0,
+             mproc__mpi_comm);
+}
+
+/* Whether spawned @rank runs on this machine (its pid means something). */
+static int local_rank(int rank)
+{
+  return spawned && ranks_who != NULL && rank >= 1 && rank < mproc__mpi_size &&
+         strcmp(ranks_who[rank].host, ranks_who[0].host) == 0;
+}
+
+int mproc__mpi_rank_gone(int rank, long *pid)
+{
+  char path[64], buf[512], *p;
+  FILE *f;
+  size_t n;
+
+  if (!local_rank(rank))
+    return 0; /* under mpirun, or on another machine: cannot tell */
+  *pid = (long)ranks_who[rank].pid;
+  if (kill((pid_t)*pid, 0) != 0 && errno == ESRCH)
+    return 1;
+  /* A zombie waiting for Open MPI's daemon to reap it is gone too. */
+  snprintf(path, sizeof path, "/proc/%ld/stat", *pid);
+  if ((f = fopen(path, "r")) == NULL)
+    return 0;
+  n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  p = strrchr(buf, ')');
+  return p != NULL && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
 static double exit_grace(void)
 {
   const char *e = getenv("MPROC_MPI_EXIT_GRACE");
@@ -164,15 +220,30 @@ static double exit_grace(void)
  * serving ranks, then finalize. */
 static void root_exit(void)
 {
+  int rc;
+
   if (getpid() != root_pid)
     return; /* a forked child of rank 0 */
-  if (mproc__mpi_root_stop(exit_grace()) != 0) {
+  rc = mproc__mpi_root_stop(exit_grace());
+  if (rc == -2) {
+    /* Spawned ranks died during the run (their pools said so): there is
+     * nobody to stop, and MPI_Finalize would wait for them. */
+    fprintf(stderr, "mproc: MPI ranks died during the run; MPI is not "
+                    "finalized\n");
+    return;
+  }
+  if (rc != 0) {
     fprintf(stderr,
             "mproc: MPI ranks still busy with a task %g s after the program "
             "ended (MPROC_MPI_EXIT_GRACE); ending the MPI job\n",
             exit_grace());
     fflush(stdout);
     fflush(stderr);
+    /* Spawn mode: the ranks on this machine end now, not whenever Open
+     * MPI's daemon gets to it. */
+    for (int r = 1; spawned && ranks_who != NULL && r < mproc__mpi_size; r++)
+      if (local_rank(r) && !mproc__mpi_rank_gone(r, &(long){0}))
+        (void)kill((pid_t)ranks_who[r].pid, SIGKILL);
     /* Not MPI_Abort: Open MPI 4.1's mpirun can hang after it. A rank 0
      * that ends without MPI_Finalize makes mpirun end every rank. */
     _exit(1);
@@ -246,6 +317,7 @@ static int mpi_main(int argc, char **argv)
     MPI_Comm_rank(mproc__mpi_comm, &mproc__mpi_rank);
     MPI_Comm_size(mproc__mpi_comm, &mproc__mpi_size);
     registry_check();
+    gather_whois();
     serve_and_exit();
   }
   mproc__mpi_comm = MPI_COMM_WORLD;
@@ -357,6 +429,7 @@ int mproc__mpi_spawn(int n)
   MPI_Comm_size(mproc__mpi_comm, &mproc__mpi_size);
   registry_check();
   spawned = 1;
+  gather_whois();
   become_root();
 out:
   pthread_mutex_unlock(&spawn_mu);

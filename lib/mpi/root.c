@@ -98,10 +98,13 @@ static struct {
   uint32_t next_id;
   long *owed; /* per rank: batches of given-up slots it still has */
   long owed_total;
+  int broken;           /* a spawned rank died: no rank serves any more */
+  char broken_why[300]; /* what happened, for every failure after it */
 } E = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 int mproc__mpi_rank, mproc__mpi_size;
-int mproc__mpi_spawn(int n); /* plug.c */
+int mproc__mpi_spawn(int n);                   /* plug.c */
+int mproc__mpi_rank_gone(int rank, long *pid); /* plug.c */
 MPI_Comm mproc__mpi_comm = MPI_COMM_NULL;
 char mproc__mpi_bad[1024]; /* why pools cannot run, or "" */
 
@@ -345,9 +348,54 @@ static void got(unsigned char *m, size_t len, int from)
 
 /* ---- the MPI thread ---- */
 
+/* A serving rank died (spawn mode; under mpirun, mpirun ends the job).
+ * Open MPI 4.1 ends the job's other ranks with it and has no way to go
+ * on (no ULFM): every slot of every pool ends now, its running task
+ * failing with MPROC_EWORKER, and nothing is sent any more. Under E.mu. */
+static void rank_died(int rank, long pid)
+{
+  snprintf(E.broken_why, sizeof E.broken_why,
+           "MPI rank %d (pid %ld) died; Open MPI ends the other spawned "
+           "ranks with it and cannot go on without them (no ULFM)",
+           rank, pid);
+  E.broken = 1;
+  for (mtr_t *t = E.pools; t != NULL; t = t->next) {
+    for (int w = 0; w < t->n; w++) {
+      mslot_t *s = &t->s[w];
+      if (!s->live)
+        continue;
+      E.expect -= (long)(s->limit - s->recvd);
+      s->live = 0;
+      s->gen++;
+      s->stopped = 1;
+    }
+    t->woken = 1;
+    t->events++;
+    pthread_cond_broadcast(&t->cv);
+  }
+  E.owed_total = 0;
+}
+
+/* While results are due, every CHECK_EVERY seconds: whether a spawned
+ * rank on this machine is gone. Under E.mu. */
+#define CHECK_EVERY 0.25
+static void check_ranks(double *last)
+{
+  double now = mproc__plat_now();
+  long pid = 0;
+
+  if (now - *last < CHECK_EVERY)
+    return;
+  *last = now;
+  for (int r = 1; r < mproc__mpi_size && !E.broken; r++)
+    if (mproc__mpi_rank_gone(r, &pid))
+      rank_died(r, pid);
+}
+
 static void *mpi_thread(void *arg)
 {
   w_backoff_t bo;
+  double checked = mproc__plat_now();
 
   (void)arg;
   w_backoff_reset(&bo);
@@ -404,6 +452,10 @@ static void *mpi_thread(void *arg)
       continue;
     }
     more = E.expect > 0 || E.owed_total > 0 || E.sending != NULL || E.stopping;
+    if (more)
+      check_ranks(&checked);
+    if (E.broken)
+      break; /* nothing will come: what is in flight stays there */
     if (!more) {
       pthread_cond_wait(&E.cv, &E.mu); /* nothing to wait for */
       w_backoff_reset(&bo);
@@ -438,13 +490,18 @@ static int thread_up(void)
 
 /* At exit on rank 0: stop the serving ranks and wait for their answers
  * (@grace seconds at most: a rank still running a task that never
- * returns cannot answer). 0, or -1 when some did not answer. */
+ * returns cannot answer). 0, or -1 when some did not answer, -2 when
+ * ranks died (spawn mode: MPI cannot be finalized then). */
 int mproc__mpi_root_stop(double grace)
 {
   struct timespec ts;
   int rc = 0;
 
   pthread_mutex_lock(&E.mu);
+  if (E.broken) {
+    pthread_mutex_unlock(&E.mu);
+    return -2; /* no rank to stop, and MPI cannot be finalized */
+  }
   if (thread_up() != 0) {
     pthread_mutex_unlock(&E.mu);
     return -1;
@@ -489,6 +546,11 @@ static int m_start(mproc__pool_tr_t *tr, int w)
   mslot_t *s = &t->s[w];
 
   pthread_mutex_lock(&E.mu);
+  if (E.broken) {
+    /* No rank can serve again: MPROC_ECLOSED tells the scheduler so. */
+    pthread_mutex_unlock(&E.mu);
+    return mproc__err(MPROC_ECLOSED, "Pool: %s", E.broken_why);
+  }
   slot_reset(s);
   s->gen++;
   s->live = 1;
@@ -702,10 +764,13 @@ static int m_ended(mproc__pool_tr_t *tr, char *why, size_t cap)
   for (int w = 0; w < t->n && r < 0; w++)
     if (t->s[w].stopped == 1) {
       t->s[w].stopped = 2;
-      snprintf(why, cap,
-               "worker %d (MPI rank %d) was given up: a rank cannot be "
-               "stopped, it runs its task to the end first",
-               w, t->s[w].rank);
+      if (E.broken)
+        snprintf(why, cap, "worker %d: %s", w, E.broken_why);
+      else
+        snprintf(why, cap,
+                 "worker %d (MPI rank %d) was given up: a rank cannot be "
+                 "stopped, it runs its task to the end first",
+                 w, t->s[w].rank);
       r = w;
     }
   pthread_mutex_unlock(&E.mu);
@@ -932,6 +997,8 @@ int mproc__mpi_create(mproc__pool_tr_t **out,
     rc = thread_up();
   if (rc == 0 && E.stopping)
     rc = mproc__err(MPROC_ESTATE, "Pool: the MPI ranks were stopped (exit)");
+  if (rc == 0 && E.broken)
+    rc = mproc__err(MPROC_EWORKER, "Pool: %s", E.broken_why);
   if (rc == 0) {
     t->id = ++E.next_id;
     t->next = E.pools;

@@ -695,12 +695,32 @@ int mproc__pool_submit(mproc_pool_t *pool, mproc__job_t *j, mproc__task_t *head,
 
 /* Worker @w ended: what it posted counts, the task it was running fails,
  * what it held unstarted goes back to pending. */
-/* Start a worker in the empty slot @w; 1 when it started. */
+/* Fail the tasks no worker holds with @status, @why. */
+static void fail_pending(mproc_pool_t *pool, int status, const char *why)
+{
+  mproc__task_t *t;
+
+  while ((t = pool->pend_head) != NULL) {
+    pool->pend_head = t->next;
+    task_back(pool, t, NULL, 0, 0, status, why);
+  }
+  pool->pend_tail = NULL;
+  pool->npending = 0;
+}
+
+/* Start a worker in the empty slot @w; 1 when it started. A transport
+ * that says MPROC_ECLOSED can never start one again (the MPI ranks are
+ * gone): what waits for a worker fails, instead of waiting for ever. */
 static int start_replacement(mproc_pool_t *pool, int w)
 {
-  if (pool->tr->ops->start(pool->tr, w) != 0) {
-    MPROC__LOG(MPROC_LOG_WARNING, "could not start a pool worker: %s",
-               mproc_last_error());
+  int rc = pool->tr->ops->start(pool->tr, w);
+
+  if (rc != 0) {
+    char why[512];
+    snprintf(why, sizeof why, "%s", mproc_last_error());
+    MPROC__LOG(MPROC_LOG_WARNING, "could not start a pool worker: %s", why);
+    if (rc == MPROC_ECLOSED)
+      fail_pending(pool, MPROC_EWORKER, why);
     return 0;
   }
   MPROC__LOG(MPROC_LOG_DEBUG, "added pool worker %d", w);

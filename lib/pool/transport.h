@@ -69,7 +69,9 @@ typedef void (*mproc__pool_rec_fn)(void *ctx, int w, const void *rec,
 
 typedef struct mproc__pool_tr_ops {
   /* Start a worker in slot @w (empty: never started, or its worker has
-   * ended and was forgotten); its numbering starts at 0. */
+   * ended and was forgotten); its numbering starts at 0. MPROC_ECLOSED:
+   * no worker can ever start again (the MPI ranks are gone); the
+   * scheduler then fails the tasks waiting for one. */
   int (*start)(mproc__pool_tr_t *t, int w);
   /* Give @w the tasks [first, first + n) made of the bytes of @iov,
    * without blocking: MPROC_EFULL when it cannot take them now (try
