@@ -6,6 +6,7 @@
 #
 #   scripts/consumers.sh          every leg
 #   SKIP_WIN=1 / SKIP_DEB=1       leave the MinGW legs / the .deb leg out
+#   MPROC_WITH_MPI=OFF            no MPI part even where Open MPI is installed
 #
 # Legs (Linux):
 #   docs                 Doxygen over the public headers, zero warnings;
@@ -78,8 +79,13 @@ prefix=$root/build/consumers/prefix
 # The same install without the MPI part: the components the core's
 # packages (libmproc0, libmproc-dev) hold.
 core_prefix=$root/build/consumers/core-prefix
+# The MPI part where Open MPI is installed; MPROC_WITH_MPI=OFF leaves it
+# out (consumer-mpi then checks that the mpi component is missing).
 have_mpi=
-command -v mpicc >/dev/null && command -v mpirun >/dev/null && have_mpi=1
+if [ "${MPROC_WITH_MPI:-}" != OFF ] && command -v mpicc >/dev/null &&
+   command -v mpirun >/dev/null; then
+  have_mpi=1
+fi
 install_mproc() {
   rm -rf "$prefix" "$core_prefix" build/consumers/lib
   cmake -S . -B build/consumers/lib -DCMAKE_BUILD_TYPE=Release \
@@ -272,7 +278,10 @@ consumer_mpi_leg() {
   check_find "no such component: REQUIRED COMPONENTS bogus fails" \
     "$prefix" "REQUIRED COMPONENTS bogus" fails "mproc has no component 'bogus'"
   if [ -z "$have_mpi" ]; then
-    skip "Open MPI (mpicc, mpirun) not installed: scripts/deps.sh libopenmpi-dev openmpi-bin"
+    check_find "built without MPI: REQUIRED COMPONENTS mpi fails, saying why" \
+      "$prefix" "REQUIRED COMPONENTS mpi" fails \
+      "mproc's component 'mpi' (mproc::mpi, libmproc_mpi.a) is not installed"
+    skip "no MPI part built: Open MPI (mpicc, mpirun) not installed (scripts/deps.sh libopenmpi-dev openmpi-bin), or MPROC_WITH_MPI=OFF"
     return
   fi
   check_find "with the MPI part: REQUIRED COMPONENTS mpi finds mproc::mpi" \
