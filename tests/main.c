@@ -138,9 +138,38 @@ static int wrap_all_tests(void)
   return 0;
 }
 
-/* Start and join one trivial process so that what the library keeps for
- * the rest of the run (the forkserver and its connection, lazily opened
- * descriptors) exists before the first test's baseline. */
+/* With the pools on MPI in spawn mode (MPROC_POOL_BACKEND=mpi, no
+ * mpirun), the first MPI pool starts MPI and its serving ranks for the
+ * rest of the run: Open MPI's daemon (a child) and its descriptors. One
+ * pool that runs a task on each rank makes them part of the baseline. */
+static void warm_up_mpi(void)
+{
+  const char *b = getenv("MPROC_POOL_BACKEND");
+  /* The initializer runs on every rank: each one's connection opens. */
+  mproc_pool_options_t o = {.backend = MPROC_POOL_BACKEND_MPI,
+                            .initializer = mproc_test_noop};
+  mproc_pool_t *pool = NULL;
+  int rc;
+
+  if (b == NULL || strcmp(b, "mpi") != 0 ||
+      getenv("OMPI_COMM_WORLD_SIZE") != NULL)
+    return;                 /* local pools, or mpirun -n N started it all */
+  static char big[1 << 20]; /* large messages take another way */
+  memset(big, 'x', sizeof big - 1);
+  rc = mproc_pool_create(&pool, &o);
+  for (int i = 0; rc == 0 && i < 4 * mproc_pool_processes(pool); i++)
+    rc = mproc_pool_apply(pool, NULL, mproc_test_noop, "s", i % 2 ? big : "");
+  if (rc == 0)
+    rc = mproc_pool_close(pool);
+  if (rc == 0)
+    rc = mproc_pool_join(pool);
+  if (rc != 0)
+    fprintf(stderr, "mproc_tests: warm-up MPI pool failed: %s (%s)\n",
+            mproc_strerror(rc), mproc_last_error());
+  mproc_pool_free(pool);
+  mproc_test_keep_children();
+}
+
 /* Start and join one trivial process with every start method the
  * platform has, so that what a method keeps for the life of the program
  * (the forkserver and its descriptors) is in the baseline of the leak
@@ -162,6 +191,7 @@ static void warm_up(void)
               methods[i], mproc_strerror(rc), mproc_last_error());
     mproc_process_free(p);
   }
+  warm_up_mpi();
 }
 
 /* ---- main ---- */

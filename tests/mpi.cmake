@@ -19,4 +19,10 @@ if(MPROC_MPIRUN)
     set_tests_properties(mpi.${suite} PROPERTIES TIMEOUT 300
       ENVIRONMENT "MPROC_POOL_BACKEND=mpi;MPROC_MPI_MAX_MESSAGE=$<IF:$<STREQUAL:${suite},pool_mpi>,4096,0>;OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_rmaps_base_oversubscribe=1")
   endforeach()
+  # Spawn mode: the test binary alone, its first MPI pool spawning three
+  # serving copies of it (MPI_Comm_spawn), which every later pool shares.
+  add_test(NAME mpi.spawn.pool
+    COMMAND $<TARGET_FILE:mproc_tests> --method fork --suite pool)
+  set_tests_properties(mpi.spawn.pool PROPERTIES TIMEOUT 300
+    ENVIRONMENT "MPROC_POOL_BACKEND=mpi;MPROC_MPI_SPAWN=3;OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
 endif()

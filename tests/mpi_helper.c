@@ -7,6 +7,11 @@
  *   mproc_mpi_helper exit      returns from main with a pool running
  *   mproc_mpi_helper hang      exits while a rank runs a task that never
  *                              returns (ends after MPROC_MPI_EXIT_GRACE)
+ *   mproc_mpi_helper nomain    asks for an MPI pool without mproc_main()
+ *
+ * or alone (spawn mode: it starts its serving ranks itself). With
+ * MPROC_HELPER_PIDS=FILE every serving rank's initializer appends its
+ * pid to FILE.
  *
  * It prints what it saw on one line; the test reads it.
  */
@@ -38,6 +43,18 @@ MPROC_TARGET(h_forever)
   for (;;)
     mproc_sleep(1.0);
   return 0;
+}
+
+/* Appends this process's pid to the file it is given. */
+MPROC_TARGET(h_note_pid)
+{
+  const char *path;
+  FILE *f;
+
+  if (mproc_args_parse(args, "s", &path) != 0 || (f = fopen(path, "a")) == NULL)
+    return 1;
+  fprintf(f, "%ld\n", (long)getpid());
+  return fclose(f) == 0 ? 0 : 1;
 }
 
 static int h_extra(mproc_args_t *args)
@@ -79,13 +96,24 @@ int main(int argc, char **argv)
 
   if (strcmp(mode, "mismatch") == 0 && rank != NULL && strcmp(rank, "0") != 0)
     mproc_register("h_extra_on_servers", h_extra);
+  if (strcmp(mode, "nomain") == 0) {
+    rc = mproc_pool_create(&p, &o);
+    printf("create: %s: %s\n", mproc_strerror(rc),
+           rc != 0 ? mproc_last_error() : "");
+    mproc_pool_free(p);
+    return 0;
+  }
   if (mproc_main(argc, argv) != 0) {
     printf("mproc_main: %s\n", mproc_last_error());
     return 2;
   }
   if (getenv("MPROC_HELPER_PROCESSES") != NULL)
     o.processes = atoi(getenv("MPROC_HELPER_PROCESSES"));
-  rc = mproc_pool_create(&p, &o);
+  if (getenv("MPROC_HELPER_PIDS") != NULL) {
+    o.initializer = h_note_pid;
+    o.initargs = "s";
+  }
+  rc = mproc_pool_create(&p, &o, getenv("MPROC_HELPER_PIDS"));
   if (strcmp(mode, "mismatch") == 0) {
     printf("create: %s: %s\n", mproc_strerror(rc),
            rc != 0 ? mproc_last_error() : "");

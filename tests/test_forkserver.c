@@ -43,17 +43,14 @@
 #else
 #define STARTS 1000
 #endif
-/* A start under hostile peers is slow past 100 ms (the issue's bound).
- * On a loaded 2-core machine (CI's, shared by several builds) the
- * scheduler alone makes an odd start slow, so at most 1% of them may be
- * slow, and none may take 1 s (half the server's 2 s handshake deadline;
- * one silent peer used to cost every later start 10 s). */
+/* No start under hostile peers may take 100 ms (the issue's bound; the
+ * suite runs alone: ctest's RUN_SERIAL). Under AddressSanitizer a start
+ * alone takes 40 ms on average on a loaded machine: 500 ms there. */
 #ifdef MPROC_TEST_SANITIZED
-#define SLOW 0.5 /* ASan's start alone: 40 ms on average under load */
+#define SLOW 0.5
 #else
 #define SLOW 0.1
 #endif
-#define SLOWEST 1.0
 #define NOBODY 65534
 
 MPROC_TARGET(t_fs_seven)
@@ -261,8 +258,7 @@ static void stop_hostile(pid_t pid)
 
 /* Silent, trickling, garbage and (as root) another user's peers knock
  * while the program starts STARTS children, one after the other: no
- * start may be slow (SLOW, SLOWEST above; one silent peer used to cost
- * 10 s). */
+ * start may be slow (SLOW above; one silent peer used to cost 10 s). */
 static void hostile_peers(const mproc_context_t *ctx);
 
 static void test_hostile_peers_delay_no_start(void)
@@ -315,9 +311,8 @@ static void hostile_peers(const mproc_context_t *ctx)
   stop_hostile(other);
   CU_ASSERT_EQUAL(failed, 0);
   CU_ASSERT_EQUAL(wrong, 0);
-  CU_ASSERT(worst < SLOWEST);
-  CU_ASSERT(slow <= STARTS / 100);
-  if (failed || wrong || worst >= SLOWEST || slow > STARTS / 100)
+  CU_ASSERT_EQUAL(slow, 0);
+  if (failed || wrong || slow > 0)
     printf("\n  %d starts failed, %d wrong exit codes; %d of %d over %.0f ms, "
            "slowest %.1f ms, mean %.2f ms\n",
            failed, wrong, slow, STARTS, SLOW * 1e3, worst * 1e3,

@@ -6,10 +6,16 @@
  * mpirun run, and the others say they are skipped. The whole pool suite
  * also runs on this backend (mpi.pool).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
+
+#ifndef _WIN32
+#include <errno.h>
+#include <signal.h>
+#endif
 
 #ifdef MPROC_TEST_MPI_HELPER
 #define HAVE_MPI 1
@@ -278,7 +284,7 @@ static void test_pool_mpi_task_timeout(void)
 /* ---- whole programs under mpirun ---- */
 
 /* Run `mpirun -n @n helper @mode` with @env (or @prog instead of the
- * helper); its output into @out. */
+ * helper); its output into @out. @n 0: the program alone (spawn mode). */
 static int launch(int n, const char *mode, const char *env, char *out,
                   size_t cap, double *secs, const char *prog)
 {
@@ -292,9 +298,10 @@ static int launch(int n, const char *mode, const char *env, char *out,
     return -1;
   if (snprintf(cmd, sizeof cmd,
                "env -u OMPI_COMM_WORLD_SIZE OMPI_ALLOW_RUN_AS_ROOT=1 "
-               "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 %s timeout -k 5 60 %s -n %d "
-               "--oversubscribe %s %s >%s 2>&1",
-               env, MPROC_TEST_MPIRUN, n,
+               "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 %s timeout -k 5 60 %s%s%.0d%s "
+               "%s %s >%s 2>&1",
+               env, n > 0 ? MPROC_TEST_MPIRUN : "", n > 0 ? " -n " : "", n,
+               n > 0 ? " --oversubscribe" : "",
                prog != NULL ? prog : MPROC_TEST_MPI_HELPER, mode,
                path) >= (int)sizeof cmd)
     return -1;
@@ -392,6 +399,212 @@ static void test_pool_mpi_example_same_output(void)
     printf("output: %s\n", ranks);
 }
 
+/* ---- spawn mode: the program run alone starts its serving ranks ---- */
+
+/* Whether process @pid still runs (a zombie does not). */
+static int running(long pid)
+{
+#ifdef _WIN32
+  (void)pid;
+  return 0;
+#else
+  char path[64], buf[512];
+  char *p;
+
+  if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+    return 0;
+  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+  if (mproc_test_read_file(path, buf, sizeof buf) != 0)
+    return 0;
+  p = strrchr(buf, ')');
+  return p != NULL && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+#endif
+}
+
+/* The pids the serving ranks' initializers wrote (MPROC_HELPER_PIDS) into
+ * @path: how many, into @pids. */
+static int read_pids(const char *path, long *pids, int cap)
+{
+  char buf[1024], *p = buf, *end;
+  int n = 0;
+
+  if (mproc_test_read_file(path, buf, sizeof buf) != 0)
+    return 0;
+  for (long v; n < cap && (v = strtol(p, &end, 10), end != p); p = end)
+    pids[n++] = v;
+  return n;
+}
+
+/* After the program ended, none of @pids runs (Open MPI ends them as the
+ * job ends: a bounded wait for that, not a sleep). */
+static int all_gone(const long *pids, int n, double within)
+{
+  double end = mproc_test_now() + within;
+  int left;
+
+  do {
+    left = 0;
+    for (int i = 0; i < n; i++)
+      left += running(pids[i]);
+    if (left > 0)
+      mproc_test_sleep_ms(20);
+  } while (left > 0 && mproc_test_now() < end);
+  return left == 0;
+}
+
+/* Run alone with MPROC_MPI_SPAWN=@spawn; the ranks' pids into @pids. */
+static int alone(const char *mode, const char *env, int spawn, char *out,
+                 size_t cap, double *secs, long *pids, int *npids)
+{
+  char pidfile[1024], all[1536];
+  int rc;
+
+  if (mproc_test_tmp_path(pidfile, sizeof pidfile) != 0)
+    return -1;
+  snprintf(all, sizeof all, "MPROC_MPI_SPAWN=%d MPROC_HELPER_PIDS=%s %s", spawn,
+           pidfile, env);
+  rc = launch(0, mode, all, out, cap, secs, NULL);
+  *npids = read_pids(pidfile, pids, 16);
+  mproc_test_remove(pidfile);
+  return rc;
+}
+
+/* `./app` alone with an MPI pool: it starts MPROC_MPI_SPAWN serving
+ * ranks (copies of itself: other processes, each running the
+ * initializer), gets its results, and at exit nothing it started is left
+ * running. */
+static void test_pool_mpi_spawn_mode(void)
+{
+  char out[4096];
+  long pids[16];
+  int n = 0;
+  double secs;
+
+  if (skip_unless_launcher())
+    return;
+  CU_ASSERT_EQUAL(alone("exit", "", 3, out, sizeof out, &secs, pids, &n), 0);
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, "sum 332833500 rc 0"));
+  CU_ASSERT_EQUAL(n, 3);
+  for (int i = 0; i < n; i++)
+    for (int j = i + 1; j < n; j++)
+      CU_ASSERT_NOT_EQUAL(pids[i], pids[j]);
+  CU_ASSERT(all_gone(pids, n, 10.0));
+  if (strstr(out, "sum 332833500 rc 0") == NULL || n != 3)
+    printf("output (%d ranks): %s\n", n, out);
+}
+
+/* Spawn mode, a rank still in a task that never returns at exit: the
+ * program ends after the grace period, saying why, and the rank with it. */
+static void test_pool_mpi_spawn_exit_with_hung_task(void)
+{
+  char out[4096];
+  long pids[16];
+  int n = 0;
+  double secs;
+
+  if (skip_unless_launcher())
+    return;
+  CU_ASSERT_NOT_EQUAL(alone("hang", "MPROC_MPI_EXIT_GRACE=0.5", 2, out,
+                            sizeof out, &secs, pids, &n),
+                      0);
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, "sum 328350 rc 0"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, "ending the MPI job"));
+  CU_ASSERT_EQUAL(n, 2);
+  CU_ASSERT(all_gone(pids, n, 30.0));
+  if (strstr(out, "ending the MPI job") == NULL)
+    printf("output: %s\n", out);
+}
+
+/* Spawn mode checks the registered targets as mpirun's ranks do. */
+static void test_pool_mpi_spawn_registry_mismatch(void)
+{
+  char out[4096];
+  long pids[16];
+  int n = 0;
+  double secs;
+
+  if (skip_unless_launcher())
+    return;
+  CU_ASSERT_EQUAL(alone("mismatch", "", 3, out, sizeof out, &secs, pids, &n),
+                  0);
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, "create: target is not registered"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, "h_extra_on_servers"));
+  if (strstr(out, "h_extra_on_servers") == NULL)
+    printf("output: %s\n", out);
+}
+
+/* Spawn mode on a machine with no network but loopback (a container):
+ * Open MPI's ranks would find no interface to reach rank 0 by; mproc
+ * points them at loopback. Run in a network namespace of its own. */
+static void test_pool_mpi_spawn_without_network(void)
+{
+  char out[4096], prog[1400];
+  double secs;
+
+  if (skip_unless_launcher())
+    return;
+  if (system("unshare -n ip link set lo up >/dev/null 2>&1") != 0) {
+    printf("skipped: cannot make a network namespace (unshare -n, ip: "
+           "root only)\n");
+    return;
+  }
+  snprintf(prog, sizeof prog,
+           "unshare -n sh -c 'ip link set lo up && exec \"$0\" \"$@\"' %s",
+           MPROC_TEST_MPI_HELPER);
+  CU_ASSERT_EQUAL(
+      launch(0, "exit", "MPROC_MPI_SPAWN=2", out, sizeof out, &secs, prog), 0);
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, "sum 332833500 rc 0"));
+  if (strstr(out, "sum 332833500 rc 0") == NULL)
+    printf("output: %s\n", out);
+}
+
+/* Copies of a program that never called mproc_main() would run all of
+ * main(): spawn mode refuses, with a clear error. */
+static void test_pool_mpi_spawn_needs_mproc_main(void)
+{
+  char out[4096];
+  long pids[16];
+  int n = 0;
+  double secs;
+
+  if (skip_unless_launcher())
+    return;
+  CU_ASSERT_EQUAL(alone("nomain", "", 2, out, sizeof out, &secs, pids, &n), 0);
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, "create: "));
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, "mproc_main(argc, argv)"));
+  CU_ASSERT_EQUAL(n, 0);
+  if (strstr(out, "mproc_main(argc, argv)") == NULL)
+    printf("output: %s\n", out);
+}
+
+/* The seeds' pool program, unchanged, run alone with
+ * MPROC_POOL_BACKEND=mpi (spawn mode) prints what it prints with local
+ * workers. */
+static void test_pool_mpi_spawn_example_same_output(void)
+{
+  char ranks[8192], cmd[2048], want[1024];
+  const char *dir = MPROC_TEST_EXAMPLES_DIR;
+  double secs;
+  size_t at = 0;
+
+  if (skip_unless_launcher())
+    return;
+  if (dir[0] == '\0') {
+    printf("skipped: built without the examples\n");
+    return;
+  }
+  for (int i = 0; i < 100; i++)
+    at += (size_t)snprintf(want + at, sizeof want - at, "%d\n", i);
+  snprintf(cmd, sizeof cmd, "%s/pool_apply_mpi", dir);
+  CU_ASSERT_EQUAL(
+      launch(0, "", "MPROC_POOL_BACKEND=mpi", ranks, sizeof ranks, &secs, cmd),
+      0);
+  CU_ASSERT(strncmp(ranks, want, strlen(want)) == 0);
+  CU_ASSERT_PTR_NOT_NULL(strstr(ranks + strlen(want), "one at a time"));
+  if (strncmp(ranks, want, strlen(want)) != 0)
+    printf("output: %s\n", ranks);
+}
+
 void mproc_test_register_pool_mpi(void)
 {
   static const mproc_test_case_t cases[] = {
@@ -405,6 +618,12 @@ void mproc_test_register_pool_mpi(void)
       MPROC_TEST_CASE(test_pool_mpi_exit_with_live_pool),
       MPROC_TEST_CASE(test_pool_mpi_exit_with_hung_task),
       MPROC_TEST_CASE(test_pool_mpi_example_same_output),
+      MPROC_TEST_CASE(test_pool_mpi_spawn_mode),
+      MPROC_TEST_CASE(test_pool_mpi_spawn_exit_with_hung_task),
+      MPROC_TEST_CASE(test_pool_mpi_spawn_registry_mismatch),
+      MPROC_TEST_CASE(test_pool_mpi_spawn_without_network),
+      MPROC_TEST_CASE(test_pool_mpi_spawn_needs_mproc_main),
+      MPROC_TEST_CASE(test_pool_mpi_spawn_example_same_output),
       {NULL, NULL}};
   mproc_test_add_suite("pool_mpi", cases);
 }

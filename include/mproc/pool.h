@@ -128,8 +128,10 @@ typedef enum mproc_pool_backend {
    *  more ranks, else local. */
   MPROC_POOL_BACKEND_DEFAULT = 0,
   MPROC_POOL_BACKEND_LOCAL = 1, /**< worker processes on this machine */
-  /** The ranks 1..N-1 of a program launched with mpirun -n N (needs the
-   *  mproc_mpi library; see the README, section Across machines). */
+  /** The ranks 1..N-1 of a program launched with mpirun -n N; in a
+   *  program run alone (or by mpirun -n 1), copies of it that the first
+   *  MPI pool starts with MPI_Comm_spawn (spawn mode). Needs the
+   *  mproc_mpi library; see the README, section Across machines. */
   MPROC_POOL_BACKEND_MPI = 2
 } mproc_pool_backend_t;
 
@@ -147,7 +149,8 @@ typedef struct mproc_pool_options {
   double task_timeout;
   /** Where the workers run: mproc_pool_backend_t; 0 (the default) reads
    *  MPROC_POOL_BACKEND. On MPI, processes 0 means one worker per rank
-   *  but rank 0; maxtasksperchild fails with MPROC_EINVAL; context is
+   *  but rank 0 (in spawn mode before any rank is started: MPROC_MPI_SPAWN,
+   *  else mproc_cpu_count()); maxtasksperchild fails with MPROC_EINVAL; context is
    *  not used; worker pids are not known (mproc_pool_worker_pids() gives
    *  none). */
   int backend;
@@ -173,7 +176,9 @@ typedef struct mproc_pool_options {
  *         "maxtasksperchild must be a positive int or None"); as
  *         mproc_process_start() when a worker cannot start. With the MPI
  *         backend: MPROC_ENOSYS when the program is not linked with
- *         mproc_mpi or not launched by mpirun; MPROC_ENOTREG when the
+ *         mproc_mpi; MPROC_ESTATE when spawn mode would start copies of
+ *         a program that did not call mproc_main(); MPROC_EOS when
+ *         MPI_Comm_spawn fails (MPI's message); MPROC_ENOTREG when the
  *         ranks' registered targets differ; MPROC_ETASK when the
  *         initializer fails on some rank.
  */

@@ -7,7 +7,18 @@
  * Under mpirun, mproc_main() comes here: MPI starts, the ranks compare
  * their registered targets, rank 0 goes back to main() and every other
  * rank serves pool tasks until rank 0 exits, then finalizes and exits.
+ *
+ * Spawn mode, as mpi4py.futures without its -m launcher: a program run
+ * alone (or by mpirun -n 1) that asks for an MPI pool starts MPI then,
+ * and MPI_Comm_spawn starts copies of it that serve (MPROC_MPI_SPAWN of
+ * them, or the pool's worker count, once: later pools share them, as
+ * they share the ranks of mpirun -n N). A spawned copy comes here from its own
+ * mproc_main(), merges with its parent (rank 0 of the merged communicator) and
+ * serves.
  */
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,6 +34,10 @@ int mproc__mpi_root_stop(double grace);
 int mproc__mpi_plugin = 1;
 static int we_init; /* MPI_Init was ours (so is MPI_Finalize) */
 static pid_t root_pid;
+static int saved_argc; /* mproc_main()'s, for the spawned copies */
+static char **saved_argv;
+static int spawned; /* spawn mode: rank 0 started the serving ranks */
+static pthread_mutex_t spawn_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static int launched(void)
 {
@@ -95,15 +110,15 @@ static void registry_check(void)
 
   if (mine == NULL)
     snprintf(msg, sizeof msg, "out of memory on rank %d", mproc__mpi_rank);
-  MPI_Bcast(&rl, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
+  MPI_Bcast(&rl, 1, MPI_UNSIGNED_LONG_LONG, 0, mproc__mpi_comm);
   root = mproc__mpi_rank == 0 ? mine : malloc((size_t)rl + 1);
   if (root == NULL || (mine == NULL && mproc__mpi_rank == 0)) {
     /* The collectives below need every rank: this one cannot go on. */
     fprintf(stderr, "mproc: MPI rank %d: out of memory at start-up\n",
             mproc__mpi_rank);
-    MPI_Abort(MPI_COMM_WORLD, 1);
+    MPI_Abort(mproc__mpi_comm, 1);
   }
-  MPI_Bcast(root, (int)rl, MPI_CHAR, 0, MPI_COMM_WORLD);
+  MPI_Bcast(root, (int)rl, MPI_CHAR, 0, mproc__mpi_comm);
   root[rl] = '\0';
   if (msg[0] == '\0' && mine != NULL && root != NULL &&
       strcmp(mine, root) != 0) {
@@ -120,7 +135,7 @@ static void registry_check(void)
   if (mproc__mpi_rank == 0)
     all = calloc((size_t)mproc__mpi_size, sizeof msg);
   MPI_Gather(msg, sizeof msg, MPI_CHAR, all, sizeof msg, MPI_CHAR, 0,
-             MPI_COMM_WORLD);
+             mproc__mpi_comm);
   if (mproc__mpi_rank == 0) {
     for (int r = 1; all != NULL && r < mproc__mpi_size; r++)
       if (all[(size_t)r * sizeof msg] != '\0' && mproc__mpi_bad[0] == '\0')
@@ -166,48 +181,204 @@ static void root_exit(void)
     MPI_Finalize();
 }
 
-static int mpi_main(int argc, char **argv)
+/* MPI's error text for @rc. */
+static const char *mpi_text(int rc, char *buf, int cap)
 {
-  const char *env = getenv("MPROC_POOL_BACKEND");
+  int len = 0;
+
+  if (MPI_Error_string(rc, buf, &len) != MPI_SUCCESS || len <= 0)
+    snprintf(buf, (size_t)cap, "MPI error %d", rc);
+  return buf;
+}
+
+static int init_mpi(int *argc, char ***argv)
+{
   int inited = 0, prov = 0;
 
-  if ((env != NULL && strcmp(env, "local") == 0) || !launched())
-    return 0;
   MPI_Initialized(&inited);
   if (!inited) {
-    if (MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &prov) !=
+    if (MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &prov) !=
         MPI_SUCCESS)
       return mproc__err(MPROC_EOS, "MPI_Init_thread failed");
     we_init = 1;
   } else {
     MPI_Query_thread(&prov);
   }
-  MPI_Comm_rank(MPI_COMM_WORLD, &mproc__mpi_rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &mproc__mpi_size);
-  registry_check();
-  if (mproc__mpi_rank == 0) {
-    if (prov < MPI_THREAD_SERIALIZED && mproc__mpi_bad[0] == '\0')
-      snprintf(mproc__mpi_bad, sizeof mproc__mpi_bad,
-               "this MPI gives no MPI_THREAD_SERIALIZED (the pool talks to "
-               "MPI from its own thread)");
-    root_pid = getpid();
-    atexit(root_exit);
-    return 0;
-  }
+  if (prov < MPI_THREAD_SERIALIZED)
+    snprintf(mproc__mpi_bad, sizeof mproc__mpi_bad,
+             "this MPI gives no MPI_THREAD_SERIALIZED (the pool talks to "
+             "MPI from its own thread)");
+  return 0;
+}
+
+/* Rank 0 from here on: stop the serving ranks at exit. */
+static void become_root(void)
+{
+  root_pid = getpid();
+  atexit(root_exit);
+}
+
+/* A serving rank's life: serve, finalize, exit. */
+static MPROC__NORETURN void serve_and_exit(void)
+{
   mproc__mpi_serve();
   if (we_init)
     MPI_Finalize();
   exit(0);
 }
 
-static int mpi_active(void)
+static int mpi_main(int argc, char **argv)
 {
-  return mproc__mpi_rank == 0 && mproc__mpi_size >= 2;
+  const char *env = getenv("MPROC_POOL_BACKEND");
+  MPI_Comm parent = MPI_COMM_NULL;
+  int rc;
+
+  saved_argc = argc;
+  saved_argv = argv;
+  if ((env != NULL && strcmp(env, "local") == 0) || !launched())
+    return 0;
+  if ((rc = init_mpi(&argc, &argv)) != 0)
+    return rc;
+  MPI_Comm_get_parent(&parent);
+  if (parent != MPI_COMM_NULL) {
+    /* Spawned by rank 0 (spawn mode): ranks 1.. of the merged one. */
+    MPI_Intercomm_merge(parent, 1, &mproc__mpi_comm);
+    MPI_Comm_rank(mproc__mpi_comm, &mproc__mpi_rank);
+    MPI_Comm_size(mproc__mpi_comm, &mproc__mpi_size);
+    registry_check();
+    serve_and_exit();
+  }
+  mproc__mpi_comm = MPI_COMM_WORLD;
+  MPI_Comm_rank(mproc__mpi_comm, &mproc__mpi_rank);
+  MPI_Comm_size(mproc__mpi_comm, &mproc__mpi_size);
+  if (mproc__mpi_size < 2)
+    return 0; /* mpirun -n 1: spawn mode, if a pool asks for MPI */
+  registry_check();
+  if (mproc__mpi_rank == 0) {
+    become_root();
+    return 0;
+  }
+  serve_and_exit();
 }
 
+/* Open MPI's spawned ranks reach rank 0 over TCP, on a network interface
+ * other than loopback unless told: on a machine with none (a container
+ * without network) MPI_Comm_spawn fails. There, every rank is on this
+ * machine: use loopback, unless the user chose the interfaces. */
+static void loopback_if_alone(void)
+{
+  struct ifaddrs *all, *a;
+  int other = 0;
+
+  if (getenv("OMPI_MCA_btl_tcp_if_include") != NULL ||
+      getenv("OMPI_MCA_btl_tcp_if_exclude") != NULL ||
+      getenv("OMPI_MCA_oob_tcp_if_include") != NULL ||
+      getenv("OMPI_MCA_oob_tcp_if_exclude") != NULL || getifaddrs(&all) != 0)
+    return;
+  for (a = all; a != NULL; a = a->ifa_next)
+    if (a->ifa_addr != NULL && (a->ifa_flags & IFF_UP) &&
+        !(a->ifa_flags & IFF_LOOPBACK) &&
+        (a->ifa_addr->sa_family == AF_INET ||
+         a->ifa_addr->sa_family == AF_INET6))
+      other = 1;
+  freeifaddrs(all);
+  if (!other) {
+    setenv("OMPI_MCA_btl_tcp_if_include", "lo", 0);
+    setenv("OMPI_MCA_oob_tcp_if_include", "lo", 0);
+  }
+}
+
+/* MPROC_MPI_SPAWN: how many ranks spawn mode starts (0: not set). */
+static int spawn_count(void)
+{
+  const char *env = getenv("MPROC_MPI_SPAWN");
+  int n = env != NULL ? atoi(env) : 0;
+
+  return n > 0 && n <= 4096 ? n : 0;
+}
+
+/* Spawn mode: start @n copies of this program that serve, once. 0, or
+ * why not (MPI's own words). */
+int mproc__mpi_spawn(int n)
+{
+  char exe[4096], text[MPI_MAX_ERROR_STRING];
+  int rc = 0, mrc;
+
+  pthread_mutex_lock(&spawn_mu);
+  if (spawned || mproc__mpi_size >= 2)
+    goto out; /* started already (or mpirun -n N) */
+  if (spawn_count() > 0)
+    n = spawn_count();
+  if (saved_argv == NULL) {
+    rc = mproc__err(MPROC_ESTATE,
+                    "Pool: the MPI backend starts copies of this program, "
+                    "which must call mproc_main(argc, argv) first thing in "
+                    "main()");
+    goto out;
+  }
+  ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (len <= 0) {
+    rc = mproc__err(MPROC_EOS, "Pool: cannot find this program's file");
+    goto out;
+  }
+  exe[len] = '\0';
+  loopback_if_alone();
+  if ((rc = init_mpi(&saved_argc, &saved_argv)) != 0)
+    goto out;
+  MPI_Comm_rank(MPI_COMM_WORLD, &mproc__mpi_rank);
+  if (mproc__mpi_rank != 0) {
+    rc = mproc__err(MPROC_ESTATE, "Pool: only MPI rank 0 runs pools");
+    goto out;
+  }
+  /* A failing spawn is an error status, not the end of the program. */
+  MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_RETURN);
+  MPI_Info info;
+  MPI_Comm inter;
+  int *codes = calloc((size_t)n, sizeof *codes);
+  MPI_Info_create(&info);
+  /* As many copies as the pool wants, whatever the slots (cores) are. */
+  MPI_Info_set(info, "map_by", ":OVERSUBSCRIBE");
+  mrc = codes == NULL ? MPI_ERR_NO_MEM
+                      : MPI_Comm_spawn(exe, saved_argv + 1, n, info, 0,
+                                       MPI_COMM_SELF, &inter, codes);
+  MPI_Info_free(&info);
+  for (int i = 0; mrc == MPI_SUCCESS && i < n; i++)
+    if (codes[i] != MPI_SUCCESS)
+      mrc = codes[i];
+  free(codes);
+  if (mrc != MPI_SUCCESS) {
+    rc = mproc__err(MPROC_EOS, "Pool: MPI_Comm_spawn of %d copies of %s: %s", n,
+                    exe, mpi_text(mrc, text, sizeof text));
+    goto out;
+  }
+  MPI_Intercomm_merge(inter, 0, &mproc__mpi_comm);
+  MPI_Comm_free(&inter);
+  MPI_Comm_rank(mproc__mpi_comm, &mproc__mpi_rank);
+  MPI_Comm_size(mproc__mpi_comm, &mproc__mpi_size);
+  registry_check();
+  spawned = 1;
+  become_root();
+out:
+  pthread_mutex_unlock(&spawn_mu);
+  return rc;
+}
+
+/* Under mpirun -n N (N >= 2) pools go to the ranks unless told not to;
+ * in spawn mode only those that ask for MPI. */
+static int mpi_active(void)
+{
+  return !spawned && mproc__mpi_rank == 0 && mproc__mpi_size >= 2;
+}
+
+/* One worker per serving rank; before spawn mode started them, as many as
+ * a local pool's. */
 static int mpi_workers(void)
 {
-  return mproc__mpi_size - 1;
+  if (mproc__mpi_size >= 2)
+    return mproc__mpi_size - 1;
+  if (spawn_count() > 0)
+    return spawn_count();
+  return mproc_cpu_count() > 0 ? mproc_cpu_count() : 1;
 }
 
 static const mproc__pool_backend_t backend = {mpi_main, mpi_active, mpi_workers,

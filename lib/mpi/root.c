@@ -101,6 +101,8 @@ static struct {
 } E = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 int mproc__mpi_rank, mproc__mpi_size;
+int mproc__mpi_spawn(int n); /* plug.c */
+MPI_Comm mproc__mpi_comm = MPI_COMM_NULL;
 char mproc__mpi_bad[1024]; /* why pools cannot run, or "" */
 
 static int32_t seq_diff(uint32_t a, uint32_t b)
@@ -902,18 +904,13 @@ int mproc__mpi_create(mproc__pool_tr_t **out,
   mtr_t *t;
   int rc;
 
-  if (mproc__mpi_size < 1)
-    return mproc__err(MPROC_ENOSYS,
-                      "Pool: the MPI backend needs the program launched by "
-                      "mpirun (mpirun -n N ./app, N >= 2)");
+  /* Not under mpirun -n N (N >= 2): spawn mode starts the ranks. */
+  if ((rc = mproc__mpi_spawn(cfg->n)) != 0)
+    return rc;
   if (mproc__mpi_bad[0] != '\0')
     return mproc__err(MPROC_ENOTREG, "Pool: %s", mproc__mpi_bad);
   if (mproc__mpi_rank != 0)
     return mproc__err(MPROC_ESTATE, "Pool: only MPI rank 0 runs pools");
-  if (mproc__mpi_size < 2)
-    return mproc__err(MPROC_ENOSYS,
-                      "Pool: no MPI rank to serve it (mpirun -n 1): launch "
-                      "with mpirun -n N, N >= 2");
   if (cfg->maxtasks > 0)
     return mproc__err(MPROC_EINVAL, "Pool: maxtasksperchild cannot be used "
                                     "with the MPI backend");

@@ -256,10 +256,10 @@ static void take_cancels(server_t *sv)
   w_hdr_t hd;
 
   sv->cancel_at = mproc__plat_now();
-  while (MPI_Iprobe(0, W_TAG_CANCEL, MPI_COMM_WORLD, &flag, &st) ==
+  while (MPI_Iprobe(0, W_TAG_CANCEL, mproc__mpi_comm, &flag, &st) ==
              MPI_SUCCESS &&
          flag) {
-    MPI_Recv(h, W_HDR, MPI_BYTE, 0, W_TAG_CANCEL, MPI_COMM_WORLD,
+    MPI_Recv(h, W_HDR, MPI_BYTE, 0, W_TAG_CANCEL, mproc__mpi_comm,
              MPI_STATUS_IGNORE);
     w_get_hdr(h, &hd);
     sv->cancel[sv->ncancel++ % CANCELS] = (cancel_t){hd.pool, hd.slot, hd.gen};

@@ -94,7 +94,7 @@ int w_send(int dest, const unsigned char *buf, size_t len)
 
   do {
     size_t k = len - at < max ? len - at : max;
-    rc = MPI_Send(buf + at, (int)k, MPI_BYTE, dest, tag, MPI_COMM_WORLD);
+    rc = MPI_Send(buf + at, (int)k, MPI_BYTE, dest, tag, mproc__mpi_comm);
     if (rc != MPI_SUCCESS)
       return mpi_err(rc, "send");
     at += k;
@@ -114,8 +114,8 @@ int w_isend(int dest, int tag, const unsigned char *buf, size_t len,
     return mproc__err(MPROC_ENOMEM, "out of memory");
   for (int i = 0; i < n; i++) {
     size_t k = len - at < max ? len - at : max;
-    rc =
-        MPI_Isend(buf + at, (int)k, MPI_BYTE, dest, tag, MPI_COMM_WORLD, &r[i]);
+    rc = MPI_Isend(buf + at, (int)k, MPI_BYTE, dest, tag, mproc__mpi_comm,
+                   &r[i]);
     if (rc != MPI_SUCCESS) {
       /* The pieces already started must complete before the buffer goes. */
       MPI_Waitall(i, r, MPI_STATUSES_IGNORE);
@@ -138,14 +138,15 @@ int w_try_recv(int src, unsigned char **buf, size_t *len, int *from)
   uint64_t total;
   size_t at;
 
-  if (MPI_Iprobe(src, W_TAG_FIRST, MPI_COMM_WORLD, &flag, &st) != MPI_SUCCESS ||
+  if (MPI_Iprobe(src, W_TAG_FIRST, mproc__mpi_comm, &flag, &st) !=
+          MPI_SUCCESS ||
       !flag)
     return 0;
   MPI_Get_count(&st, MPI_BYTE, &count);
   b = malloc(count > W_HDR ? (size_t)count : W_HDR);
   if (b == NULL)
     return mproc__err(MPROC_ENOMEM, "out of memory");
-  MPI_Recv(b, count, MPI_BYTE, st.MPI_SOURCE, W_TAG_FIRST, MPI_COMM_WORLD,
+  MPI_Recv(b, count, MPI_BYTE, st.MPI_SOURCE, W_TAG_FIRST, mproc__mpi_comm,
            MPI_STATUS_IGNORE);
   if (count < W_HDR) { /* not ours: read as an empty unknown message */
     memset(b, 0, W_HDR);
@@ -168,7 +169,7 @@ int w_try_recv(int src, unsigned char **buf, size_t *len, int *from)
       int k = 0;
       /* Room for the rest, whatever piece size the sender used. */
       MPI_Recv(b + at, (int)(total - at < INT_MAX ? total - at : INT_MAX),
-               MPI_BYTE, st.MPI_SOURCE, W_TAG_MORE, MPI_COMM_WORLD, &s2);
+               MPI_BYTE, st.MPI_SOURCE, W_TAG_MORE, mproc__mpi_comm, &s2);
       MPI_Get_count(&s2, MPI_BYTE, &k);
       at += (size_t)k;
     }

@@ -66,6 +66,10 @@ void w_put_hdr(unsigned char *p, int kind, uint32_t pool, uint32_t slot,
                uint32_t gen, uint64_t len);
 void w_get_hdr(const unsigned char *p, w_hdr_t *h);
 
+/* The communicator of rank 0 and the serving ranks: MPI_COMM_WORLD under
+ * mpirun -n N; rank 0 and the ranks it spawned, merged, in spawn mode. */
+extern MPI_Comm mproc__mpi_comm;
+
 /* The largest piece (MPROC_MPI_MAX_MESSAGE, for tests; else 1 GiB). */
 size_t w_max_piece(void);
 /* The longest idle sleep (MPROC_MPI_BACKOFF seconds; 0.001). */
