@@ -5,9 +5,11 @@
 # Layout under the prefix:
 #   include/mproc.h, include/mproc/*.h
 #   lib/libmproc.so.0.2.0 (soname libmproc.so.0), libmproc.so, libmproc.a
+#   lib/libmproc_mpi.a  (MPROC_WITH_MPI only)
 #   lib/cmake/mproc/  mprocConfig.cmake, mprocConfigVersion.cmake,
-#                     mprocTargets*.cmake, mprocDeps.cmake
-#   lib/pkgconfig/    mproc.pc, mproc-static.pc
+#                     mprocTargets*.cmake, mprocDeps.cmake,
+#                     mprocMpiTargets*.cmake (MPROC_WITH_MPI only)
+#   lib/pkgconfig/    mproc.pc, mproc-static.pc, mproc-mpi.pc (MPI only)
 #   share/man/man3/   one page per header part and per function (docs)
 #   share/doc/mproc/  README.md, CHANGELOG.md, LICENSE, html/ (docs)
 include(CMakePackageConfigHelpers)
@@ -15,7 +17,8 @@ include(CMakePackageConfigHelpers)
 set(MPROC_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/mproc)
 
 # Components: "runtime" is the shared library alone (libmproc0), "dev" the
-# rest (libmproc-dev).
+# rest of the core (libmproc-dev), "mpi" the Pool's MPI backend
+# (libmproc-mpi-dev), so that the core's packages never pull in MPI.
 install(DIRECTORY include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
   COMPONENT dev FILES_MATCHING PATTERN "*.h")
 install(TARGETS ${MPROC_LIBRARY_TARGETS} EXPORT mprocTargets
@@ -64,6 +67,7 @@ else()
   set(MPROC_PC_LIBS_PRIVATE "")
 endif()
 set(MPROC_PC_NAME mproc)
+set(MPROC_PC_DESCRIPTION "${PROJECT_DESCRIPTION}")
 set(MPROC_PC_LIB "-lmproc")
 set(MPROC_PC_REQUIRES "")
 configure_file(cmake/mproc.pc.in ${CMAKE_CURRENT_BINARY_DIR}/mproc.pc @ONLY)
@@ -81,6 +85,33 @@ if(MPROC_BUILD_STATIC)
 endif()
 install(FILES ${MPROC_PC_FILES}
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)
+
+# The Pool's MPI backend: libmproc_mpi.a, mproc::mpi in an export set of
+# its own (mprocConfig.cmake reads it for COMPONENTS mpi only, so a
+# package without it still works), and mproc-mpi.pc. Both carry
+# `-u mproc__mpi_plugin`: nothing in a program calls into the archive, and
+# without the option the linker would leave out the constructor that plugs
+# the backend in.
+if(TARGET mproc_mpi)
+  install(TARGETS mproc_mpi EXPORT mprocMpiTargets
+    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT mpi)
+  install(EXPORT mprocMpiTargets NAMESPACE mproc::
+    FILE mprocMpiTargets.cmake DESTINATION ${MPROC_CMAKEDIR} COMPONENT mpi)
+  # Debian's Open MPI names its C bindings ompi-c (MPICH: mpich).
+  set(MPROC_MPI_PC_MODULE ompi-c CACHE STRING
+    "The pkg-config module of the MPI that mproc-mpi.pc requires")
+  set(MPROC_PC_NAME mproc-mpi)
+  set(MPROC_PC_DESCRIPTION "mproc's Pool on MPI ranks (mpirun -n N ./app)")
+  set(MPROC_PC_LIB "-Wl,-u,mproc__mpi_plugin -lmproc_mpi")
+  set(MPROC_PC_REQUIRES
+    "mproc-static = ${PROJECT_VERSION}, ${MPROC_MPI_PC_MODULE}")
+  set(MPROC_PC_REQUIRES_PRIVATE "")
+  set(MPROC_PC_LIBS_PRIVATE "")
+  configure_file(cmake/mproc.pc.in ${CMAKE_CURRENT_BINARY_DIR}/mproc-mpi.pc
+    @ONLY)
+  install(FILES ${CMAKE_CURRENT_BINARY_DIR}/mproc-mpi.pc
+    DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT mpi)
+endif()
 
 install(FILES README.md CHANGELOG.md LICENSE
   DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT dev)

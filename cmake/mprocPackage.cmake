@@ -6,6 +6,10 @@
 #                 .pc files, man pages and HTML reference (when built with
 #                 MPROC_DOCS=ON); depends on libmproc0 of the same version
 #                 and on what a static link and the CMake package need
+#   libmproc-mpi-dev  with MPROC_WITH_MPI only: the Pool's MPI backend
+#                 (libmproc_mpi.a, mprocMpiTargets*.cmake, mproc-mpi.pc);
+#                 depends on libmproc-dev of the same version and on
+#                 libopenmpi-dev, so that libmproc-dev never pulls in MPI
 # Configure with -DCMAKE_INSTALL_PREFIX=/usr for packages.
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME mproc)
@@ -43,4 +47,20 @@ set(CPACK_COMPONENT_RUNTIME_DISPLAY_NAME "${CPACK_DEBIAN_RUNTIME_PACKAGE_NAME}")
 set(CPACK_COMPONENT_DEV_DISPLAY_NAME "${CPACK_DEBIAN_DEV_PACKAGE_NAME}")
 set(CPACK_COMPONENT_RUNTIME_DESCRIPTION "${CPACK_DEBIAN_RUNTIME_DESCRIPTION}")
 set(CPACK_COMPONENT_DEV_DESCRIPTION "${CPACK_DEBIAN_DEV_DESCRIPTION}")
+
+if(TARGET mproc_mpi)
+  list(APPEND CPACK_COMPONENTS_ALL mpi)
+  set(CPACK_COMPONENT_MPI_DEPENDS dev)
+  set(CPACK_DEBIAN_MPI_PACKAGE_NAME libmproc-mpi-dev)
+  set(CPACK_DEBIAN_MPI_PACKAGE_SECTION libdevel)
+  # The CMake package finds MPI (C) with FindMPI, which asks mpicc
+  # (libopenmpi-dev); mproc-mpi.pc requires ompi-c (libopenmpi-dev too).
+  set(CPACK_DEBIAN_MPI_PACKAGE_DEPENDS "libopenmpi-dev")
+  set(CPACK_DEBIAN_MPI_DESCRIPTION "mproc gives C programs the model of Python's multiprocessing. This package
+holds the Pool's MPI backend (Open MPI): the static library libmproc_mpi.a,
+the CMake component mpi (mproc::mpi) and mproc-mpi.pc. A program linked
+with it runs its pools on the ranks of mpirun -n N ./app.")
+  set(CPACK_COMPONENT_MPI_DISPLAY_NAME "${CPACK_DEBIAN_MPI_PACKAGE_NAME}")
+  set(CPACK_COMPONENT_MPI_DESCRIPTION "${CPACK_DEBIAN_MPI_DESCRIPTION}")
+endif()
 include(CPack)

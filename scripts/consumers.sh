@@ -6,6 +6,7 @@
 #
 #   scripts/consumers.sh          every leg
 #   SKIP_WIN=1 / SKIP_DEB=1       leave the MinGW legs / the .deb leg out
+#   MPROC_WITH_MPI=OFF            no MPI part even where Open MPI is installed
 #
 # Legs (Linux):
 #   docs                 Doxygen over the public headers, zero warnings;
@@ -21,9 +22,18 @@
 #   readme               every complete C program in README.md, compiled with
 #                        -Wall -Wextra -Werror against the installed package
 #                        and run under each start method
+#   consumer-mpi         the Pool's MPI backend (installed with Open MPI's
+#                        mpicc and mpirun there): the seeds' pool program
+#                        built with find_package(mproc COMPONENTS mpi) +
+#                        mproc::mpi and with mproc-mpi.pc, its output under
+#                        `mpirun -n 4 --oversubscribe` the same as alone;
+#                        a core consumer needs and links no MPI; without
+#                        the MPI part (the core's components alone), the
+#                        mpi component is reported missing
 #   consumer-deb         CPack's libmproc0 and libmproc-dev installed with
 #                        apt-get (as root; removed afterwards), then the
-#                        CMake and pkg-config consumers against /usr
+#                        CMake and pkg-config consumers against /usr; then
+#                        libmproc-mpi-dev, where built, and the MPI ones
 # Legs (MinGW, run under Wine): consumer-win32-cmake, -pkgconfig,
 # -fetchcontent, against a static MinGW install.
 #
@@ -66,13 +76,27 @@ cmake_build() { # src build-dir args...
 
 # ------------------------------------------------------------ the install
 prefix=$root/build/consumers/prefix
+# The same install without the MPI part: the components the core's
+# packages (libmproc0, libmproc-dev) hold.
+core_prefix=$root/build/consumers/core-prefix
+# The MPI part where Open MPI is installed; MPROC_WITH_MPI=OFF leaves it
+# out (consumer-mpi then checks that the mpi component is missing).
+have_mpi=
+if [ "${MPROC_WITH_MPI:-}" != OFF ] && command -v mpicc >/dev/null &&
+   command -v mpirun >/dev/null; then
+  have_mpi=1
+fi
 install_mproc() {
-  rm -rf "$prefix" build/consumers/lib
+  rm -rf "$prefix" "$core_prefix" build/consumers/lib
   cmake -S . -B build/consumers/lib -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_INSTALL_PREFIX="$prefix" -DMPROC_BUILD_TESTS=OFF \
-    -DMPROC_BUILD_EXAMPLES=OFF -DMPROC_BUILD_BENCH=OFF -DMPROC_DOCS=ON >/dev/null
+    -DMPROC_BUILD_EXAMPLES=OFF -DMPROC_BUILD_BENCH=OFF -DMPROC_DOCS=ON \
+    ${have_mpi:+-DMPROC_WITH_MPI=ON} >/dev/null
   cmake --build build/consumers/lib -j"$jobs"
   cmake --install build/consumers/lib >/dev/null
+  for c in runtime dev; do
+    cmake --install build/consumers/lib --component $c --prefix "$core_prefix" >/dev/null
+  done
 }
 
 docs_leg() {
@@ -92,9 +116,13 @@ abi_leg() {
     "readelf -d '$prefix/lib/libmproc.so' | grep -q 'SONAME.*\[libmproc.so.0\]'"
 }
 
-# run_app WHAT EXE [needs-libmproc.so: yes|no]
+# run_app WHAT EXE [needs-libmproc.so: yes|no]; the program of a core
+# consumer never links MPI.
 run_app() {
   local what=$1 exe=$2 want=$3 needed
+  if readelf -d "$exe" | grep -q 'NEEDED.*libmpi'; then
+    echo "FAILED: $what links MPI"; F=$((F + 1)); return
+  fi
   needed=$(readelf -d "$exe" | grep -c 'NEEDED.*libmproc\.so' || true)
   if [ "$want" = yes ] && [ "$needed" -eq 0 ]; then
     echo "FAILED: $what does not link libmproc.so"; F=$((F + 1)); return
@@ -174,20 +202,140 @@ readme_leg() {
   done
 }
 
+# The seeds' pool program (examples/pool_async.c: 100 tasks, each prints
+# its number) as a downstream project's app.c.
+mpi_app_source() { # dir
+  cp -r tests/consumer "$1"
+  cp examples/pool_async.c "$1/app.c"
+  cp examples/common.h "$1/"
+}
+
+# run_mpi_app WHAT EXE: the program alone and under mpirun (as root too)
+# prints the same lines, in any order; without the backend plugged in
+# every rank would run main and print them all.
+run_mpi_app() {
+  local what=$1 exe=$2
+  check "$what links MPI" bash -c "readelf -d '$exe' | grep -q 'NEEDED.*libmpi'"
+  check "$what: ./app" bash -c \
+    "set -o pipefail; timeout 120 '$exe' | sort >'$exe.local'"
+  check "$what: 100 lines" test "$(wc -l <"$exe.local")" -eq 100
+  check "$what: mpirun -n 4 --oversubscribe ./app, the same output" bash -c \
+    "set -o pipefail
+     OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 180 \
+       mpirun -n 4 --oversubscribe '$exe' | sort >'$exe.mpi' &&
+     cmp '$exe.local' '$exe.mpi'"
+}
+
+# consumer_mpi_cmake [prefix-path]
+consumer_mpi_cmake() {
+  local pp=${1-$prefix}
+  mpi_app_source "$work/mc"
+  check "build: find_package(mproc REQUIRED COMPONENTS mpi)" cmake_build \
+    "$work/mc/mpi" "$work/mc/b" ${pp:+-DCMAKE_PREFIX_PATH="$pp"}
+  run_mpi_app "find_package + mproc::mpi" "$work/mc/b/app"
+  rm -rf "$work/mc"
+}
+
+# consumer_mpi_pkgconfig [pkgconfig-dir]
+consumer_mpi_pkgconfig() {
+  local pcdir=${1-$prefix/lib/pkgconfig}
+  mpi_app_source "$work/mp"
+  check "pkg-config --libs mproc-mpi has -u mproc__mpi_plugin" bash -c \
+    "PKG_CONFIG_PATH='$pcdir' pkg-config --libs mproc-mpi | grep -q -- '-Wl,-u,mproc__mpi_plugin'"
+  check "build: make with mproc-mpi.pc" env PKG_CONFIG_PATH="$pcdir" \
+    make -s -C "$work/mp" MPROC_PC=mproc-mpi
+  run_mpi_app "pkg-config mproc-mpi" "$work/mp/app"
+  rm -rf "$work/mp"
+}
+
+# check_find WHAT PREFIX FIND-ARGS ok|fails TEXT: configure
+# tests/consumer/components (find_package(mproc 0.2 FIND-ARGS)) against
+# PREFIX; it must succeed or fail as told and print TEXT (CMake's wrapping
+# of messages undone).
+check_find() {
+  local what=$1 pp=$2 args=$3 want=$4 text=$5 rc=0
+  rm -rf "$work/fcomp"
+  cmake -S tests/consumer/components -B "$work/fcomp" \
+    -DCMAKE_PREFIX_PATH="$pp" -DMPROC_FIND="$args" >"$work/fcomp.log" 2>&1 || rc=1
+  cat "$work/fcomp.log"
+  if { [ "$want" = ok ] && [ $rc -eq 0 ]; } ||
+     { [ "$want" = fails ] && [ $rc -ne 0 ]; }; then
+    if tr '\n' ' ' <"$work/fcomp.log" | tr -s ' ' | grep -qF -- "$text"; then
+      pass "$what"; return
+    fi
+  fi
+  F=$((F + 1)); echo "FAILED: $what"
+}
+
+consumer_mpi_leg() {
+  # The core's components alone: a package without the MPI part.
+  check_find "without the MPI part: REQUIRED COMPONENTS mpi fails, saying why" \
+    "$core_prefix" "REQUIRED COMPONENTS mpi" fails \
+    "mproc's component 'mpi' (mproc::mpi, libmproc_mpi.a) is not installed"
+  check_find "without the MPI part: OPTIONAL_COMPONENTS mpi finds mproc, not mpi" \
+    "$core_prefix" "OPTIONAL_COMPONENTS mpi" ok \
+    "mproc: found yes, mpi no, mproc::mpi no"
+  check_find "no such component: REQUIRED COMPONENTS bogus fails" \
+    "$prefix" "REQUIRED COMPONENTS bogus" fails "mproc has no component 'bogus'"
+  if [ -z "$have_mpi" ]; then
+    check_find "built without MPI: REQUIRED COMPONENTS mpi fails, saying why" \
+      "$prefix" "REQUIRED COMPONENTS mpi" fails \
+      "mproc's component 'mpi' (mproc::mpi, libmproc_mpi.a) is not installed"
+    skip "no MPI part built: Open MPI (mpicc, mpirun) not installed (scripts/deps.sh libopenmpi-dev openmpi-bin), or MPROC_WITH_MPI=OFF"
+    return
+  fi
+  check_find "with the MPI part: REQUIRED COMPONENTS mpi finds mproc::mpi" \
+    "$prefix" "REQUIRED COMPONENTS mpi" ok "mproc: found yes, mpi yes, mproc::mpi yes"
+  # A core consumer never needs MPI, even with the MPI part installed.
+  cp -r tests/consumer "$work/nompi"
+  check "build: find_package(mproc) with MPI unfindable (static)" \
+    cmake_build "$work/nompi" "$work/nompi/b" -DCMAKE_PREFIX_PATH="$prefix" \
+    -DMPROC_USE_STATIC_LIBS=ON -DCMAKE_DISABLE_FIND_PACKAGE_MPI=ON
+  check "find_package(mproc) did not look for MPI" bash -c \
+    "! grep -q '^MPI_C' '$work/nompi/b/CMakeCache.txt'"
+  run_app "find_package + mproc::mproc (static, no MPI)" "$work/nompi/b/app" no
+  rm -rf "$work/nompi"
+  consumer_mpi_cmake
+  consumer_mpi_pkgconfig
+}
+
 consumer_deb_leg() {
   local debs=build/consumers/deb
   if [ "$(id -u)" -ne 0 ]; then skip "needs root to install the packages"; return; fi
-  if dpkg-query -W -f='${Status}\n' libmproc0 libmproc-dev 2>/dev/null | grep -q 'install ok installed'; then
-    skip "libmproc0/libmproc-dev already installed on this machine: not touched"; return
+  if dpkg-query -W -f='${Status}\n' libmproc0 libmproc-dev libmproc-mpi-dev 2>/dev/null | grep -q 'install ok installed'; then
+    skip "libmproc0/libmproc-dev/libmproc-mpi-dev already installed on this machine: not touched"; return
   fi
-  check "build: scripts/package.sh" scripts/package.sh "$debs"
+  # With Open MPI there, package.sh builds libmproc-mpi-dev too.
+  check "build: scripts/package.sh" env \
+    MPROC_WITH_MPI="$([ -n "$have_mpi" ] && echo ON || echo OFF)" \
+    scripts/package.sh "$debs"
   dpkg-deb -f "$debs"/libmproc0_*.deb Depends
   dpkg-deb -f "$debs"/libmproc-dev_*.deb Depends
   check "libmproc0 depends on its libraries" bash -c \
     "dpkg-deb -f '$debs'/libmproc0_*.deb Depends | grep -q libapr1 &&
      dpkg-deb -f '$debs'/libmproc0_*.deb Depends | grep -q libnettle8"
-  # From here on the packages may be installed: remove them however this ends.
-  trap 'DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq libmproc-dev libmproc0 >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+  check "libmproc-dev neither depends on MPI nor holds the MPI part" bash -c \
+    "! dpkg-deb -f '$debs'/libmproc-dev_*.deb Depends | grep -qi mpi &&
+     ! dpkg-deb -c '$debs'/libmproc-dev_*.deb | grep -qiE 'mproc_mpi|mproc-mpi|mprocMpi'"
+  local mpideb=
+  if [ -n "$have_mpi" ]; then
+    mpideb=$(ls "$root/$debs"/libmproc-mpi-dev_*.deb 2>/dev/null || true)
+    dpkg-deb -f "$mpideb" Depends || true
+    check "libmproc-mpi-dev built, depending on libmproc-dev and libopenmpi-dev" \
+      bash -c "dpkg-deb -f '$mpideb' Depends | grep -q 'libmproc-dev (= ' &&
+               dpkg-deb -f '$mpideb' Depends | grep -q libopenmpi-dev"
+    check "libmproc-mpi-dev holds libmproc_mpi.a, mprocMpiTargets.cmake, mproc-mpi.pc" \
+      bash -c "dpkg-deb -c '$mpideb' | grep -q '/libmproc_mpi\.a$' &&
+               dpkg-deb -c '$mpideb' | grep -q '/cmake/mproc/mprocMpiTargets\.cmake$' &&
+               dpkg-deb -c '$mpideb' | grep -q '/pkgconfig/mproc-mpi\.pc$'"
+  else
+    check "no libmproc-mpi-dev without Open MPI" bash -c "! ls '$debs'/libmproc-mpi-dev_*.deb"
+  fi
+  # From here on the packages may be installed: remove them however this
+  # ends (apt-get knows libmproc-mpi-dev only if it was built).
+  purge_pkgs="libmproc-dev libmproc0"
+  [ -z "$mpideb" ] || purge_pkgs="libmproc-mpi-dev $purge_pkgs"
+  trap 'DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq $purge_pkgs >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
   check "apt-get install ./libmproc0_*.deb ./libmproc-dev_*.deb" \
     env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
     "$root/$debs"/libmproc0_*.deb "$root/$debs"/libmproc-dev_*.deb
@@ -196,9 +344,15 @@ consumer_deb_leg() {
   check "man mproc_process_start" bash -c "man -w mproc_process_start | grep -q '^/usr/share/man'"
   consumer_cmake_leg ""
   consumer_pkgconfig_leg ""
-  DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq libmproc-dev libmproc0 >/dev/null
+  if [ -n "$mpideb" ]; then
+    check "apt-get install ./libmproc-mpi-dev_*.deb" \
+      env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$mpideb"
+    consumer_mpi_cmake ""
+    consumer_mpi_pkgconfig ""
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq $purge_pkgs >/dev/null
   trap 'rm -rf "$work"' EXIT
-  check "packages removed" bash -c "! dpkg-query -W -f='\${Status}' libmproc0 2>/dev/null | grep -q 'install ok installed'"
+  check "packages removed" bash -c "! dpkg-query -W -f='\${Status}\n' $purge_pkgs 2>/dev/null | grep -q 'install ok installed'"
 }
 
 # ------------------------------------------------------------ MinGW
@@ -262,6 +416,7 @@ if install_mproc >"$work/install.log" 2>&1; then
   leg consumer-pkgconfig consumer_pkgconfig_leg
   leg consumer-fetchcontent consumer_fetchcontent_leg
   leg readme readme_leg
+  leg consumer-mpi consumer_mpi_leg
 else
   tail -n 40 "$work/install.log"
   echo "install: 0 passed, 1 failed, 0 skipped"; any_failed=1
