@@ -168,6 +168,40 @@ int mproc__win_sock_ready(intptr_t h)
   return select(0, &r, NULL, &e, &zero) != 0;
 }
 
+_Static_assert(MPROC__WIN_SOCKS_MAX <= FD_SETSIZE, "select() takes that many");
+
+int mproc__win_socks_wait(const intptr_t *h, size_t n, double deadline,
+                          int *ready)
+{
+  for (;;) {
+    fd_set r, e;
+    struct timeval tv, *tvp = NULL;
+    int count = 0;
+
+    FD_ZERO(&r);
+    FD_ZERO(&e);
+    for (size_t i = 0; i < n; i++) {
+      FD_SET((SOCKET)h[i], &r);
+      FD_SET((SOCKET)h[i], &e);
+    }
+    if (deadline < MPROC__NEVER) {
+      double left = deadline - mproc__plat_now();
+      left = left < 0 ? 0 : left > 3600.0 ? 3600.0 : left;
+      tv.tv_sec = (long)left;
+      tv.tv_usec = (long)((left - (double)tv.tv_sec) * 1e6) + 1;
+      tvp = &tv;
+    }
+    if (select(0, &r, NULL, &e, tvp) == SOCKET_ERROR)
+      return mproc__err_os("select", WSAGetLastError());
+    for (size_t i = 0; i < n; i++) {
+      ready[i] = FD_ISSET((SOCKET)h[i], &r) || FD_ISSET((SOCKET)h[i], &e);
+      count += ready[i];
+    }
+    if (count > 0 || past(deadline))
+      return count;
+  }
+}
+
 /* Wait until @s is readable (@write 0) or writable (@write 1), or has
  * failed, or @deadline passes: 1 ready, 0 at the deadline, or an error. */
 static int sock_wait(SOCKET s, int write, double deadline)

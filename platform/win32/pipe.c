@@ -155,6 +155,16 @@ int mproc__plat_wait_handles(const intptr_t *h, const int *is_pipe, size_t n,
   }
   if ((rc = find_sockets(h, is_pipe, n, &sock, local, sizeof local)) != 0)
     return rc;
+  /* Sockets alone: select() sleeps until one is readable. */
+  size_t nsock = 0;
+  for (size_t i = 0; i < n; i++)
+    nsock += sock[i] != 0;
+  if (nobj == 0 && nsock == n && n > 0 && n <= MPROC__WIN_SOCKS_MAX) {
+    count = mproc__win_socks_wait(h, n, deadline, ready);
+    if (sock != local)
+      free(sock);
+    return count;
+  }
   for (;;) {
     count = 0;
     for (size_t i = 0; i < n; i++) {

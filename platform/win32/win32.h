@@ -27,6 +27,13 @@ int mproc__win_is_socket(intptr_t h);
 int mproc__win_sock_read(intptr_t h, void *buf, size_t cap, size_t *got);
 int mproc__win_sock_write(intptr_t h, const void *buf, size_t len);
 int mproc__win_sock_ready(intptr_t h);
+/* Wait in select() until one of the @n (at most FD_SETSIZE) sockets @h is
+ * readable (data, EOF, reset) or @deadline passes: how many are, each
+ * one's 0/1 into @ready; or an error. No polling: an idle wait costs no
+ * CPU (one per waiting thread would, in slices, under Wine most of all). */
+#define MPROC__WIN_SOCKS_MAX 64 /* Winsock's FD_SETSIZE */
+int mproc__win_socks_wait(const intptr_t *h, size_t n, double deadline,
+                          int *ready);
 
 /* Close @h if it is a socket (through closesocket, or Winsock would keep
  * its state): 1 if it was one, else 0 and @h is left alone. */
