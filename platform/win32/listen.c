@@ -168,6 +168,20 @@ int mproc__win_sock_ready(intptr_t h)
   return select(0, &r, NULL, &e, &zero) != 0;
 }
 
+/* select()'s timeout until @deadline (at most an hour; NULL: none). */
+static struct timeval *tv_until(double deadline, struct timeval *tv)
+{
+  double left;
+
+  if (deadline >= MPROC__NEVER)
+    return NULL;
+  left = deadline - mproc__plat_now();
+  left = left < 0 ? 0 : left > 3600.0 ? 3600.0 : left;
+  tv->tv_sec = (long)left;
+  tv->tv_usec = (long)((left - (double)tv->tv_sec) * 1e6) + 1;
+  return tv;
+}
+
 _Static_assert(MPROC__WIN_SOCKS_MAX <= FD_SETSIZE, "select() takes that many");
 
 int mproc__win_socks_wait(const intptr_t *h, size_t n, double deadline,
@@ -175,7 +189,7 @@ int mproc__win_socks_wait(const intptr_t *h, size_t n, double deadline,
 {
   for (;;) {
     fd_set r, e;
-    struct timeval tv, *tvp = NULL;
+    struct timeval tv, *tvp = tv_until(deadline, &tv);
     int count = 0;
 
     FD_ZERO(&r);
@@ -183,13 +197,6 @@ int mproc__win_socks_wait(const intptr_t *h, size_t n, double deadline,
     for (size_t i = 0; i < n; i++) {
       FD_SET((SOCKET)h[i], &r);
       FD_SET((SOCKET)h[i], &e);
-    }
-    if (deadline < MPROC__NEVER) {
-      double left = deadline - mproc__plat_now();
-      left = left < 0 ? 0 : left > 3600.0 ? 3600.0 : left;
-      tv.tv_sec = (long)left;
-      tv.tv_usec = (long)((left - (double)tv.tv_sec) * 1e6) + 1;
-      tvp = &tv;
     }
     if (select(0, &r, NULL, &e, tvp) == SOCKET_ERROR)
       return mproc__err_os("select", WSAGetLastError());
@@ -208,20 +215,13 @@ static int sock_wait(SOCKET s, int write, double deadline)
 {
   for (;;) {
     fd_set rw, e;
-    struct timeval tv, *tvp = NULL;
+    struct timeval tv, *tvp = tv_until(deadline, &tv);
     int n;
 
     FD_ZERO(&rw);
     FD_ZERO(&e);
     FD_SET(s, &rw);
     FD_SET(s, &e);
-    if (deadline < MPROC__NEVER) {
-      double left = deadline - mproc__plat_now();
-      left = left < 0 ? 0 : left > 3600.0 ? 3600.0 : left;
-      tv.tv_sec = (long)left;
-      tv.tv_usec = (long)((left - (double)tv.tv_sec) * 1e6) + 1;
-      tvp = &tv;
-    }
     n = select(0, write ? NULL : &rw, write ? &rw : NULL, &e, tvp);
     if (n == SOCKET_ERROR)
       return mproc__err_os("select", WSAGetLastError());
