@@ -12,8 +12,9 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 scripts/deps.sh clang libclang-rt-14-dev
 # Open MPI for the Pool's MPI backend (the linux-mpi leg); without it (no
-# root to install it) that leg says it is skipped.
-scripts/deps.sh libopenmpi-dev openmpi-bin || true
+# root to install it) that leg says it is skipped. iproute2: a spawn-mode
+# test brings up loopback in a network namespace of its own.
+scripts/deps.sh libopenmpi-dev openmpi-bin iproute2 || true
 
 jobs=2
 total_pass=0 total_fail=0 total_skip=0 failed_legs=()
