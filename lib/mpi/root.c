@@ -55,11 +55,15 @@ typedef struct mslot {
   size_t nin;
 } mslot_t;
 
+/* A typed array a call maps: the caller's own memory (the call waits
+ * for its slices), which the batches read their input records from and
+ * the results write their output records into. */
 typedef struct stage {
   struct stage *next;
   uint32_t id;
   unsigned char *buf;
   size_t len;
+  int owned; /* buf is ours (an empty array), not the caller's */
 } stage_t;
 
 typedef struct mtr {
@@ -134,7 +138,7 @@ static void post_tag(int dest, int tag, unsigned char *buf, size_t len)
   outmsg_t *o = calloc(1, sizeof *o);
 
   if (o == NULL) {
-    free(buf);
+    w_buf_put(buf);
     return;
   }
   o->dest = dest;
@@ -157,7 +161,7 @@ static void post_out(int dest, unsigned char *buf, size_t len)
 static int small_msg(int dest, int kind, uint32_t pool, uint32_t slot,
                      uint32_t gen)
 {
-  unsigned char *b = malloc(W_HDR);
+  unsigned char *b = w_buf_get(W_HDR);
 
   if (b == NULL)
     return mproc__err(MPROC_ENOMEM, "out of memory");
@@ -185,7 +189,7 @@ static void inbox_free(mslot_t *s)
   while (s->in_head != NULL) {
     inmsg_t *m = s->in_head;
     s->in_head = m->next;
-    free(m->buf);
+    w_buf_put(m->buf);
     free(m);
   }
   s->in_tail = NULL;
@@ -278,12 +282,12 @@ static void got_results(unsigned char *m, size_t len, const w_hdr_t *h,
     E.owed_total--;
   }
   if (!keep || !any) {
-    free(m);
+    w_buf_put(m);
     return;
   }
   inmsg_t *im = calloc(1, sizeof *im);
   if (im == NULL) {
-    free(m); /* lost: the tasks never come back (out of memory) */
+    w_buf_put(m); /* lost: the tasks never come back (out of memory) */
     return;
   }
   im->buf = m;
@@ -325,7 +329,7 @@ static void got_reply(unsigned char *m, size_t len, const w_hdr_t *h, int from)
     t->init_wait--;
     pthread_cond_broadcast(&t->cv);
   }
-  free(m);
+  w_buf_put(m);
 }
 
 static void got(unsigned char *m, size_t len, int from)
@@ -341,7 +345,7 @@ static void got(unsigned char *m, size_t len, int from)
   else {
     if (h.kind == W_BYE)
       E.byes++;
-    free(m);
+    w_buf_put(m);
   }
   pthread_mutex_unlock(&E.mu);
 }
@@ -411,7 +415,7 @@ static void *mpi_thread(void *arg)
       out = o->next;
       o->next = NULL;
       if (w_isend(o->dest, o->tag, o->buf, o->len, &o->reqs, &o->nreqs) != 0) {
-        free(o->buf);
+        w_buf_put(o->buf);
         free(o);
         continue;
       }
@@ -427,7 +431,7 @@ static void *mpi_thread(void *arg)
         outmsg_t *o = *l;
         *l = o->next;
         free(o->reqs);
-        free(o->buf);
+        w_buf_put(o->buf);
         free(o);
       } else {
         l = &(*l)->next;
@@ -606,7 +610,7 @@ static int m_send(mproc__pool_tr_t *tr, int w, uint32_t first, uint32_t n,
     pthread_mutex_unlock(&E.mu);
     return mproc__err(MPROC_EFULL, "pool: the rank is busy");
   }
-  m = malloc(W_HDR + 8 + blen);
+  m = w_buf_get(W_HDR + 8 + blen);
   if (m == NULL) {
     pthread_mutex_unlock(&E.mu);
     return mproc__err(MPROC_EFULL, "out of memory");
@@ -617,9 +621,11 @@ static int m_send(mproc__pool_tr_t *tr, int w, uint32_t first, uint32_t n,
   }
   extra = slice_bytes(t, m + W_HDR + 8, blen, NULL);
   if (extra > 0) {
-    unsigned char *g = realloc(m, W_HDR + 8 + blen + extra);
+    unsigned char *g = w_buf_get(W_HDR + 8 + blen + extra);
+    if (g != NULL)
+      memcpy(g, m, W_HDR + 8 + blen);
+    w_buf_put(m);
     if (g == NULL) {
-      free(m);
       pthread_mutex_unlock(&E.mu);
       return mproc__err(MPROC_EFULL, "out of memory");
     }
@@ -749,7 +755,7 @@ static size_t m_poll(mproc__pool_tr_t *tr, int w, mproc__pool_rec_fn fn,
       n++;
       at += 4 + rl + 20 + (size_t)ol;
     }
-    free(im->buf);
+    w_buf_put(im->buf);
     free(im);
   }
   return n;
@@ -853,13 +859,21 @@ static int m_array_ref(mproc__pool_tr_t *tr, const void *p, size_t len,
   mtr_t *t = T(tr);
   stage_t *s = calloc(1, sizeof *s);
 
-  /* Every array is staged: the slices travel in the batches. */
-  if (s == NULL || (s->buf = malloc(len > 0 ? len : 1)) == NULL) {
-    free(s);
-    return mproc__err(MPROC_ENOMEM, "out of memory (%zu bytes)", len);
+  /* The slices travel in the batches and their results: they are read
+   * from and written to the caller's arrays themselves, which the call
+   * keeps while its slices are out; nothing is staged (*staged is the
+   * array: the caller copies nothing). */
+  (void)copy;
+  if (s == NULL)
+    return mproc__err(MPROC_ENOMEM, "out of memory");
+  s->buf = (unsigned char *)(uintptr_t)p;
+  if (p == NULL || len == 0) {
+    s->owned = 1;
+    if ((s->buf = malloc(1)) == NULL) {
+      free(s);
+      return mproc__err(MPROC_ENOMEM, "out of memory");
+    }
   }
-  if (copy && len > 0)
-    memcpy(s->buf, p, len);
   s->len = len;
   pthread_mutex_lock(&E.mu);
   s->id = ++t->next_stage;
@@ -887,7 +901,8 @@ static void m_array_done(mproc__pool_tr_t *tr, void *staged)
       *l = s->next;
       for (int r = 1; r < mproc__mpi_size && r <= t->n; r++)
         small_msg(r, W_FREE, t->id, s->id, 0);
-      free(s->buf);
+      if (s->owned)
+        free(s->buf);
       free(s);
       break;
     }
@@ -918,7 +933,8 @@ static void m_destroy(mproc__pool_tr_t *tr)
     t->stages = s->next;
     for (int r = 1; r < mproc__mpi_size && r <= t->n; r++)
       small_msg(r, W_FREE, t->id, s->id, 0);
-    free(s->buf);
+    if (s->owned)
+      free(s->buf);
     free(s);
   }
   pthread_mutex_unlock(&E.mu);
@@ -941,7 +957,7 @@ static int run_initializer(mtr_t *t, const mproc__pool_tr_config_t *cfg)
   pthread_mutex_lock(&E.mu);
   for (int r = 1; r <= ranks; r++) {
     size_t len = W_HDR + 1 + nl + cfg->init_len;
-    unsigned char *m = malloc(len);
+    unsigned char *m = w_buf_get(len);
     if (m == NULL)
       break;
     w_put_hdr(m, W_INIT, t->id, 0, 0, len - W_HDR);

@@ -4,6 +4,12 @@
  * pool they come from. Results are gathered per batch and sent back in
  * one message when the batch is done (or when they grow large or old), so
  * a busy rank sends one message per batch, not one per task.
+ *
+ * Results leave without blocking: a message larger than MPI's eager limit
+ * is not delivered until rank 0's one MPI thread takes it, and a rank
+ * that waited for that (a blocking send) sat idle for milliseconds per
+ * batch while the work for the next one was already there. A few result
+ * messages may be in flight; their buffers are kept for reuse.
  */
 #include <sched.h>
 #include <stdlib.h>
@@ -21,8 +27,15 @@ typedef struct sstage {
   struct sstage *next;
   uint32_t pool, id;
   unsigned char *buf;
-  size_t len;
+  size_t len, cap;
 } sstage_t;
+
+/* The buffers of stages rank 0 is done with, kept for the next arrays
+ * (a new buffer page-faults every page a slice touches, on every call):
+ * a few, and only while they are small enough that keeping their touched
+ * pages costs little. */
+#define SPARES 4
+#define SPARE_BYTES ((size_t)64 << 20)
 
 typedef struct slice_out {
   uint32_t stage; /* 0: not a slice */
@@ -36,6 +49,15 @@ typedef struct cancel {
 #define CANCELS 256
 #define CANCEL_CHECK 0.001 /* seconds between looks for CANCEL */
 
+#define SENDS 4 /* result messages in flight, at most */
+
+typedef struct outbuf {
+  unsigned char *buf;
+  size_t cap;
+  MPI_Request *reqs;
+  int nreqs;
+} outbuf_t;
+
 typedef struct server {
   unsigned char *msg; /* the batch being run */
   int in_batch, skip; /* ... whose tasks were cancelled */
@@ -48,7 +70,14 @@ typedef struct server {
   unsigned char *res; /* results to send: header, records */
   size_t res_len, res_cap;
   double res_since;
+  outbuf_t out[SENDS]; /* sending, oldest first from out_head */
+  int out_head, nout;
+  outbuf_t spare[SENDS]; /* sent: buffers to reuse */
+  int nspare;
   sstage_t *stages;
+  sstage_t *spares; /* buffers to reuse, with their cap */
+  int nspares;
+  size_t spare_bytes;
   w_backoff_t bo;
 } server_t;
 
@@ -73,6 +102,38 @@ static sstage_t *stage_find(server_t *sv, uint32_t pool, uint32_t id)
   return NULL;
 }
 
+/* The smallest spare of @len bytes or more, taken off the list. */
+static sstage_t *spare_take(server_t *sv, size_t len)
+{
+  sstage_t **best = NULL, *s;
+
+  for (sstage_t **l = &sv->spares; *l != NULL; l = &(*l)->next)
+    if ((*l)->cap >= len && (best == NULL || (*l)->cap < (*best)->cap))
+      best = l;
+  if (best == NULL)
+    return NULL;
+  s = *best;
+  *best = s->next;
+  s->next = NULL;
+  sv->nspares--;
+  sv->spare_bytes -= s->cap;
+  return s;
+}
+
+/* Keep @s's buffer for a later stage, or free it. */
+static void spare_put(server_t *sv, sstage_t *s)
+{
+  if (sv->nspares < SPARES && s->cap <= SPARE_BYTES - sv->spare_bytes) {
+    s->next = sv->spares;
+    sv->spares = s;
+    sv->nspares++;
+    sv->spare_bytes += s->cap;
+    return;
+  }
+  free(s->buf);
+  free(s);
+}
+
 /* The stage a reference names, made at its full size when first seen. */
 static sstage_t *stage_ref(server_t *sv, const unsigned char *ref,
                            size_t ref_len)
@@ -87,13 +148,18 @@ static sstage_t *stage_ref(server_t *sv, const unsigned char *ref,
   len = mproc__get_u64(ref + 5);
   if ((s = stage_find(sv, sv->pool, id)) != NULL)
     return s->len == len ? s : NULL;
-  if (len > SIZE_MAX || (s = calloc(1, sizeof *s)) == NULL)
+  if (len > SIZE_MAX)
     return NULL;
-  /* Zeroed and lazily mapped: only the slices' pages get memory. */
-  s->buf = calloc(len > 0 ? (size_t)len : 1, 1);
-  if (s->buf == NULL) {
-    free(s);
-    return NULL;
+  if ((s = spare_take(sv, (size_t)len)) == NULL) {
+    if ((s = calloc(1, sizeof *s)) == NULL)
+      return NULL;
+    /* Lazily mapped: only the slices' pages get memory. */
+    s->cap = len > 0 ? (size_t)len : 1;
+    s->buf = calloc(s->cap, 1);
+    if (s->buf == NULL) {
+      free(s);
+      return NULL;
+    }
   }
   s->pool = sv->pool;
   s->id = id;
@@ -109,8 +175,7 @@ static void stage_free(server_t *sv, uint32_t pool, uint32_t id)
     if ((*l)->pool == pool && (*l)->id == id) {
       sstage_t *s = *l;
       *l = s->next;
-      free(s->buf);
-      free(s);
+      spare_put(sv, s);
       return;
     }
 }
@@ -131,21 +196,71 @@ static int res_grow(server_t *sv, size_t more)
   return 0;
 }
 
+/* Let go of the result messages sent, oldest first; with @wait, wait
+ * for the oldest one (the rest as far as they are done). */
+static void reap(server_t *sv, int wait)
+{
+  while (sv->nout > 0) {
+    outbuf_t *o = &sv->out[sv->out_head];
+    int done = 0;
+    if (wait) {
+      MPI_Waitall(o->nreqs, o->reqs, MPI_STATUSES_IGNORE);
+      done = 1;
+      wait = 0;
+    } else {
+      MPI_Testall(o->nreqs, o->reqs, &done, MPI_STATUSES_IGNORE);
+    }
+    if (!done)
+      return;
+    free(o->reqs);
+    if (sv->nspare < SENDS)
+      sv->spare[sv->nspare++] = (outbuf_t){o->buf, o->cap, NULL, 0};
+    else
+      free(o->buf);
+    sv->out_head = (sv->out_head + 1) % SENDS;
+    sv->nout--;
+  }
+}
+
+static void reap_all(server_t *sv)
+{
+  while (sv->nout > 0)
+    reap(sv, 1);
+}
+
 /* Send the results gathered; @end: the batch is done (sent even when
- * empty, so that rank 0 knows). */
+ * empty, so that rank 0 knows). The buffer travels; a spare one, or a
+ * new one, gathers the next results. */
 static int flush(server_t *sv, int end)
 {
+  outbuf_t *o;
   int rc;
 
   if (sv->res_len <= W_HDR && !end)
     return 0;
+  if (sv->res == NULL && (rc = res_grow(sv, 0)) != 0)
+    return rc;
   w_put_hdr(sv->res, W_RESULTS, sv->pool, sv->slot, sv->gen,
             sv->res_len - W_HDR);
   if (end)
     sv->res[1] = W_END;
-  rc = w_send(0, sv->res, sv->res_len);
+  reap(sv, sv->nout == SENDS);
+  o = &sv->out[(sv->out_head + sv->nout) % SENDS];
+  rc = w_isend(0, W_TAG_FIRST, sv->res, sv->res_len, &o->reqs, &o->nreqs);
   sv->res_len = W_HDR;
-  return rc;
+  if (rc != 0)
+    return rc;
+  o->buf = sv->res;
+  o->cap = sv->res_cap;
+  sv->nout++;
+  sv->res = NULL;
+  sv->res_cap = 0;
+  if (sv->nspare > 0) {
+    sv->nspare--;
+    sv->res = sv->spare[sv->nspare].buf;
+    sv->res_cap = sv->spare[sv->nspare].cap;
+  }
+  return 0; /* without a buffer now, the next post or flush makes one */
 }
 
 /* Copy each SLICE task's input records into its stage and note where its
@@ -283,6 +398,7 @@ static int s_recv(void *ctx, void **batch, size_t *len)
   w_backoff_reset(&sv->bo);
   for (;;) {
     take_cancels(sv);
+    reap(sv, 0);
     got = w_try_recv(0, &m, &ml, &from);
     if (got < 0)
       return got;
@@ -296,7 +412,8 @@ static int s_recv(void *ctx, void **batch, size_t *len)
     switch (h.kind) {
     case W_STOP: {
       unsigned char bye[W_HDR];
-      free(m);
+      w_buf_put(m);
+      reap_all(sv);
       w_put_hdr(bye, W_BYE, 0, 0, 0, 0);
       (void)w_send(0, bye, sizeof bye);
       return MPROC_ESTOP;
@@ -328,7 +445,7 @@ static int s_recv(void *ctx, void **batch, size_t *len)
     default:
       break;
     }
-    free(m);
+    w_buf_put(m);
   }
 }
 
@@ -337,7 +454,7 @@ static void s_release(void *ctx, void *batch)
   server_t *sv = ctx;
 
   (void)batch;
-  free(sv->msg);
+  w_buf_put(sv->msg);
   sv->msg = NULL;
 }
 
@@ -395,8 +512,9 @@ static int s_post(void *ctx, uint32_t seq, const mproc__iov_t *iov, size_t n)
     at += (size_t)so.len;
   }
   sv->res_len = at;
-  if (sv->res_len >= FLUSH_BYTES ||
-      mproc__plat_now() - sv->res_since > FLUSH_AGE)
+  /* The batch's last result goes with its end, in one message. */
+  if (i + 1 != sv->n && (sv->res_len >= FLUSH_BYTES ||
+                         mproc__plat_now() - sv->res_since > FLUSH_AGE))
     return flush(sv, 0);
   return 0;
 }
@@ -429,8 +547,17 @@ void mproc__mpi_serve(void)
    * must answer STOP, or the job cannot end. */
   while (res_grow(&sv, 0) != 0 || mproc__pool_worker_loop(&port, 0) != 0)
     nap(0.01);
+  reap_all(&sv);
+  while (sv.nspare > 0)
+    free(sv.spare[--sv.nspare].buf);
   while (sv.stages != NULL)
     stage_free(&sv, sv.stages->pool, sv.stages->id);
+  while (sv.spares != NULL) {
+    sstage_t *s = sv.spares;
+    sv.spares = s->next;
+    free(s->buf);
+    free(s);
+  }
   free(sv.res);
   free(sv.sl);
 }

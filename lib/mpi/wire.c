@@ -2,10 +2,73 @@
  * The MPI backend's message layer: headers, pieces, back-off.
  */
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "wire.h"
+
+/* Message buffers of 64 KiB or more are kept for reuse: a fresh one
+ * page-faults every page it is written to, and a batch or a result is
+ * written whole. Each starts with its capacity (16 bytes, so the message
+ * stays aligned). */
+#define BUF_PREFIX 16
+#define BUF_ROUND ((size_t)64 << 10)
+#define BUF_KEEP 8
+#define BUF_KEEP_MAX ((size_t)8 << 20)
+
+static pthread_mutex_t buf_mu = PTHREAD_MUTEX_INITIALIZER;
+static unsigned char *buf_kept[BUF_KEEP];
+static int nbuf_kept;
+
+unsigned char *w_buf_get(size_t len)
+{
+  unsigned char *p = NULL;
+  size_t cap = len;
+  int best = -1;
+
+  pthread_mutex_lock(&buf_mu);
+  for (int i = 0; i < nbuf_kept; i++) {
+    size_t c = (size_t)mproc__get_u64(buf_kept[i]);
+    if (c >= len && (best < 0 || c < (size_t)mproc__get_u64(buf_kept[best])))
+      best = i;
+  }
+  if (best >= 0) {
+    p = buf_kept[best];
+    buf_kept[best] = buf_kept[--nbuf_kept];
+  }
+  pthread_mutex_unlock(&buf_mu);
+  if (p != NULL)
+    return p + BUF_PREFIX;
+  if (len > SIZE_MAX - BUF_PREFIX - BUF_ROUND)
+    return NULL;
+  if (len >= BUF_ROUND) /* room for the next one of about this size */
+    cap = (len + BUF_ROUND - 1) / BUF_ROUND * BUF_ROUND;
+  if ((p = malloc(BUF_PREFIX + (cap > 0 ? cap : 1))) == NULL)
+    return NULL;
+  mproc__put_u64(p, cap);
+  return p + BUF_PREFIX;
+}
+
+void w_buf_put(unsigned char *buf)
+{
+  unsigned char *p;
+  size_t cap;
+
+  if (buf == NULL)
+    return;
+  p = buf - BUF_PREFIX;
+  cap = (size_t)mproc__get_u64(p);
+  if (cap >= BUF_ROUND && cap <= BUF_KEEP_MAX) {
+    pthread_mutex_lock(&buf_mu);
+    if (nbuf_kept < BUF_KEEP) {
+      buf_kept[nbuf_kept++] = p;
+      p = NULL;
+    }
+    pthread_mutex_unlock(&buf_mu);
+  }
+  free(p);
+}
 
 void w_put_hdr(unsigned char *p, int kind, uint32_t pool, uint32_t slot,
                uint32_t gen, uint64_t len)
@@ -143,7 +206,7 @@ int w_try_recv(int src, unsigned char **buf, size_t *len, int *from)
       !flag)
     return 0;
   MPI_Get_count(&st, MPI_BYTE, &count);
-  b = malloc(count > W_HDR ? (size_t)count : W_HDR);
+  b = w_buf_get(count > W_HDR ? (size_t)count : W_HDR);
   if (b == NULL)
     return mproc__err(MPROC_ENOMEM, "out of memory");
   MPI_Recv(b, count, MPI_BYTE, st.MPI_SOURCE, W_TAG_FIRST, mproc__mpi_comm,
@@ -155,14 +218,16 @@ int w_try_recv(int src, unsigned char **buf, size_t *len, int *from)
   total = W_HDR + mproc__get_u64(b + 16);
   at = (size_t)count;
   if (total > at) {
-    unsigned char *g = realloc(b, (size_t)total);
+    unsigned char *g = total <= SIZE_MAX ? w_buf_get((size_t)total) : NULL;
     if (g == NULL) {
-      free(b);
+      w_buf_put(b);
       return mproc__err(MPROC_ENOMEM,
                         "out of memory (a message of %llu "
                         "bytes)",
                         (unsigned long long)total);
     }
+    memcpy(g, b, at);
+    w_buf_put(b);
     b = g;
     while (at < total) {
       MPI_Status s2;

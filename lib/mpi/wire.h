@@ -25,8 +25,10 @@
  *
  * A typed-array reference (transport.h's array_ref) is 'M', u32 stage,
  * u64 the array's bytes: a serving rank keeps a buffer of that size per
- * stage (pages it never touches cost nothing) and fills in the slices it
- * gets.
+ * stage (pages it never touches cost nothing), fills in the slices it
+ * gets, and keeps a few such buffers, once FREE, for the next arrays.
+ * Rank 0 reads the input records from the caller's array and writes the
+ * output records into the caller's array: nothing is staged there.
  */
 #ifndef MPROC__MPI_WIRE_H
 #define MPROC__MPI_WIRE_H
@@ -90,8 +92,13 @@ int w_send(int dest, const unsigned char *buf, size_t len);
  * *@reqs (of *@nreqs) to complete with MPI_Testall. */
 int w_isend(int dest, int tag, const unsigned char *buf, size_t len,
             MPI_Request **reqs, int *nreqs);
+/* A message buffer of @len bytes (NULL: out of memory), and its return
+ * (large ones are kept for the next message). Every buffer that
+ * w_try_recv gives, or that is queued to be sent, is one of these. */
+unsigned char *w_buf_get(size_t len);
+void w_buf_put(unsigned char *buf);
 /* If a message from @src (MPI_ANY_SOURCE) is there, receive it whole into
- * a malloc'd *@buf of *@len bytes and say from whom: 1; 0 when none. */
+ * a w_buf_get *@buf of *@len bytes and say from whom: 1; 0 when none. */
 int w_try_recv(int src, unsigned char **buf, size_t *len, int *from);
 
 /* The serving ranks' loop (serve.c); returns when told to stop. */

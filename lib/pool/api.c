@@ -619,17 +619,22 @@ int mproc_pool_map_array(mproc_pool_t *pool, mproc_batch_fn fn, const void *in,
   rc = array_run(pool, &a, &j);
   mproc__pool_unlock();
   /* Every slice is back: nothing writes the staged output any more. Slices
-   * that succeeded hold their results even when another one failed. */
-  if (j != NULL && a.out_staged != NULL && a.out_bytes > 0)
+   * that succeeded hold their results even when another one failed. A
+   * transport that ships the records itself staged nothing: its "staging"
+   * is the array. */
+  if (j != NULL && a.out_staged != NULL && a.out_staged != out &&
+      a.out_bytes > 0)
     memcpy(out, a.out_staged, a.out_bytes);
   mproc__pool_lock();
   if (a.in_staged != NULL) {
     tr->ops->array_done(tr, a.in_staged);
-    mproc__pool_count_staged(pool, a.in_bytes);
+    if (a.in_staged != in)
+      mproc__pool_count_staged(pool, a.in_bytes);
   }
   if (a.out_staged != NULL) {
     tr->ops->array_done(tr, a.out_staged);
-    mproc__pool_count_staged(pool, a.out_bytes);
+    if (a.out_staged != out)
+      mproc__pool_count_staged(pool, a.out_bytes);
   }
   if (j != NULL && (rc = j->status) != 0)
     mproc__err(rc, "%s", j->msg != NULL ? j->msg : "failed");

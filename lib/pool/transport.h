@@ -33,9 +33,10 @@
  * worker, as with CPython. next() may learn of starts only from results
  * (it then counts the first task without a result as started).
  * started_at() may say 0: that task then has no timeout. array_ref() may
- * stage every array (no shared memory): it then ships each slice's
- * records with the batch and returns them with the result, parsing both
- * by chunk.h.
+ * share no memory at all: the transport then ships each slice's records
+ * with the batch and returns them with the result, parsing both by
+ * chunk.h, from and into a staging of the arrays or the arrays
+ * themselves.
  *
  * Locking. The scheduler calls every op with its lock held, except
  * wait() and join(), which it calls without (they block).
@@ -124,7 +125,10 @@ typedef struct mproc__pool_tr_ops {
    * most MPROC__POOL_REF_MAX bytes) names them for a worker's resolve().
    * In place when @p already is in memory workers can reach; else the
    * transport stages them (@copy: copy @len bytes in now) and *@staged
-   * gives the staged address (the caller copies results out of it). */
+   * gives the staged address (the caller copies results out of it).
+   * *@staged may be @p itself: a transport that ships the records in
+   * its messages reads and writes the caller's array while the call
+   * waits for its slices (array_done is still called). */
   int (*array_ref)(mproc__pool_tr_t *t, const void *p, size_t len, int copy,
                    unsigned char *ref, size_t *ref_len, void **staged);
   /* The staging of array_ref is no longer used by the call. */
