@@ -83,12 +83,21 @@ static void *APR_THREAD_FUNC serve_one(apr_thread_t *t, void *arg)
   apr_thread_mutex_lock(a->mu);
   if (taken)
     s->c = NULL;
-  else
+  else if (s->c != NULL)
     mproc_conn_close(s->c);
   s->done = 1;
   apr_thread_cond_broadcast(a->room);
   apr_thread_mutex_unlock(a->mu);
   return NULL;
+}
+
+void mproc__acceptor_disown(mproc__acceptor_t *a, mproc_conn_t *c)
+{
+  apr_thread_mutex_lock(a->mu);
+  for (served_t *s = a->live; s != NULL; s = s->next)
+    if (s->c == c)
+      s->c = NULL;
+  apr_thread_mutex_unlock(a->mu);
 }
 
 /* Join and free the threads that have ended. Called with the lock held;

@@ -292,6 +292,10 @@ typedef struct mproc__acceptor mproc__acceptor_t;
 int mproc__acceptor_create(mproc__acceptor_t **out, mproc_listener_t *l,
                            size_t max, int (*serve)(void *arg, mproc_conn_t *c),
                            void *arg);
+/* From @c's serve function, before it hands @c to another thread (which
+ * may free it at once): the acceptor forgets @c, and will neither wake
+ * nor close it; serve then returns 1. */
+void mproc__acceptor_disown(mproc__acceptor_t *a, mproc_conn_t *c);
 /* Accept until stopped (or the listener is closed: MPROC_ECLOSED), in
  * the calling thread. */
 int mproc__acceptor_run(mproc__acceptor_t *a);

@@ -225,6 +225,10 @@ static int handshake(void *arg, mproc_conn_t *c)
     }
   }
   if (rc == 0 && !hs->closing && hs->nready < hs->cap) {
+    /* Once queued, accept() may hand @c out and its caller free it while
+     * this thread is still on its way out: the acceptor must not wake it
+     * at close any more (that was a use after free). */
+    mproc__acceptor_disown(hs->acc, c);
     hs->ready[hs->nready++] = c;
     apr_thread_cond_signal(hs->ready_cv);
     apr_thread_mutex_unlock(hs->mu);
