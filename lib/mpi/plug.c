@@ -16,7 +16,6 @@
  * mproc_main(), merges with its parent (rank 0 of the merged communicator) and
  * serves.
  */
-#include <errno.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <pthread.h>
@@ -26,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "posix.h"
 #include "wire.h"
 
 extern int mproc__mpi_rank, mproc__mpi_size;
@@ -188,24 +188,11 @@ static int local_rank(int rank)
 
 int mproc__mpi_rank_gone(int rank, long *pid)
 {
-  char path[64], buf[512], *p;
-  FILE *f;
-  size_t n;
-
   if (!local_rank(rank))
     return 0; /* under mpirun, or on another machine: cannot tell */
   *pid = (long)ranks_who[rank].pid;
-  if (kill((pid_t)*pid, 0) != 0 && errno == ESRCH)
-    return 1;
   /* A zombie waiting for Open MPI's daemon to reap it is gone too. */
-  snprintf(path, sizeof path, "/proc/%ld/stat", *pid);
-  if ((f = fopen(path, "r")) == NULL)
-    return 0;
-  n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = '\0';
-  p = strrchr(buf, ')');
-  return p != NULL && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+  return mproc__posix_pid_ended(*pid);
 }
 
 static double exit_grace(void)
@@ -241,7 +228,7 @@ static void root_exit(void)
     fflush(stderr);
     /* Spawn mode: the ranks on this machine end now, not whenever Open
      * MPI's daemon gets to it. */
-    for (int r = 1; spawned && ranks_who != NULL && r < mproc__mpi_size; r++)
+    for (int r = 1; r < mproc__mpi_size; r++)
       if (local_rank(r) && !mproc__mpi_rank_gone(r, &(long){0}))
         (void)kill((pid_t)ranks_who[r].pid, SIGKILL);
     /* Not MPI_Abort: Open MPI 4.1's mpirun can hang after it. A rank 0
@@ -388,6 +375,8 @@ int mproc__mpi_spawn(int n)
                     "main()");
     goto out;
   }
+  /* The file's own path (not proc.c's /proc/self/exe, which Open MPI's
+   * daemon would read as its own). */
   ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
   if (len <= 0) {
     rc = mproc__err(MPROC_EOS, "Pool: cannot find this program's file");

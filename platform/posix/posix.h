@@ -41,6 +41,10 @@ int mproc__posix_has_pidfd(void);
 /* argv[0] of this program, for the children's command lines. */
 extern const char *mproc__argv0;
 
+/* Whether process @pid (anyone's, not only our child) has ended: its
+ * /proc entry is gone, or says zombie (its parent has not reaped it). */
+int mproc__posix_pid_ended(long pid);
+
 /* Convert a wait status to CPython's exit code convention. */
 int mproc__posix_exitcode(int status);
 

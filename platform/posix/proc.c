@@ -404,16 +404,13 @@ static int own_ended(const mproc__child_t *c)
   return si.si_pid == c->pid;
 }
 
-/* Whether a forkserver child whose server died has ended: it is no
- * longer ours to wait for, so only its entry in /proc tells (gone, or a
- * zombie its new parent has not reaped yet). */
-static int orphan_ended(const mproc__child_t *c)
+int mproc__posix_pid_ended(long pid)
 {
   char path[64], buf[256];
   ssize_t n;
   int fd;
 
-  snprintf(path, sizeof path, "/proc/%ld/stat", (long)c->pid);
+  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
   fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return errno == ENOENT || errno == ESRCH;
@@ -424,6 +421,13 @@ static int orphan_ended(const mproc__child_t *c)
   buf[n] = '\0';
   char *p = strrchr(buf, ')');
   return p != NULL && (p[2] == 'Z' || p[2] == 'X');
+}
+
+/* Whether a forkserver child whose server died has ended: it is no
+ * longer ours to wait for, so only its entry in /proc tells. */
+static int orphan_ended(const mproc__child_t *c)
+{
+  return mproc__posix_pid_ended((long)c->pid);
 }
 
 static int ended_by_pid(mproc__child_t *c)
