@@ -820,12 +820,7 @@ static void fail_everything(mproc_pool_t *pool)
     }
     s->tail = NULL;
   }
-  while ((t = pool->pend_head) != NULL) {
-    pool->pend_head = t->next;
-    task_back(pool, t, NULL, 0, 0, MPROC_ECLOSED, "Pool terminated");
-  }
-  pool->pend_tail = NULL;
-  pool->npending = 0;
+  fail_pending(pool, MPROC_ECLOSED, "Pool terminated");
 }
 
 /* Stop every worker and wait for them; what they still hold is failed
